@@ -1,0 +1,3 @@
+//! The `scaleproof` command line.
+
+fn main() {}

@@ -1,0 +1,32 @@
+//! target-service: a real ML inference service for scaleproof to push on.
+//!
+//! A random-forest regressor (smartcore) trained on the diabetes dataset that the repository
+//! ships, served by axum behind `POST /predict`, with liveness, readiness, Prometheus metrics,
+//! an `X-Served-By` header on every response and a graceful drain on SIGTERM.
+//!
+//! The library exposes [`app`] so tests and scaleproof's embedded default can serve it
+//! in-process, and [`serve`] which runs it on a listener until a shutdown future resolves.
+
+mod app;
+mod dataset;
+mod input;
+mod metrics;
+mod model;
+mod server;
+mod train;
+
+pub use app::{AppState, SERVED_BY, ServiceConfig, app, default_served_by};
+pub use dataset::{Dataset, DatasetError};
+pub use input::{InputError, parse_rows};
+pub use metrics::ServiceMetrics;
+pub use model::{Holdout, Model, ModelError, ModelMeta, ReferencePrediction, TrainParams};
+pub use server::{DrainConfig, serve};
+pub use train::{TrainError, TrainReport, train};
+
+/// The model file committed in the repository, compiled into the binary so that the service
+/// and scaleproof's embedded default run from any directory. `--model PATH` overrides it.
+pub const BUNDLED_MODEL_JSON: &str = include_str!("../model/diabetes-rf.json");
+
+/// The dataset the bundled model was trained on (CSV with a header row; last column is the
+/// target). Shipped so the model can be retrained and load tests can rotate real rows.
+pub const BUNDLED_DATASET_CSV: &str = include_str!("../data/diabetes.csv");
