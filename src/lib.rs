@@ -1,2 +1,15 @@
 //! scaleproof: prove, with evidence anyone can look at, that an ML inference service scales
 //! out under real load.
+//!
+//! Data flows one way: a scenario and the command line make a [`config::RunConfig`]; the
+//! [`load`] side drives requests and records them per second; [`run`] writes the run
+//! directory described in [`timeline`].
+
+pub mod cli;
+pub mod config;
+pub mod embedded;
+pub mod load;
+pub mod progress;
+pub mod run;
+pub mod scenario;
+pub mod timeline;

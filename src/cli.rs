@@ -1,0 +1,406 @@
+//! Command-line arguments (raw, as typed) and their conversion into a checked [`RunConfig`].
+
+use crate::config::{LoadShape, RunConfig, Target, defaults};
+use crate::load::stages::RatePlan;
+use crate::scenario::{Scenario, ScenarioError};
+use clap::{Args, Parser, Subcommand};
+use reqwest::Url;
+use reqwest::header::HeaderName;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Prove that an ML inference service scales out under real load.
+///
+/// Drives HTTP load at a prediction endpoint (Goose users, or a target request rate), records
+/// what happened every second, and writes a run directory under --out. With no --host it
+/// starts the bundled target-service on 127.0.0.1 and loads that.
+#[derive(Debug, Parser)]
+#[command(
+    name = "scaleproof",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  \
+        scaleproof                                         # 30 s demo against the bundled service\n  \
+        scaleproof --host http://10.0.0.5:8080 --users 500 --hatch-rate 50 --run-time 5m\n  \
+        scaleproof --host http://svc --rate 100:30s,1200:2m,1200:3m\n  \
+        scaleproof --scenario scenarios/smoke.toml\n\n\
+        Exit codes: 0 run completed; 2 invalid arguments or scenario; 3 the run could not be\n\
+        carried out or written; 130 / 143 stopped by SIGINT / SIGTERM (the run directory is\n\
+        still written)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands; the default is `run`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a load test (the default when no subcommand is given).
+    Run(RunArgs),
+}
+
+/// Flags of a load test, as typed.
+#[derive(Debug, Default, Args)]
+pub struct RunArgs {
+    /// Base URL of the service under test, e.g. http://10.0.0.5:8080 [default: start the
+    /// bundled target-service on 127.0.0.1 and load it].
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
+    /// Closed model: number of concurrent users [default: 10].
+    #[arg(short = 'u', long, value_name = "N", conflicts_with = "rate")]
+    pub users: Option<usize>,
+    /// Closed model: users started per second [default: all users over 10 s].
+    #[arg(short = 'r', long, value_name = "USERS/S", conflicts_with = "rate")]
+    pub hatch_rate: Option<f64>,
+    /// Closed model: how long the load lasts, ramp included, e.g. 90s, 5m [default: 60s].
+    #[arg(short = 't', long, value_name = "DURATION", conflicts_with = "rate")]
+    pub run_time: Option<String>,
+    /// Closed model: a Goose test plan, "USERS,DURATION;…", e.g. "100,30s;100,2m;0,10s".
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["rate", "users", "hatch_rate", "run_time"])]
+    pub test_plan: Option<String>,
+    /// Open model: target-rate stages RATE:DURATION,…; each ramps linearly from the previous
+    /// rate (0 at the start), e.g. 100:30s,1200:2m,1200:3m.
+    #[arg(long, value_name = "STAGES")]
+    pub rate: Option<String>,
+    /// Open model: most users the pacer may admit [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_users: Option<usize>,
+    /// Open model: drop a send slot no user could start within this lag of its due time
+    /// [default: 1s].
+    #[arg(long, value_name = "DURATION")]
+    pub max_lag: Option<String>,
+    /// Scenario file (TOML) with requests, load shape and expectations [default: the
+    /// built-in scenarios/predict.toml]. Flags override its load shape.
+    #[arg(short = 's', long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Folder for run directories.
+    #[arg(short = 'o', long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// No live progress on stderr.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Request timeout [default: 30s].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Reopen every connection this often so that pods added by a scale-out get traffic;
+    /// "off" keeps connections [default: 10s].
+    #[arg(long, value_name = "DURATION|off")]
+    pub recycle_connections: Option<String>,
+    /// Response header that names the serving endpoint (pod).
+    #[arg(long, value_name = "NAME", default_value = defaults::ENDPOINT_HEADER)]
+    pub endpoint_header: String,
+    /// Also write one CSV line per request (due, sent and done times, status, endpoint).
+    #[arg(long, value_name = "FILE")]
+    pub request_log: Option<PathBuf>,
+    /// Worker threads for the load generator [default: number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Why the arguments do not make a run.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid value for {flag}: {message}")]
+    Flag { flag: &'static str, message: String },
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+}
+
+fn flag(flag: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Flag {
+        flag,
+        message: message.into(),
+    }
+}
+
+fn parse_duration(name: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
+        flag(
+            name,
+            format!("{text:?} is not a duration like 30s or 2m ({e})"),
+        )
+    })?;
+    if d.is_zero() {
+        return Err(flag(name, "must be longer than 0s"));
+    }
+    Ok(d)
+}
+
+fn parse_host(text: &str) -> Result<Url, ConfigError> {
+    let mut url = Url::parse(text).map_err(|e| {
+        flag(
+            "--host",
+            format!("{text:?} is not a URL ({e}); e.g. http://10.0.0.5:8080"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(flag(
+            "--host",
+            format!("{text:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+impl TryFrom<RunArgs> for RunConfig {
+    type Error = ConfigError;
+
+    fn try_from(args: RunArgs) -> Result<Self, ConfigError> {
+        let target = match &args.host {
+            Some(h) => Target::Url(parse_host(h)?),
+            None => Target::Embedded,
+        };
+        let scenario = match &args.scenario {
+            Some(path) => Scenario::load(path)?,
+            None => Scenario::builtin(),
+        };
+        let run_time = args
+            .run_time
+            .as_deref()
+            .map(|t| parse_duration("--run-time", t))
+            .transpose()?;
+        let max_lag = args
+            .max_lag
+            .as_deref()
+            .map(|t| parse_duration("--max-lag", t))
+            .transpose()?;
+        if args.users == Some(0) {
+            return Err(flag("--users", "must be at least 1"));
+        }
+        if args.max_users == Some(0) {
+            return Err(flag("--max-users", "must be at least 1"));
+        }
+        if let Some(r) = args.hatch_rate
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(flag(
+                "--hatch-rate",
+                "must be a positive number of users per second",
+            ));
+        }
+        let closed_flags = args.users.is_some()
+            || args.hatch_rate.is_some()
+            || run_time.is_some()
+            || args.test_plan.is_some();
+        let spec = &scenario.load;
+        let shape = if let Some(rate) = &args.rate {
+            open(
+                RatePlan::parse(rate).map_err(|e| flag("--rate", e.to_string()))?,
+                &args,
+                max_lag,
+                spec,
+            )
+        } else if closed_flags || spec.rate.is_none() {
+            let test_plan = args
+                .test_plan
+                .clone()
+                .or_else(|| (!closed_flags).then(|| spec.test_plan.clone()).flatten());
+            if let Some(plan) = &test_plan
+                && plan.trim().is_empty()
+            {
+                return Err(flag("--test-plan", "must not be empty"));
+            }
+            let users = args.users.or(spec.users).unwrap_or(defaults::USERS);
+            let hatch_rate = args
+                .hatch_rate
+                .or(spec.hatch_rate)
+                .unwrap_or_else(|| (users as f64 / defaults::RAMP.as_secs_f64()).max(1.0));
+            LoadShape::Closed {
+                users,
+                hatch_rate,
+                run_time: if test_plan.is_some() {
+                    None
+                } else {
+                    Some(run_time.or(spec.run_time).unwrap_or(defaults::RUN_TIME))
+                },
+                test_plan,
+            }
+        } else {
+            let plan = spec.rate.clone().expect("checked: the scenario has a rate");
+            open(plan, &args, max_lag, spec)
+        };
+        let timeout = args
+            .timeout
+            .as_deref()
+            .map(|t| parse_duration("--timeout", t))
+            .transpose()?
+            .unwrap_or(defaults::TIMEOUT);
+        let recycle = match args.recycle_connections.as_deref().map(str::trim) {
+            None => Some(defaults::RECYCLE),
+            Some("off" | "never" | "0" | "0s") => None,
+            Some(t) => Some(parse_duration("--recycle-connections", t)?),
+        };
+        let endpoint_header = HeaderName::from_bytes(args.endpoint_header.trim().as_bytes())
+            .map_err(|_| {
+                flag(
+                    "--endpoint-header",
+                    format!("{:?} is not a header name", args.endpoint_header),
+                )
+            })?;
+        let threads = match args.threads {
+            Some(0) => return Err(flag("--threads", "must be at least 1")),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(2, usize::from),
+        };
+        Ok(RunConfig {
+            target,
+            scenario,
+            shape,
+            out: args.out,
+            quiet: args.quiet,
+            timeout,
+            recycle,
+            endpoint_header,
+            request_log: args.request_log,
+            threads,
+        })
+    }
+}
+
+fn open(
+    plan: RatePlan,
+    args: &RunArgs,
+    max_lag: Option<Duration>,
+    spec: &crate::scenario::LoadSpec,
+) -> LoadShape {
+    LoadShape::Open {
+        plan,
+        max_users: args
+            .max_users
+            .or(spec.max_users)
+            .unwrap_or(defaults::MAX_USERS),
+        max_lag: max_lag.or(spec.max_lag).unwrap_or(defaults::MAX_LAG),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn config(args: &[&str]) -> Result<RunConfig, String> {
+        let cli = Cli::try_parse_from(std::iter::once("scaleproof").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        RunConfig::try_from(cli.run).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_flags_run_the_builtin_scenario_against_the_embedded_target() {
+        let c = config(&[]).expect("valid");
+        assert_eq!(c.target, Target::Embedded);
+        assert_eq!(c.scenario.name, "predict");
+        let LoadShape::Open {
+            plan, max_users, ..
+        } = c.shape
+        else {
+            panic!("the default scenario is open-model")
+        };
+        assert_eq!(plan.duration(), Duration::from_secs(30));
+        assert_eq!(max_users, 256);
+        assert_eq!(c.recycle, Some(defaults::RECYCLE));
+    }
+
+    #[test]
+    fn users_switch_to_the_closed_model_with_a_ten_second_ramp() {
+        let c = config(&["--host", "http://127.0.0.1:9/api", "--users", "500"]).expect("valid");
+        assert_eq!(
+            c.target,
+            Target::Url(Url::parse("http://127.0.0.1:9/api/").expect("url"))
+        );
+        let LoadShape::Closed {
+            users,
+            hatch_rate,
+            run_time,
+            test_plan,
+        } = c.shape
+        else {
+            panic!("closed model expected")
+        };
+        assert_eq!(
+            (users, hatch_rate, run_time, test_plan),
+            (500, 50.0, Some(defaults::RUN_TIME), None)
+        );
+    }
+
+    #[test]
+    fn rate_flag_overrides_the_scenario_shape() {
+        let c = config(&[
+            "--rate",
+            "10:1s,10:2s",
+            "--max-users",
+            "7",
+            "--max-lag",
+            "250ms",
+        ])
+        .expect("valid");
+        let LoadShape::Open {
+            plan,
+            max_users,
+            max_lag,
+        } = c.shape
+        else {
+            panic!("open model expected")
+        };
+        assert_eq!(
+            (plan.total_slots(), max_users, max_lag),
+            (25, 7, Duration::from_millis(250))
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_their_flag() {
+        for (args, flag) in [
+            (vec!["--host", "localhost:8080"], "--host"),
+            (vec!["--host", "ftp://x"], "--host"),
+            (vec!["--rate", "fast"], "--rate"),
+            (vec!["--run-time", "forever"], "--run-time"),
+            (vec!["--users", "0"], "--users"),
+            (vec!["--hatch-rate=-1"], "--hatch-rate"),
+            (vec!["--timeout", "0s"], "--timeout"),
+            (
+                vec!["--recycle-connections", "often"],
+                "--recycle-connections",
+            ),
+            (vec!["--endpoint-header", "bad header"], "--endpoint-header"),
+            (vec!["--users", "many"], "--users"),
+        ] {
+            let err = config(&args).expect_err("invalid");
+            assert!(err.contains(flag), "{args:?}: {err}");
+            assert_eq!(err.trim().lines().count().min(1), 1);
+        }
+    }
+
+    #[test]
+    fn open_and_closed_flags_conflict() {
+        let err = config(&["--rate", "10:1s", "--users", "5"]).expect_err("conflict");
+        assert!(err.contains("--users") && err.contains("--rate"), "{err}");
+    }
+
+    #[test]
+    fn recycling_can_be_switched_off() {
+        assert_eq!(
+            config(&["--recycle-connections", "off"])
+                .expect("valid")
+                .recycle,
+            None
+        );
+        assert_eq!(
+            config(&["--recycle-connections", "2s"])
+                .expect("valid")
+                .recycle,
+            Some(Duration::from_secs(2))
+        );
+    }
+}

@@ -1,0 +1,390 @@
+//! The Goose glue: builds a `GooseAttack` whose single transaction asks the pacer (open
+//! model) or goes straight on (closed model), sends the scenario's next request through a
+//! recycled client, and records the outcome. Goose runs the users, their ramp and its test
+//! plans; our recorder replaces its per-request metrics, which are switched off.
+
+use super::clients::{ClientPool, ClientSettings};
+use super::control::{EndReason, RunControl, Signal};
+use super::pacer::{Pacer, Take};
+use super::recorder::{Recorder, Sample};
+use super::request::RequestMix;
+use super::request_log::RequestLog;
+use crate::config::{LoadShape, RunConfig};
+use goose::client::GooseClientBuilder;
+use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
+use goose::prelude::{GooseAttack, GooseUser, Scenario, Transaction, TransactionResult};
+use reqwest::Url;
+use reqwest::header::HeaderName;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Users admitted by the pacer at the start of an open-model run.
+const INITIAL_OPEN_USERS: usize = 8;
+
+/// Why the load could not run at all (failed requests are data, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot resolve a request path against {base}")]
+    Url {
+        base: Url,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("cannot build the HTTP client")]
+    Client(#[source] reqwest::Error),
+    #[error("goose refused the configuration: {0}")]
+    Goose(String),
+    #[error("cannot create the request log {path}")]
+    RequestLog {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Live state other parts of the run read once a second.
+#[derive(Debug)]
+pub struct LoadHandle {
+    pub control: Arc<RunControl>,
+    pub recorder: Arc<Recorder>,
+    pacer: Option<Arc<Pacer>>,
+    live_users: Arc<AtomicUsize>,
+}
+
+impl LoadHandle {
+    /// Users sending load right now (open model: users the pacer has admitted).
+    pub fn users(&self) -> u64 {
+        match &self.pacer {
+            Some(p) => p.admitted().min(self.live_users.load(Ordering::Relaxed)) as u64,
+            None => self.live_users.load(Ordering::Relaxed) as u64,
+        }
+    }
+
+    /// Requests the plan asks for in second `s` (open model only).
+    pub fn target_rps(&self, s: u64) -> Option<f64> {
+        self.pacer.as_ref().map(|p| p.plan().target_in_second(s))
+    }
+}
+
+struct Shared {
+    mix: RequestMix,
+    clients: Arc<ClientPool>,
+    recorder: Arc<Recorder>,
+    pacer: Option<Arc<Pacer>>,
+    control: Arc<RunControl>,
+    endpoint_header: HeaderName,
+    request_log: Option<RequestLog>,
+}
+
+impl Shared {
+    async fn step(&self, index: usize) {
+        if self.control.reason().is_some() {
+            // Goose stops users between transactions; don't spin until it does.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return;
+        }
+        let due = match &self.pacer {
+            None => None,
+            Some(pacer) => {
+                if !pacer.is_admitted(index) {
+                    tokio::select! {
+                        () = pacer.wait_admitted(index) => {}
+                        () = self.control.stopped() => return,
+                    }
+                }
+                let now = Instant::now();
+                match pacer.take(now) {
+                    Take::Exhausted { dropped } => {
+                        self.recorder.record_dropped(now, dropped);
+                        self.control.stop(EndReason::Completed);
+                        return;
+                    }
+                    Take::Send { due, dropped, .. } => {
+                        self.recorder.record_dropped(now, dropped);
+                        tokio::select! {
+                            () = tokio::time::sleep_until(due.into()) => {}
+                            () = self.control.interrupted() => return,
+                        }
+                        Some(due)
+                    }
+                }
+            }
+        };
+        let client = self.clients.get(index);
+        let sent = Instant::now();
+        let result = tokio::select! {
+            r = self.mix.send_next(&client, &self.endpoint_header) => Some(r),
+            () = self.control.interrupted() => None,
+        };
+        let Some((outcome, status, endpoint)) = result else {
+            self.recorder.record_cancelled();
+            return;
+        };
+        let sample = Sample {
+            due: due.unwrap_or(sent),
+            sent,
+            done: Instant::now(),
+            outcome,
+            status,
+            endpoint,
+        };
+        self.recorder.record(&sample);
+        if let Some(log) = &self.request_log {
+            log.write(&sample);
+        }
+    }
+}
+
+/// Everything needed to start the load.
+#[derive(Debug)]
+pub struct LoadSetup {
+    pub base: Url,
+    pub recorder: Arc<Recorder>,
+    pub control: Arc<RunControl>,
+}
+
+/// Prepares the shared state; [`run`] then drives it.
+pub fn prepare(config: &RunConfig, setup: LoadSetup) -> Result<(LoadHandle, Prepared), LoadError> {
+    let mix = RequestMix::new(&setup.base, &config.scenario.requests).map_err(|source| {
+        LoadError::Url {
+            base: setup.base.clone(),
+            source,
+        }
+    })?;
+    let clients = Arc::new(
+        ClientPool::new(ClientSettings {
+            timeout: config.timeout,
+        })
+        .map_err(LoadError::Client)?,
+    );
+    let t0 = setup.recorder.t0();
+    let pacer = match &config.shape {
+        LoadShape::Open {
+            plan,
+            max_users,
+            max_lag,
+        } => Some(Arc::new(Pacer::new(
+            plan.clone(),
+            t0,
+            *max_lag,
+            INITIAL_OPEN_USERS,
+            *max_users,
+        ))),
+        LoadShape::Closed { .. } => None,
+    };
+    let request_log = match &config.request_log {
+        Some(path) => {
+            Some(
+                RequestLog::create(path, t0).map_err(|source| LoadError::RequestLog {
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let live_users = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(Shared {
+        mix,
+        clients: clients.clone(),
+        recorder: setup.recorder.clone(),
+        pacer: pacer.clone(),
+        control: setup.control.clone(),
+        endpoint_header: config.endpoint_header.clone(),
+        request_log,
+    });
+    let handle = LoadHandle {
+        control: setup.control,
+        recorder: setup.recorder,
+        pacer,
+        live_users,
+    };
+    Ok((
+        handle,
+        Prepared {
+            shared,
+            clients,
+            base: setup.base,
+        },
+    ))
+}
+
+/// Shared state ready to run.
+pub struct Prepared {
+    shared: Arc<Shared>,
+    clients: Arc<ClientPool>,
+    base: Url,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+fn goose_config(config: &RunConfig, base: &Url) -> GooseConfiguration {
+    let mut g = GooseConfiguration::default();
+    g.host = Some(base.as_str().trim_end_matches('/').to_owned());
+    g.no_telnet = true;
+    g.no_autostart = false;
+    g.no_print_metrics = true;
+    g.no_error_summary = true;
+    g.no_metrics = true;
+    g.no_transaction_metrics = true;
+    g.no_scenario_metrics = true;
+    g.no_status_codes = true;
+    g.quiet = 1;
+    match &config.shape {
+        LoadShape::Closed {
+            users,
+            hatch_rate,
+            test_plan: None,
+            ..
+        } => {
+            g.users = Some(*users);
+            g.increase_rate = Some(format!("{hatch_rate}"));
+        }
+        LoadShape::Closed {
+            test_plan: Some(_), ..
+        } => {}
+        LoadShape::Open { max_users, .. } => {
+            // Start the whole pool within a second; the pacer admits users as needed.
+            g.users = Some(*max_users);
+            g.increase_rate = Some(format!("{}", (*max_users).max(1)));
+        }
+    }
+    g
+}
+
+/// Runs the load until the plan or run time completes or a signal stops it.
+pub async fn run(
+    config: &RunConfig,
+    handle: &LoadHandle,
+    prepared: Prepared,
+) -> Result<EndReason, LoadError> {
+    let Prepared {
+        shared,
+        clients,
+        base,
+    } = prepared;
+    let step = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            let index = user.weighted_users_index;
+            Box::pin(async move {
+                shared.step(index).await;
+                TransactionResult::Ok(())
+            })
+        }))
+        .set_name("request")
+    };
+    let arrive = {
+        let live = handle.live_users.clone();
+        Transaction::new(Arc::new(move |_user: &mut GooseUser| {
+            live.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async { TransactionResult::Ok(()) })
+        }))
+        .set_name("arrive")
+        .set_on_start()
+    };
+    let leave = {
+        let live = handle.live_users.clone();
+        Transaction::new(Arc::new(move |_user: &mut GooseUser| {
+            live.fetch_sub(1, Ordering::Relaxed);
+            Box::pin(async { TransactionResult::Ok(()) })
+        }))
+        .set_name("leave")
+        .set_on_stop()
+    };
+    let scenario = Scenario::new(&config.scenario.name)
+        .register_transaction(arrive)
+        .register_transaction(step)
+        .register_transaction(leave);
+    let mut attack = GooseAttack::initialize_with_config(goose_config(config, &base))
+        .map_err(|e| LoadError::Goose(e.to_string()))?
+        .register_scenario(scenario)
+        // Requests go through our recycled clients; Goose's own client is built once and
+        // shared, instead of once per user (a TLS setup each: seconds for a large pool).
+        .set_client_builder_without_cookies(GooseClientBuilder::new().without_cookies())
+        .map_err(|e| LoadError::Goose(e.to_string()))?;
+    if let LoadShape::Closed {
+        test_plan: Some(plan),
+        ..
+    } = &config.shape
+    {
+        attack = *attack
+            .set_default(GooseDefault::TestPlan, plan.as_str())
+            .map_err(|e| LoadError::Goose(e.to_string()))?;
+    }
+
+    let recycler = config.recycle.map(|every| {
+        let clients = clients.clone();
+        tokio::spawn(async move { clients.recycle_every(every).await })
+    });
+    let deadline = match &config.shape {
+        LoadShape::Closed { run_time, .. } => run_time.map(|d| handle.recorder.t0() + d),
+        // The pacer ends the run; this is a backstop should every user be stuck.
+        LoadShape::Open { plan, max_lag, .. } => {
+            Some(handle.recorder.t0() + plan.duration() + *max_lag + config.timeout)
+        }
+    };
+    // A previous run in this process may have left Goose's process-wide switch on.
+    goose::reset_killswitch();
+    let watchdog = tokio::spawn(watch_for_end(handle.control.clone(), deadline));
+    let result = attack.execute().await;
+    // Goose ended by itself (a test plan ran out) or because we stopped it.
+    handle.control.stop(EndReason::Completed);
+    watchdog.abort();
+    if let Some(r) = recycler {
+        r.abort();
+    }
+    if let Some(log) = &shared.request_log
+        && let Err(e) = log.flush()
+    {
+        tracing::warn!("cannot flush the request log: {e}");
+    }
+    match result {
+        Ok(_) => {}
+        Err(goose::GooseError::ThresholdsFailed { .. }) => {}
+        Err(e) => tracing::warn!("goose ended with an error: {e}"),
+    }
+    Ok(handle.control.reason().unwrap_or(EndReason::Completed))
+}
+
+/// Turns every end condition into one stop: the deadline, Goose's Ctrl-C killswitch, SIGTERM;
+/// and a stop from anywhere (the pacer running out) into Goose's killswitch.
+async fn watch_for_end(control: Arc<RunControl>, deadline: Option<Instant>) {
+    let sigterm = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::pin!(sigterm);
+    let mut ticker = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            () = &mut sigterm => { control.stop(EndReason::Interrupted(Signal::Term)); }
+            () = control.stopped() => {}
+            _ = ticker.tick() => {
+                if goose::is_killswitch_triggered() {
+                    control.stop(EndReason::Interrupted(Signal::Int));
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    control.stop(EndReason::Completed);
+                }
+            }
+        }
+        if let Some(reason) = control.reason() {
+            goose::trigger_killswitch(&reason.to_string());
+            return;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The load side: the only place that knows Goose.
+//!
+//! Closed model: Goose users ramp up and each sends its next request when the last one is
+//! answered. Open model: a pacer hands out send slots at the target rate and latency is also
+//! measured from each slot's due time. Either way every request's outcome goes to the
+//! [`recorder::Recorder`], which keeps per-second buckets.
+
+mod attack;
+pub mod clients;
+pub mod control;
+pub mod pacer;
+pub mod recorder;
+pub mod request;
+pub mod request_log;
+pub mod stages;
+
+pub use attack::{LoadError, LoadHandle, LoadSetup, Prepared, prepare, run};

@@ -1,0 +1,241 @@
+//! The open-model pacer: hands out send slots at the plan's rate and admits users to the pool
+//! as the load needs them.
+//!
+//! Slot *k* is due at `t0 + plan.due(k)`. A free user takes the next slot, sleeps until it is
+//! due and sends; latency is then measured both from the actual send and from the due time.
+//! A slot that no user could start within `max_lag` of its due time is dropped: counted,
+//! never sent. Whenever a user takes a slot that is already overdue (every admitted user was
+//! busy when it fell due), one more user is admitted, up to the cap.
+
+use super::stages::RatePlan;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// What a user gets from [`Pacer::take`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Send at `due`; `dropped` overdue slots were skipped to get here.
+    Send {
+        slot: u64,
+        due: Instant,
+        dropped: u64,
+    },
+    /// The plan has no more slots; `dropped` overdue slots were skipped on the way.
+    Exhausted { dropped: u64 },
+}
+
+/// Shared by every user of an open-model run.
+#[derive(Debug)]
+pub struct Pacer {
+    plan: RatePlan,
+    t0: Instant,
+    total: u64,
+    next: AtomicU64,
+    max_lag: Duration,
+    admitted: AtomicUsize,
+    max_users: usize,
+    admission: Notify,
+}
+
+impl Pacer {
+    /// A pacer whose slot 0 is due at `t0`, admitting `initial_users` users to start with.
+    pub fn new(
+        plan: RatePlan,
+        t0: Instant,
+        max_lag: Duration,
+        initial_users: usize,
+        max_users: usize,
+    ) -> Self {
+        let max_users = max_users.max(1);
+        Self {
+            total: plan.total_slots(),
+            plan,
+            t0,
+            next: AtomicU64::new(0),
+            max_lag,
+            admitted: AtomicUsize::new(initial_users.clamp(1, max_users)),
+            max_users,
+            admission: Notify::new(),
+        }
+    }
+
+    /// The plan being paced.
+    pub fn plan(&self) -> &RatePlan {
+        &self.plan
+    }
+
+    /// Users admitted so far.
+    pub fn admitted(&self) -> usize {
+        self.admitted.load(Ordering::Relaxed)
+    }
+
+    /// The pool's cap.
+    pub fn max_users(&self) -> usize {
+        self.max_users
+    }
+
+    /// True when user number `index` (0-based) may take slots.
+    pub fn is_admitted(&self, index: usize) -> bool {
+        index < self.admitted()
+    }
+
+    /// Waits until user `index` is admitted. Cancel-safe.
+    pub async fn wait_admitted(&self, index: usize) {
+        loop {
+            let notified = self.admission.notified();
+            if self.is_admitted(index) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Takes the next slot at time `now`, skipping (dropping) every slot overdue by more than
+    /// `max_lag`.
+    pub fn take(&self, now: Instant) -> Take {
+        let elapsed = now.saturating_duration_since(self.t0).as_secs_f64();
+        let horizon = elapsed - self.max_lag.as_secs_f64();
+        // Slots due before `horizon` can no longer be sent in time.
+        let first_sendable = if horizon > 0.0 {
+            self.plan.first_slot_at_or_after(horizon)
+        } else {
+            0
+        };
+        let mut current = self.next.load(Ordering::Relaxed);
+        loop {
+            let slot = current.max(first_sendable);
+            let dropped = slot - current;
+            if slot >= self.total {
+                // Claim the remaining overdue slots once, then report exhaustion.
+                return match self.next.compare_exchange_weak(
+                    current,
+                    self.total.max(current),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => Take::Exhausted {
+                        dropped: self.total.saturating_sub(current),
+                    },
+                    Err(actual) if actual >= self.total => Take::Exhausted { dropped: 0 },
+                    Err(actual) => {
+                        current = actual;
+                        continue;
+                    }
+                };
+            }
+            match self.next.compare_exchange_weak(
+                current,
+                slot + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    let due = self.t0 + self.plan.due(slot).unwrap_or_else(|| self.plan.duration());
+                    if due < now {
+                        self.admit_one();
+                    }
+                    return Take::Send { slot, due, dropped };
+                }
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn admit_one(&self) {
+        let mut admitted = self.admitted.load(Ordering::Relaxed);
+        while admitted < self.max_users {
+            match self.admitted.compare_exchange_weak(
+                admitted,
+                admitted + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    self.admission.notify_waiters();
+                    return;
+                }
+                Err(actual) => admitted = actual,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> RatePlan {
+        RatePlan::parse(text).expect("valid plan")
+    }
+
+    #[test]
+    fn on_time_takes_get_consecutive_slots_and_admit_nobody() {
+        let t0 = Instant::now() + Duration::from_secs(10);
+        let pacer = Pacer::new(plan("10:0s,10:1s"), t0, Duration::from_secs(1), 2, 8);
+        for k in 0..10 {
+            match pacer.take(Instant::now()) {
+                Take::Send { slot, due, dropped } => {
+                    assert_eq!((slot, dropped), (k, 0));
+                    assert_eq!(due, t0 + Duration::from_millis(100 * k));
+                }
+                other => panic!("slot {k}: {other:?}"),
+            }
+        }
+        assert_eq!(pacer.take(Instant::now()), Take::Exhausted { dropped: 0 });
+        assert_eq!(pacer.admitted(), 2);
+    }
+
+    #[test]
+    fn slots_overdue_past_the_lag_are_dropped_and_late_takes_grow_the_pool() {
+        let t0 = Instant::now();
+        let pacer = Pacer::new(plan("100:0s,100:10s"), t0, Duration::from_millis(500), 1, 3);
+        // At t = 2.0 s, slots due before 1.5 s (150 of them) are beyond the lag.
+        let Take::Send { slot, dropped, due } = pacer.take(t0 + Duration::from_secs(2)) else {
+            panic!("expected a slot")
+        };
+        assert_eq!((slot, dropped), (150, 150));
+        assert_eq!(due, t0 + Duration::from_millis(1500));
+        assert_eq!(pacer.admitted(), 2, "a late take admits one user");
+        pacer.take(t0 + Duration::from_secs(2));
+        pacer.take(t0 + Duration::from_secs(2));
+        assert_eq!(pacer.admitted(), 3, "never beyond the cap");
+    }
+
+    #[test]
+    fn exhaustion_reports_the_overdue_tail_once() {
+        let t0 = Instant::now();
+        let pacer = Pacer::new(plan("10:0s,10:1s"), t0, Duration::from_millis(100), 1, 1);
+        assert_eq!(
+            pacer.take(t0 + Duration::from_secs(5)),
+            Take::Exhausted { dropped: 10 }
+        );
+        assert_eq!(
+            pacer.take(t0 + Duration::from_secs(5)),
+            Take::Exhausted { dropped: 0 }
+        );
+    }
+
+    #[tokio::test]
+    async fn waiting_users_are_released_when_admitted() {
+        let t0 = Instant::now();
+        let pacer = std::sync::Arc::new(Pacer::new(
+            plan("100:0s,100:10s"),
+            t0,
+            Duration::from_secs(5),
+            1,
+            4,
+        ));
+        let waiter = {
+            let pacer = pacer.clone();
+            tokio::spawn(async move { pacer.wait_admitted(1).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        pacer.take(t0 + Duration::from_secs(1)); // overdue: admits user 1
+        tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .expect("admitted user wakes")
+            .expect("join");
+    }
+}

@@ -1,0 +1,181 @@
+//! The requests a run sends: their specification, the weighted mix, and one send with its
+//! outcome classified.
+
+use super::recorder::Outcome;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::{Client, Method, Url};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Body of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodySpec {
+    None,
+    /// One fixed JSON body.
+    Json(Bytes),
+    /// Bodies that rotate, one per request, from a corpus file (one JSON document a line).
+    Corpus {
+        file: String,
+        bodies: Arc<[Bytes]>,
+    },
+}
+
+impl BodySpec {
+    /// Short description for `run.json`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::None => "none".to_owned(),
+            Self::Json(_) => "json".to_owned(),
+            Self::Corpus { file, bodies } => format!("corpus:{file} ({} bodies)", bodies.len()),
+        }
+    }
+}
+
+/// One named request of a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSpec {
+    pub name: String,
+    pub method: Method,
+    /// Path (with query) relative to the host.
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: BodySpec,
+    pub weight: u32,
+    /// Statuses that count as success; empty means any 2xx.
+    pub expect_status: Vec<u16>,
+}
+
+#[derive(Debug)]
+struct Prepared {
+    url: Url,
+    method: Method,
+    headers: HeaderMap,
+    body: BodySpec,
+    expect_status: Vec<u16>,
+    rotation: AtomicUsize,
+}
+
+/// The scenario's requests, interleaved by weight (smooth weighted round-robin) so that any
+/// stretch of the run sends them in their proportions.
+#[derive(Debug)]
+pub struct RequestMix {
+    prepared: Vec<Prepared>,
+    order: Vec<usize>,
+    next: AtomicUsize,
+}
+
+impl RequestMix {
+    /// Resolves every path against `base`.
+    pub fn new(base: &Url, specs: &[RequestSpec]) -> Result<Self, url::ParseError> {
+        let prepared = specs
+            .iter()
+            .map(|s| {
+                Ok(Prepared {
+                    url: base.join(&s.path)?,
+                    method: s.method.clone(),
+                    headers: s.headers.clone(),
+                    body: s.body.clone(),
+                    expect_status: s.expect_status.clone(),
+                    rotation: AtomicUsize::new(0),
+                })
+            })
+            .collect::<Result<Vec<_>, url::ParseError>>()?;
+        let weights: Vec<u32> = specs.iter().map(|s| s.weight.max(1)).collect();
+        Ok(Self {
+            prepared,
+            order: smooth_weighted_order(&weights),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Sends the next request of the mix with `client`, reading the whole response body.
+    /// Returns the outcome, the HTTP status if any, and the endpoint header's value.
+    pub async fn send_next(
+        &self,
+        client: &Client,
+        endpoint_header: &HeaderName,
+    ) -> (Outcome, Option<u16>, Option<Arc<str>>) {
+        let i = self.order[self.next.fetch_add(1, Ordering::Relaxed) % self.order.len()];
+        let p = &self.prepared[i];
+        let mut request = client
+            .request(p.method.clone(), p.url.clone())
+            .headers(p.headers.clone());
+        match &p.body {
+            BodySpec::None => {}
+            BodySpec::Json(bytes) => request = request.body(bytes.clone()),
+            BodySpec::Corpus { bodies, .. } => {
+                let k = p.rotation.fetch_add(1, Ordering::Relaxed) % bodies.len();
+                request = request.body(bodies[k].clone());
+            }
+        }
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return (classify_error(&e), None, None),
+        };
+        let status = response.status().as_u16();
+        let endpoint = response
+            .headers()
+            .get(endpoint_header)
+            .and_then(|v| v.to_str().ok())
+            .map(Arc::from);
+        loop {
+            match response.chunk().await {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => return (classify_error(&e), Some(status), endpoint),
+            }
+        }
+        (
+            Outcome::from_status(status, &p.expect_status),
+            Some(status),
+            endpoint,
+        )
+    }
+}
+
+fn classify_error(e: &reqwest::Error) -> Outcome {
+    if e.is_timeout() {
+        Outcome::Timeout
+    } else if e.is_connect() {
+        Outcome::Connect
+    } else {
+        Outcome::Other
+    }
+}
+
+/// Nginx's smooth weighted round-robin: weights 5,1,1 give a,a,b,a,c,a,a — spread out, not
+/// clumped.
+fn smooth_weighted_order(weights: &[u32]) -> Vec<usize> {
+    let total: i64 = weights.iter().map(|&w| i64::from(w)).sum();
+    let mut current = vec![0i64; weights.len()];
+    let mut order = Vec::with_capacity(total as usize);
+    for _ in 0..total {
+        for (c, &w) in current.iter_mut().zip(weights) {
+            *c += i64::from(w);
+        }
+        let (best, _) = current
+            .iter()
+            .enumerate()
+            .max_by_key(|&(i, &c)| (c, std::cmp::Reverse(i)))
+            .expect("at least one request");
+        current[best] -= total;
+        order.push(best);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_order_keeps_proportions_and_spreads_them() {
+        let order = smooth_weighted_order(&[5, 1, 1]);
+        assert_eq!(order, vec![0, 0, 1, 0, 2, 0, 0]);
+        let order = smooth_weighted_order(&[3, 2]);
+        assert_eq!(order.iter().filter(|&&i| i == 0).count(), 3);
+        assert_eq!(order.len(), 5);
+        assert_eq!(smooth_weighted_order(&[1]), vec![0]);
+    }
+}

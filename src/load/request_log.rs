@@ -1,0 +1,84 @@
+//! Optional per-request log (`--request-log FILE`): one CSV line per finished request, for
+//! audits and for checking the recorder's percentiles against exact ones.
+
+use super::recorder::{Outcome, Sample};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Column names of the request log.
+pub const COLUMNS: &[&str] = &[
+    "due_us",
+    "sent_us",
+    "done_us",
+    "latency_us",
+    "corrected_us",
+    "status",
+    "outcome",
+    "endpoint",
+];
+
+/// A CSV writer shared by every user.
+#[derive(Debug)]
+pub struct RequestLog {
+    t0: Instant,
+    writer: Mutex<csv::Writer<BufWriter<File>>>,
+}
+
+impl RequestLog {
+    /// Creates (truncates) the file and writes the header.
+    pub fn create(path: &Path, t0: Instant) -> std::io::Result<Self> {
+        let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
+        writer
+            .write_record(COLUMNS)
+            .map_err(std::io::Error::other)?;
+        Ok(Self {
+            t0,
+            writer: Mutex::new(writer),
+        })
+    }
+
+    /// Appends one request.
+    pub fn write(&self, s: &Sample) {
+        let at = |i: Instant| i.saturating_duration_since(self.t0).as_micros().to_string();
+        let latency = s.done.saturating_duration_since(s.sent).as_micros().max(1);
+        let corrected = s
+            .done
+            .saturating_duration_since(s.due.min(s.sent))
+            .as_micros()
+            .max(1);
+        let outcome = match s.outcome {
+            Outcome::Ok => "ok",
+            Outcome::Connect => "connect",
+            Outcome::Timeout => "timeout",
+            Outcome::Client4xx => "4xx",
+            Outcome::Server5xx => "5xx",
+            Outcome::Backpressure => "backpressure",
+            Outcome::Other => "other",
+        };
+        let record = [
+            at(s.due),
+            at(s.sent),
+            at(s.done),
+            latency.to_string(),
+            corrected.to_string(),
+            s.status.map(|c| c.to_string()).unwrap_or_default(),
+            outcome.to_owned(),
+            s.endpoint.as_deref().unwrap_or_default().to_owned(),
+        ];
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = writer.write_record(&record) {
+            tracing::warn!("request log write failed: {e}");
+        }
+    }
+
+    /// Flushes buffered lines to disk.
+    pub fn flush(&self) -> std::io::Result<()> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .flush()
+    }
+}

@@ -1,0 +1,55 @@
+//! Live progress on stderr: one line per closed second.
+
+use crate::timeline::TimelineRow;
+use std::time::Duration;
+
+/// `[  12s/30s] users 40 | rps 1187 (target 1200, dropped 0) | p95 3.21 ms | errors 0 | endpoints 1`
+pub fn line(row: &TimelineRow, planned: Option<Duration>) -> String {
+    let elapsed = row.t_s + 1;
+    let clock = match planned {
+        Some(p) => format!("[{elapsed:>4}s/{}s]", p.as_secs_f64().ceil() as u64),
+        None => format!("[{elapsed:>4}s]"),
+    };
+    let rate = match row.target_rps {
+        Some(target) => format!(
+            "rps {:>6.0} (target {:.0}, dropped {})",
+            row.achieved_rps, target, row.dropped
+        ),
+        None => format!("rps {:>6.0}", row.achieved_rps),
+    };
+    let p95 = row.p95_us.map_or_else(
+        || "-".to_owned(),
+        |us| format!("{:.2} ms", us as f64 / 1000.0),
+    );
+    format!(
+        "{clock} users {:>4} | {rate} | p95 {p95} | errors {} | endpoints {}",
+        row.users, row.errors, row.endpoints
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_shows_rates_latency_and_errors_in_honest_units() {
+        let row = TimelineRow {
+            t_s: 11,
+            users: 40,
+            target_rps: Some(1200.0),
+            achieved_rps: 1187.0,
+            dropped: 2,
+            p95_us: Some(3210),
+            errors: 1,
+            endpoints: 2,
+            ..Default::default()
+        };
+        let text = line(&row, Some(Duration::from_secs(30)));
+        assert_eq!(
+            text,
+            "[  12s/30s] users   40 | rps   1187 (target 1200, dropped 2) | p95 3.21 ms | errors 1 | endpoints 2"
+        );
+        let idle = line(&TimelineRow::default(), None);
+        assert!(idle.contains("p95 -"), "{idle}");
+    }
+}

@@ -1,0 +1,276 @@
+//! One run end to end: start the embedded target if needed, drive the load, close seconds and
+//! print progress, then write the run directory, whatever stopped the run.
+
+use crate::config::{LoadShape, RunConfig, Target};
+use crate::embedded::{EmbeddedError, EmbeddedTarget};
+use crate::load::control::{EndReason, RunControl};
+use crate::load::recorder::{Gauges, Recorder, Recording};
+use crate::load::{self, LoadError, LoadHandle, LoadSetup};
+use crate::progress;
+use crate::timeline::{
+    self, ENDPOINT_COLUMNS, ENDPOINTS_CSV, GeneratorRecord, HISTOGRAM_DIR, LoadRecord,
+    PER_SECOND_HLOG, RUN_FORMAT, RUN_JSON, RequestRecord, RunDirError, RunMeta, StageRecord,
+    TIMELINE_COLUMNS, TIMELINE_CSV, TOTAL_HLOG,
+};
+use chrono::Utc;
+use reqwest::Url;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A finished run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The run directory.
+    pub dir: PathBuf,
+    pub end: EndReason,
+    pub meta: RunMeta,
+}
+
+/// Why a run could not be carried out or written.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot serialize {what}")]
+    Serialize {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Worker threads of the embedded target's runtime.
+const EMBEDDED_WORKERS: usize = 1;
+/// A second is closed this long after it ends, so requests finishing at its very end are in.
+const CLOSE_MARGIN: Duration = Duration::from_millis(100);
+
+/// Carries out one run and writes its run directory.
+pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
+    let embedded = match &config.target {
+        Target::Embedded => Some(EmbeddedTarget::start(EMBEDDED_WORKERS)?),
+        Target::Url(_) => None,
+    };
+    let base = match (&config.target, &embedded) {
+        (Target::Url(url), _) => url.clone(),
+        (Target::Embedded, Some(e)) => e.base().clone(),
+        (Target::Embedded, None) => unreachable!("the embedded target was started above"),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads)
+        .thread_name("scaleproof-load")
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    let outcome = runtime.block_on(run_async(config, base, embedded.is_some()));
+    drop(runtime);
+    if let Some(target) = embedded {
+        target.stop();
+    }
+    outcome
+}
+
+async fn run_async(config: &RunConfig, base: Url, embedded: bool) -> Result<RunOutcome, RunError> {
+    let started_at = Utc::now();
+    let recorder = Arc::new(Recorder::new(Instant::now(), started_at));
+    let control = Arc::new(RunControl::new());
+    let (handle, prepared) = load::prepare(
+        config,
+        LoadSetup {
+            base: base.clone(),
+            recorder,
+            control,
+        },
+    )?;
+    let handle = Arc::new(handle);
+    if !config.quiet {
+        eprintln!(
+            "scaleproof: {} → {base}{}",
+            config.scenario.name,
+            if embedded {
+                " (embedded target-service)"
+            } else {
+                ""
+            }
+        );
+    }
+    let last_users = Arc::new(AtomicU64::new(0));
+    let closer = tokio::spawn(close_seconds(
+        handle.clone(),
+        last_users.clone(),
+        config.quiet,
+        planned(config),
+    ));
+    let result = load::run(config, &handle, prepared).await;
+    closer.abort();
+    let ended = Instant::now();
+    let end = result?;
+    let users = last_users.load(Ordering::Relaxed);
+    let recording = handle.recorder.finish(ended, |s| Gauges {
+        users,
+        target_rps: handle.target_rps(s),
+    });
+    let ended_at = Utc::now();
+    let meta = run_meta(
+        config,
+        &base,
+        embedded,
+        started_at,
+        ended_at,
+        ended.duration_since(handle.recorder.t0()),
+        end,
+        &recording,
+    );
+    let dir = write_run_dir(config, &meta, &recording)?;
+    Ok(RunOutcome { dir, end, meta })
+}
+
+fn planned(config: &RunConfig) -> Option<Duration> {
+    match &config.shape {
+        LoadShape::Closed { run_time, .. } => *run_time,
+        LoadShape::Open { plan, .. } => Some(plan.duration()),
+    }
+}
+
+/// Closes each second shortly after it ends and prints its progress line.
+async fn close_seconds(
+    handle: Arc<LoadHandle>,
+    last_users: Arc<AtomicU64>,
+    quiet: bool,
+    planned: Option<Duration>,
+) {
+    let t0 = handle.recorder.t0();
+    let mut next = 1u64;
+    loop {
+        let at = t0 + Duration::from_secs(next) + CLOSE_MARGIN;
+        tokio::time::sleep_until(at.into()).await;
+        let upto = Instant::now()
+            .saturating_duration_since(t0 + CLOSE_MARGIN)
+            .as_secs();
+        let users = handle.users();
+        last_users.store(users, Ordering::Relaxed);
+        let rows = handle.recorder.close_until(upto, 1.0, |s| Gauges {
+            users,
+            target_rps: handle.target_rps(s),
+        });
+        if !quiet {
+            for row in &rows {
+                eprintln!("{}", progress::line(row, planned));
+            }
+        }
+        next = upto + 1;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_meta(
+    config: &RunConfig,
+    base: &Url,
+    embedded: bool,
+    started_at: chrono::DateTime<Utc>,
+    ended_at: chrono::DateTime<Utc>,
+    duration: Duration,
+    end: EndReason,
+    recording: &Recording,
+) -> RunMeta {
+    let load = match &config.shape {
+        LoadShape::Closed {
+            users,
+            hatch_rate,
+            run_time,
+            test_plan,
+        } => LoadRecord::Closed {
+            users: *users,
+            hatch_rate: *hatch_rate,
+            run_time_s: run_time.map(|d| d.as_secs_f64()),
+            test_plan: test_plan.clone(),
+        },
+        LoadShape::Open {
+            plan,
+            max_users,
+            max_lag,
+        } => LoadRecord::Open {
+            stages: plan
+                .stages()
+                .iter()
+                .map(|s| StageRecord {
+                    target_rps: s.target_rps,
+                    over_s: s.over.as_secs_f64(),
+                })
+                .collect(),
+            max_users: *max_users,
+            max_lag_s: max_lag.as_secs_f64(),
+        },
+    };
+    RunMeta {
+        format: RUN_FORMAT.to_owned(),
+        scaleproof_version: env!("CARGO_PKG_VERSION").to_owned(),
+        scenario: config.scenario.name.clone(),
+        scenario_file: Some(config.scenario.source.clone()),
+        description: config.scenario.description.clone(),
+        target: base.to_string(),
+        embedded_target: embedded,
+        load,
+        requests: config
+            .scenario
+            .requests
+            .iter()
+            .map(|r| RequestRecord {
+                name: r.name.clone(),
+                method: r.method.to_string(),
+                path: r.path.clone(),
+                weight: r.weight,
+                body: r.body.describe(),
+            })
+            .collect(),
+        endpoint_header: config.endpoint_header.to_string(),
+        request_timeout_s: config.timeout.as_secs_f64(),
+        recycle_connections_s: config.recycle.map(|d| d.as_secs_f64()),
+        expectations: serde_json::to_value(&config.scenario.expect).unwrap_or_default(),
+        started_at,
+        ended_at,
+        duration_s: duration.as_secs_f64(),
+        end_reason: end.to_string(),
+        totals: recording.totals.clone(),
+        generator: GeneratorRecord::here(),
+    }
+}
+
+fn write_run_dir(
+    config: &RunConfig,
+    meta: &RunMeta,
+    recording: &Recording,
+) -> Result<PathBuf, RunError> {
+    let dir = timeline::create_run_dir(&config.out, meta.started_at, &meta.scenario)?;
+    let ser = |what: &'static str| {
+        move |e: csv::Error| RunError::Serialize {
+            what,
+            source: Box::new(e),
+        }
+    };
+    let json = serde_json::to_vec_pretty(meta).map_err(|e| RunError::Serialize {
+        what: "run.json",
+        source: Box::new(e),
+    })?;
+    timeline::write_atomic(&dir.join(RUN_JSON), &json)?;
+    timeline::write_atomic(
+        &dir.join(TIMELINE_CSV),
+        &timeline::to_csv(&recording.rows, TIMELINE_COLUMNS).map_err(ser("timeline.csv"))?,
+    )?;
+    timeline::write_atomic(
+        &dir.join(ENDPOINTS_CSV),
+        &timeline::to_csv(&recording.endpoint_rows, ENDPOINT_COLUMNS)
+            .map_err(ser("endpoints.csv"))?,
+    )?;
+    let hist = dir.join(HISTOGRAM_DIR);
+    timeline::write_atomic(&hist.join(PER_SECOND_HLOG), &recording.per_second_hlog)?;
+    timeline::write_atomic(&hist.join(TOTAL_HLOG), &recording.total_hlog)?;
+    Ok(dir)
+}

@@ -1,0 +1,435 @@
+//! The run directory model: the contract between measuring and reporting.
+//!
+//! A run directory holds everything a run measured: `run.json` (what was run, where, when and
+//! how it ended), `timeline.csv` (one row per second), `endpoints.csv` (one row per second and
+//! serving endpoint) and `histograms/` (HdrHistogram interval logs, V2 encoding, so that runs
+//! merge exactly). Every file is written atomically: a temporary file renamed into place.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The `format` value of `run.json`; bumped on incompatible changes.
+pub const RUN_FORMAT: &str = "scaleproof-run/1";
+/// File names inside a run directory.
+pub const RUN_JSON: &str = "run.json";
+pub const TIMELINE_CSV: &str = "timeline.csv";
+pub const ENDPOINTS_CSV: &str = "endpoints.csv";
+pub const HISTOGRAM_DIR: &str = "histograms";
+/// Per-second latency histograms, tagged `raw` and `corrected`.
+pub const PER_SECOND_HLOG: &str = "per-second.hlog";
+/// Whole-run histograms: `raw`, `corrected`, and `endpoint=<name>` (raw) per endpoint.
+pub const TOTAL_HLOG: &str = "total.hlog";
+
+/// Why the run directory could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    #[error("cannot create run directory {path}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid run file")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// One second of the run. Columns of `timeline.csv`, in this order; names are stable.
+///
+/// Requests are counted in the second they completed; latencies are in microseconds.
+/// Empty cells mean "no data" (no request completed, or no target rate in a closed-model run).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineRow {
+    /// Seconds since the load started; the row covers `[t_s, t_s + 1)`.
+    pub t_s: u64,
+    /// Wall-clock start of the second, RFC 3339 UTC.
+    pub time: String,
+    /// Fraction of the second the run covered (1 except possibly the last row).
+    pub span_s: f64,
+    /// Virtual users at the end of the second (open model: users admitted by the pacer).
+    pub users: u64,
+    /// Requests per second the plan asked for (open model only).
+    pub target_rps: Option<f64>,
+    /// Completed requests divided by `span_s`.
+    pub achieved_rps: f64,
+    /// Requests that completed (successfully or not) in this second.
+    pub requests: u64,
+    /// Requests answered with an expected status.
+    pub ok: u64,
+    /// All failed requests: the sum of the `err_*` columns.
+    pub errors: u64,
+    /// Connection could not be made (refused, reset before a response, DNS).
+    pub err_connect: u64,
+    /// No complete response within the request timeout.
+    pub err_timeout: u64,
+    /// 4xx other than 429.
+    pub err_4xx: u64,
+    /// 5xx other than 503.
+    pub err_5xx: u64,
+    /// 429 Too Many Requests and 503 Service Unavailable (the target pushing back).
+    pub err_backpressure: u64,
+    /// Anything else (body cut short, unexpected 1xx/3xx, protocol errors).
+    pub err_other: u64,
+    /// Open model: send slots no user could start within the allowed lag (never sent).
+    pub dropped: u64,
+    /// Latency from the actual send to the end of the response body.
+    pub p50_us: Option<u64>,
+    pub p90_us: Option<u64>,
+    pub p95_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub max_us: Option<u64>,
+    /// Latency from the slot's due time (coordinated-omission corrected; equals raw in a
+    /// closed-model run).
+    pub p50_corrected_us: Option<u64>,
+    pub p95_corrected_us: Option<u64>,
+    pub p99_corrected_us: Option<u64>,
+    pub max_corrected_us: Option<u64>,
+    /// Distinct serving endpoints (values of the endpoint header) seen in this second.
+    pub endpoints: u64,
+}
+
+/// One second of one serving endpoint. Columns of `endpoints.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRow {
+    pub t_s: u64,
+    /// Value of the endpoint header (`X-Served-By` by default), `(none)` when absent.
+    pub endpoint: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub p50_us: Option<u64>,
+    pub p95_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub max_us: Option<u64>,
+}
+
+/// Whole-run counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub err_connect: u64,
+    pub err_timeout: u64,
+    pub err_4xx: u64,
+    pub err_5xx: u64,
+    pub err_backpressure: u64,
+    pub err_other: u64,
+    pub dropped: u64,
+    /// Requests abandoned in flight when the run stopped (not counted as requests).
+    pub cancelled: u64,
+    /// Distinct endpoints over the whole run.
+    pub endpoints: u64,
+    pub p50_us: Option<u64>,
+    pub p95_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub max_us: Option<u64>,
+    pub p95_corrected_us: Option<u64>,
+    pub p99_corrected_us: Option<u64>,
+}
+
+/// How the load was shaped, as run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum LoadRecord {
+    /// Goose users looping as fast as responses allow.
+    Closed {
+        users: usize,
+        hatch_rate: f64,
+        run_time_s: Option<f64>,
+        test_plan: Option<String>,
+    },
+    /// Target-rate stages driven by the pacer.
+    Open {
+        stages: Vec<StageRecord>,
+        max_users: usize,
+        max_lag_s: f64,
+    },
+}
+
+/// One open-model stage: ramp linearly to `target_rps` over `over_s`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    pub target_rps: f64,
+    pub over_s: f64,
+}
+
+/// One kind of request the run sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub weight: u32,
+    /// `none`, `json`, or `corpus:<file> (<n> bodies)`.
+    pub body: String,
+}
+
+/// Contents of `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub format: String,
+    pub scaleproof_version: String,
+    pub scenario: String,
+    pub scenario_file: Option<String>,
+    pub description: Option<String>,
+    /// Base URL the load was sent to.
+    pub target: String,
+    /// True when scaleproof started the bundled target-service itself.
+    pub embedded_target: bool,
+    pub load: LoadRecord,
+    pub requests: Vec<RequestRecord>,
+    pub endpoint_header: String,
+    pub request_timeout_s: f64,
+    /// Connections are reopened this often (null: never).
+    pub recycle_connections_s: Option<f64>,
+    /// Expectations as given (evaluated by the verdict).
+    pub expectations: serde_json::Value,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub duration_s: f64,
+    /// `completed`, `interrupted (SIGINT)`, `interrupted (SIGTERM)`, or `failed: …`.
+    pub end_reason: String,
+    pub totals: Totals,
+    /// Machine that generated the load.
+    pub generator: GeneratorRecord,
+}
+
+/// The load generator's machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorRecord {
+    pub hostname: String,
+    pub cpus: usize,
+    pub os: String,
+}
+
+impl GeneratorRecord {
+    /// Describes this machine.
+    pub fn here() -> Self {
+        Self {
+            hostname: target_service::default_served_by(),
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        }
+    }
+}
+
+/// Creates `root/<UTC timestamp>-<scenario>/`, adding `-2`, `-3`… if it already exists.
+pub fn create_run_dir(
+    root: &Path,
+    started_at: DateTime<Utc>,
+    scenario: &str,
+) -> Result<PathBuf, RunDirError> {
+    std::fs::create_dir_all(root).map_err(|source| RunDirError::Create {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let slug: String = scenario
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let base = format!("{}-{slug}", started_at.format("%Y%m%dT%H%M%SZ"));
+    for n in 1.. {
+        let name = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let path = root.join(name);
+        match std::fs::create_dir(&path) {
+            Ok(()) => {
+                let hist = path.join(HISTOGRAM_DIR);
+                std::fs::create_dir(&hist)
+                    .map_err(|source| RunDirError::Create { path: hist, source })?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(RunDirError::Create { path, source }),
+        }
+    }
+    unreachable!("an unbounded loop over suffixes returns or errors")
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {
+    let fail = |source| RunDirError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// Serializes rows as CSV with a header derived from the row type's field names.
+pub fn to_csv<T: Serialize>(rows: &[T], header_if_empty: &[&str]) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    if rows.is_empty() {
+        writer.write_record(header_if_empty)?;
+    }
+    for row in rows {
+        writer.serialize(row)?;
+    }
+    writer.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Reads CSV rows written by [`to_csv`].
+pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, RunDirError> {
+    let parse = |source: csv::Error| RunDirError::Parse {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(source) => RunDirError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => RunDirError::Parse {
+            path: path.to_path_buf(),
+            source: format!("{other:?}").into(),
+        },
+    })?;
+    reader.deserialize().map(|row| row.map_err(parse)).collect()
+}
+
+/// Reads `run.json`.
+pub fn read_run_meta(dir: &Path) -> Result<RunMeta, RunDirError> {
+    let path = dir.join(RUN_JSON);
+    let text = std::fs::read_to_string(&path).map_err(|source| RunDirError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| RunDirError::Parse {
+        path,
+        source: Box::new(source),
+    })
+}
+
+/// Column names of `timeline.csv`, in order.
+pub const TIMELINE_COLUMNS: &[&str] = &[
+    "t_s",
+    "time",
+    "span_s",
+    "users",
+    "target_rps",
+    "achieved_rps",
+    "requests",
+    "ok",
+    "errors",
+    "err_connect",
+    "err_timeout",
+    "err_4xx",
+    "err_5xx",
+    "err_backpressure",
+    "err_other",
+    "dropped",
+    "p50_us",
+    "p90_us",
+    "p95_us",
+    "p99_us",
+    "max_us",
+    "p50_corrected_us",
+    "p95_corrected_us",
+    "p99_corrected_us",
+    "max_corrected_us",
+    "endpoints",
+];
+
+/// Column names of `endpoints.csv`, in order.
+pub const ENDPOINT_COLUMNS: &[&str] = &[
+    "t_s", "endpoint", "requests", "errors", "p50_us", "p95_us", "p99_us", "max_us",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_header_is_the_documented_column_list() {
+        let bytes = to_csv(&[TimelineRow::default()], TIMELINE_COLUMNS).expect("csv");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        let header = text.lines().next().expect("header");
+        assert_eq!(header, TIMELINE_COLUMNS.join(","));
+        let bytes = to_csv(&[EndpointRow::default()], ENDPOINT_COLUMNS).expect("csv");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        assert_eq!(
+            text.lines().next(),
+            Some(ENDPOINT_COLUMNS.join(",").as_str())
+        );
+    }
+
+    #[test]
+    fn empty_tables_still_have_their_header() {
+        let bytes = to_csv::<TimelineRow>(&[], TIMELINE_COLUMNS).expect("csv");
+        assert_eq!(
+            String::from_utf8(bytes).expect("utf-8").trim_end(),
+            TIMELINE_COLUMNS.join(",")
+        );
+    }
+
+    #[test]
+    fn rows_round_trip_through_csv_with_empty_cells_for_no_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rows = vec![
+            TimelineRow {
+                t_s: 0,
+                requests: 0,
+                p95_us: None,
+                target_rps: Some(10.0),
+                ..Default::default()
+            },
+            TimelineRow {
+                t_s: 1,
+                requests: 5,
+                ok: 5,
+                p95_us: Some(1234),
+                span_s: 1.0,
+                ..Default::default()
+            },
+        ];
+        let path = dir.path().join(TIMELINE_CSV);
+        write_atomic(&path, &to_csv(&rows, TIMELINE_COLUMNS).expect("csv")).expect("write");
+        let back: Vec<TimelineRow> = read_csv(&path).expect("read");
+        assert_eq!(back, rows);
+    }
+
+    #[test]
+    fn run_dirs_never_collide() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let at = Utc::now();
+        let a = create_run_dir(dir.path(), at, "ramp 1k").expect("first");
+        let b = create_run_dir(dir.path(), at, "ramp 1k").expect("second");
+        assert_ne!(a, b);
+        assert!(
+            a.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("-ramp-1k"))
+        );
+        assert!(b.join(HISTOGRAM_DIR).is_dir());
+    }
+}

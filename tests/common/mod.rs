@@ -1,0 +1,147 @@
+//! Helpers shared by scaleproof's integration tests: a real target-service on 127.0.0.1:0 in
+//! a runtime of its own, and a lock that keeps Goose attacks one at a time per process.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use axum::Router;
+use std::sync::{Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use target_service::{AppState, Model, ServiceConfig};
+use tokio::sync::oneshot;
+
+/// Goose's stop switch is process-wide: one attack at a time.
+static ATTACK: Mutex<()> = Mutex::new(());
+
+pub fn one_attack_at_a_time() -> MutexGuard<'static, ()> {
+    ATTACK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A target-service serving on loopback until stopped or dropped.
+pub struct Target {
+    pub base: String,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Target {
+    /// The real service, optionally with extra (test-only) routes merged in.
+    pub fn start(served_by: &str, extra: Option<Router>) -> Self {
+        let state = AppState::new(
+            Model::bundled().expect("bundled model"),
+            ServiceConfig {
+                served_by: served_by.to_owned(),
+                ..ServiceConfig::default()
+            },
+        );
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let base = format!("http://{}", std_listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serve_state = state.clone();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
+                let mut app = target_service::app(serve_state);
+                if let Some(extra) = extra {
+                    app = app.merge(extra);
+                }
+                let shutdown = async move {
+                    let _ = stopped.await;
+                };
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .expect("serve");
+            });
+        });
+        Self {
+            base,
+            state,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Closes the listener (new connections are refused) and waits for the server to end.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    port
+}
+
+/// A round-robin TCP proxy on loopback: each accepted connection goes to the next backend,
+/// as a Kubernetes Service does. Test double for the connection-recycling test.
+pub struct RoundRobinProxy {
+    pub base: String,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl RoundRobinProxy {
+    pub fn start(backends: &[&str]) -> Self {
+        let backends: Vec<String> = backends
+            .iter()
+            .map(|b| {
+                b.trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .to_owned()
+            })
+            .collect();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        runtime.spawn(async move {
+            let mut next = 0usize;
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let backend = backends[next % backends.len()].clone();
+                next += 1;
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&backend).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self {
+            base,
+            runtime: Some(runtime),
+        }
+    }
+}
+
+impl Drop for RoundRobinProxy {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The load engine in-process against a real target-service on 127.0.0.1: exact counts,
+//! open-model rate accuracy, coordinated-omission correction, dropped slots and percentile
+//! accuracy. Every run is bounded to a few seconds.
+
+mod common;
+
+use axum::Router;
+use axum::routing::post;
+use scaleproof::cli::{Cli, Command};
+use scaleproof::config::RunConfig;
+use scaleproof::timeline::{self, TimelineRow};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn config(out: &Path, args: &[&str]) -> RunConfig {
+    use clap::Parser;
+    let argv = [
+        "scaleproof",
+        "run",
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ];
+    let cli =
+        Cli::try_parse_from(argv.iter().copied().chain(args.iter().copied())).expect("valid flags");
+    let Some(Command::Run(args)) = cli.command else {
+        unreachable!("the run subcommand was given")
+    };
+    RunConfig::try_from(args).expect("valid config")
+}
+
+fn rows(dir: &Path) -> Vec<TimelineRow> {
+    timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline.csv")
+}
+
+#[test]
+fn requests_counted_by_scaleproof_equal_the_services_own_counter() {
+    let _one = common::one_attack_at_a_time();
+    let target = common::Target::start("pod-count", None);
+    let out = tempfile::tempdir().expect("tempdir");
+    let cfg = config(
+        out.path(),
+        &[
+            "--host",
+            &target.base,
+            "--users",
+            "8",
+            "--hatch-rate",
+            "8",
+            "--run-time",
+            "2s",
+        ],
+    );
+    let outcome = scaleproof::run::execute(&cfg).expect("run");
+    let served = target.state.metrics().requests_total("/predict");
+    assert!(served > 100, "only {served} requests");
+    assert_eq!(outcome.meta.totals.requests, served);
+    assert_eq!(outcome.meta.totals.ok, served);
+    assert_eq!(target.state.metrics().predictions_total(), served);
+    let rows = rows(&outcome.dir);
+    assert_eq!(rows.iter().map(|r| r.requests).sum::<u64>(), served);
+    assert!(
+        rows.iter()
+            .filter(|r| r.requests > 0)
+            .all(|r| r.endpoints == 1)
+    );
+    assert_eq!(outcome.meta.totals.endpoints, 1);
+}
+
+#[test]
+fn open_model_achieves_a_fixed_rate_within_two_percent() {
+    let _one = common::one_attack_at_a_time();
+    let target = common::Target::start("pod-rate", None);
+    let out = tempfile::tempdir().expect("tempdir");
+    let cfg = config(
+        out.path(),
+        &["--host", &target.base, "--rate", "400:0s,400:4s"],
+    );
+    let outcome = scaleproof::run::execute(&cfg).expect("run");
+    let t = &outcome.meta.totals;
+    assert_eq!(t.dropped, 0);
+    assert_eq!(
+        t.requests, 1600,
+        "every slot of the plan is sent exactly once"
+    );
+    assert_eq!(target.state.metrics().requests_total("/predict"), 1600);
+    // Whole seconds in the middle of the run: achieved within 2% of the target.
+    let rows = rows(&outcome.dir);
+    for row in rows.iter().filter(|r| (1..=2).contains(&r.t_s)) {
+        let target_rps = row.target_rps.expect("open model has a target");
+        assert!((target_rps - 400.0).abs() < 1e-6);
+        let err = (row.achieved_rps - target_rps).abs() / target_rps;
+        assert!(
+            err <= 0.02,
+            "second {}: achieved {} vs {target_rps}",
+            row.t_s,
+            row.achieved_rps
+        );
+    }
+}
+
+/// A test-only endpoint that serves one request at a time, 40 ms each: at most 25 rps.
+fn slow_route() -> Router {
+    let gate = Arc::new(tokio::sync::Mutex::new(()));
+    Router::new().route(
+        "/slow",
+        post(move || {
+            let gate = gate.clone();
+            async move {
+                let _held = gate.lock().await;
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                "{}"
+            }
+        }),
+    )
+}
+
+#[test]
+fn a_slow_target_makes_corrected_latency_exceed_raw_and_drops_slots() {
+    let _one = common::one_attack_at_a_time();
+    let target = common::Target::start("pod-slow", Some(slow_route()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("slow.toml");
+    std::fs::write(
+        &scenario,
+        "name = 'slow'\n[[request]]\nname = 'slow'\nmethod = 'POST'\npath = '/slow'\n",
+    )
+    .expect("write");
+    let cfg = config(
+        dir.path(),
+        &[
+            "--host",
+            &target.base,
+            "--scenario",
+            scenario.to_str().expect("utf-8"),
+            "--rate",
+            "100:0s,100:3s",
+            "--max-users",
+            "2",
+            "--max-lag",
+            "300ms",
+        ],
+    );
+    let outcome = scaleproof::run::execute(&cfg).expect("run");
+    let t = &outcome.meta.totals;
+    assert!(t.dropped > 100, "dropped {}", t.dropped);
+    assert!(
+        t.requests < 150,
+        "the target caps throughput at 25 rps, got {}",
+        t.requests
+    );
+    let (raw, corrected) = (
+        t.p95_us.expect("raw p95"),
+        t.p95_corrected_us.expect("corrected p95"),
+    );
+    assert!(
+        corrected > raw + 50_000,
+        "corrected p95 {corrected} µs vs raw {raw} µs"
+    );
+    let rows = rows(&outcome.dir);
+    assert_eq!(rows.iter().map(|r| r.dropped).sum::<u64>(), t.dropped);
+    for row in rows.iter().filter(|r| r.requests > 0) {
+        assert!(row.p95_corrected_us >= row.p95_us, "{row:?}");
+    }
+    assert!(
+        rows.iter().any(|r| r.users == 2),
+        "the pool grows to its cap under overload"
+    );
+}
+
+#[test]
+fn per_second_p95_is_within_one_percent_of_the_exact_value_from_the_request_log() {
+    let _one = common::one_attack_at_a_time();
+    let target = common::Target::start("pod-p95", None);
+    let out = tempfile::tempdir().expect("tempdir");
+    let log = out.path().join("requests.csv");
+    let cfg = config(
+        out.path(),
+        &[
+            "--host",
+            &target.base,
+            "--users",
+            "16",
+            "--hatch-rate",
+            "16",
+            "--run-time",
+            "3s",
+            "--request-log",
+            log.to_str().expect("utf-8"),
+        ],
+    );
+    let outcome = scaleproof::run::execute(&cfg).expect("run");
+    let mut per_second: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    let mut reader = csv::Reader::from_path(&log).expect("request log");
+    for record in reader.records() {
+        let record = record.expect("row");
+        let done_us: u64 = record[2].parse().expect("done_us");
+        let latency_us: u64 = record[3].parse().expect("latency_us");
+        per_second
+            .entry(done_us / 1_000_000)
+            .or_default()
+            .push(latency_us);
+    }
+    let rows = rows(&outcome.dir);
+    let mut checked = 0;
+    for row in rows.iter().filter(|r| r.requests >= 100) {
+        let mut exact = per_second.remove(&row.t_s).expect("log has the second");
+        assert_eq!(exact.len() as u64, row.requests, "second {}", row.t_s);
+        exact.sort_unstable();
+        let rank = ((0.95 * exact.len() as f64).ceil() as usize).max(1) - 1;
+        let want = exact[rank] as f64;
+        let got = row.p95_us.expect("p95") as f64;
+        assert!(
+            (got - want).abs() / want <= 0.01,
+            "second {}: recorder {got} µs, exact {want} µs",
+            row.t_s
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "too few busy seconds to compare");
+}
+
+#[test]
+fn recycled_connections_spread_load_over_endpoints_behind_one_address() {
+    // Two real target-services behind a tiny round-robin TCP proxy (a stand-in for a
+    // Kubernetes Service, which balances per connection). Without recycling, users keep the
+    // connections they opened; with it, they keep reaching both.
+    let _one = common::one_attack_at_a_time();
+    let a = common::Target::start("pod-a", None);
+    let b = common::Target::start("pod-b", None);
+    let proxy = common::RoundRobinProxy::start(&[&a.base, &b.base]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let cfg = config(
+        out.path(),
+        &[
+            "--host",
+            &proxy.base,
+            "--users",
+            "1",
+            "--hatch-rate",
+            "1",
+            "--run-time",
+            "3s",
+            "--recycle-connections",
+            "400ms",
+        ],
+    );
+    let outcome = scaleproof::run::execute(&cfg).expect("run");
+    assert_eq!(outcome.meta.totals.endpoints, 2);
+    let endpoints: Vec<timeline::EndpointRow> =
+        timeline::read_csv(&outcome.dir.join(timeline::ENDPOINTS_CSV)).expect("endpoints.csv");
+    for pod in ["pod-a", "pod-b"] {
+        let served: u64 = endpoints
+            .iter()
+            .filter(|e| e.endpoint == pod)
+            .map(|e| e.requests)
+            .sum();
+        assert!(served > 50, "{pod} served only {served}");
+    }
+    let out2 = tempfile::tempdir().expect("tempdir");
+    let cfg = config(
+        out2.path(),
+        &[
+            "--host",
+            &proxy.base,
+            "--users",
+            "1",
+            "--hatch-rate",
+            "1",
+            "--run-time",
+            "2s",
+            "--recycle-connections",
+            "off",
+        ],
+    );
+    let outcome = scaleproof::run::execute(&cfg).expect("run");
+    assert_eq!(
+        outcome.meta.totals.endpoints, 1,
+        "one user, one kept connection, one pod"
+    );
+}
