@@ -29,7 +29,11 @@ fn run_dir(out: &Path) -> (PathBuf, RunMeta, Vec<TimelineRow>) {
         "histograms/per-second.hlog",
         "histograms/total.hlog",
     ] {
-        assert!(dir.join(file).is_file(), "{file} missing in {}", dir.display());
+        assert!(
+            dir.join(file).is_file(),
+            "{file} missing in {}",
+            dir.display()
+        );
     }
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .expect("dir")
@@ -38,9 +42,14 @@ fn run_dir(out: &Path) -> (PathBuf, RunMeta, Vec<TimelineRow>) {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     let meta = timeline::read_run_meta(&dir).expect("run.json");
-    let rows: Vec<TimelineRow> = timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline.csv");
-    let _: Vec<EndpointRow> = timeline::read_csv(&dir.join(timeline::ENDPOINTS_CSV)).expect("endpoints.csv");
-    assert_eq!(rows.iter().map(|r| r.requests).sum::<u64>(), meta.totals.requests);
+    let rows: Vec<TimelineRow> =
+        timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline.csv");
+    let _: Vec<EndpointRow> =
+        timeline::read_csv(&dir.join(timeline::ENDPOINTS_CSV)).expect("endpoints.csv");
+    assert_eq!(
+        rows.iter().map(|r| r.requests).sum::<u64>(),
+        meta.totals.requests
+    );
     (dir, meta, rows)
 }
 
@@ -51,11 +60,19 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn bare_command_runs_the_embedded_default_and_writes_a_complete_run_directory() {
     let out = tempfile::tempdir().expect("tempdir");
-    let o = scaleproof().args(["--out"]).arg(out.path()).output().expect("run scaleproof");
+    let o = scaleproof()
+        .args(["--out"])
+        .arg(out.path())
+        .output()
+        .expect("run scaleproof");
     assert!(o.status.success(), "{}", stderr(&o));
     let printed = String::from_utf8_lossy(&o.stdout);
     let (dir, meta, rows) = run_dir(out.path());
-    assert_eq!(printed.trim(), dir.display().to_string(), "stdout names the run directory");
+    assert_eq!(
+        printed.trim(),
+        dir.display().to_string(),
+        "stdout names the run directory"
+    );
     assert!(meta.embedded_target);
     assert_eq!(meta.scenario, "predict");
     assert_eq!(meta.end_reason, "completed");
@@ -63,9 +80,16 @@ fn bare_command_runs_the_embedded_default_and_writes_a_complete_run_directory() 
     assert!(rows.len() >= 30, "{} rows", rows.len());
     assert_eq!(meta.totals.errors, 0);
     // The plan asks for 30,000 requests: ramp to 1,200/s over 10 s, hold 20 s.
-    assert!(meta.totals.requests + meta.totals.dropped >= 29_000, "{:?}", meta.totals);
+    assert!(
+        meta.totals.requests + meta.totals.dropped >= 29_000,
+        "{:?}",
+        meta.totals
+    );
     let progress = stderr(&o);
-    assert!(progress.contains("[  30s/30s]") && progress.contains("target 1200"), "{progress}");
+    assert!(
+        progress.contains("[  30s/30s]") && progress.contains("target 1200"),
+        "{progress}"
+    );
 }
 
 #[test]
@@ -74,7 +98,18 @@ fn a_target_that_dies_mid_run_yields_error_rows_and_the_run_goes_to_its_planned_
     let out = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     let child = scaleproof()
-        .args(["--quiet", "--host", &target.base, "--users", "4", "--hatch-rate", "4", "--run-time", "4s", "--out"])
+        .args([
+            "--quiet",
+            "--host",
+            &target.base,
+            "--users",
+            "4",
+            "--hatch-rate",
+            "4",
+            "--run-time",
+            "4s",
+            "--out",
+        ])
         .arg(out.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -87,11 +122,27 @@ fn a_target_that_dies_mid_run_yields_error_rows_and_the_run_goes_to_its_planned_
     assert!(started.elapsed() >= Duration::from_secs(4));
     let (_, meta, rows) = run_dir(out.path());
     assert_eq!(meta.end_reason, "completed");
-    assert!(rows[0].ok > 0, "the target answered before it died: {:?}", rows[0]);
-    let last = rows.iter().rev().find(|r| r.span_s > 0.5).expect("a full last second");
+    assert!(
+        rows[0].ok > 0,
+        "the target answered before it died: {:?}",
+        rows[0]
+    );
+    let last = rows
+        .iter()
+        .rev()
+        .find(|r| r.span_s > 0.5)
+        .expect("a full last second");
     assert_eq!(last.ok, 0);
     assert!(last.err_connect > 0, "{last:?}");
-    assert_eq!(meta.totals.errors, meta.totals.err_connect + meta.totals.err_other + meta.totals.err_5xx + meta.totals.err_backpressure + meta.totals.err_4xx + meta.totals.err_timeout);
+    assert_eq!(
+        meta.totals.errors,
+        meta.totals.err_connect
+            + meta.totals.err_other
+            + meta.totals.err_5xx
+            + meta.totals.err_backpressure
+            + meta.totals.err_4xx
+            + meta.totals.err_timeout
+    );
 }
 
 #[test]
@@ -99,7 +150,16 @@ fn an_unreachable_target_still_leaves_a_report_of_connect_errors() {
     let out = tempfile::tempdir().expect("tempdir");
     let host = format!("http://127.0.0.1:{}", common::closed_port());
     let o = scaleproof()
-        .args(["--quiet", "--host", &host, "--users", "2", "--run-time", "1s", "--out"])
+        .args([
+            "--quiet",
+            "--host",
+            &host,
+            "--users",
+            "2",
+            "--run-time",
+            "1s",
+            "--out",
+        ])
         .arg(out.path())
         .output()
         .expect("run");
@@ -113,14 +173,24 @@ fn interrupt(signal: &str, code: i32, reason: &str) {
     let target = common::Target::start("long", None);
     let out = tempfile::tempdir().expect("tempdir");
     let child = scaleproof()
-        .args(["--quiet", "--host", &target.base, "--rate", "200:0s,200:60s", "--out"])
+        .args([
+            "--quiet",
+            "--host",
+            &target.base,
+            "--rate",
+            "200:0s,200:60s",
+            "--out",
+        ])
         .arg(out.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     std::thread::sleep(Duration::from_millis(2500));
-    let sent = Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill");
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(sent.success());
     let started = Instant::now();
     let o = child.wait_with_output().expect("wait");
@@ -130,8 +200,15 @@ fn interrupt(signal: &str, code: i32, reason: &str) {
     assert_eq!(meta.end_reason, reason);
     assert!(meta.duration_s < 10.0);
     assert!((2..=5).contains(&rows.len()), "{} rows", rows.len());
-    assert!(meta.totals.ok >= 300, "what was measured is kept: {:?}", meta.totals);
-    assert_eq!(target.state.metrics().requests_total("/predict"), meta.totals.requests + meta.totals.cancelled);
+    assert!(
+        meta.totals.ok >= 300,
+        "what was measured is kept: {:?}",
+        meta.totals
+    );
+    assert_eq!(
+        target.state.metrics().requests_total("/predict"),
+        meta.totals.requests + meta.totals.cancelled
+    );
 }
 
 #[test]
@@ -148,7 +225,11 @@ fn sigterm_stops_the_load_writes_the_run_and_exits_143() {
 fn a_malformed_scenario_fails_before_any_load_naming_file_line_and_field() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("broken.toml");
-    std::fs::write(&path, "name = 'broken'\n[load]\nusers = 'lots'\n[[request]]\nname = 'x'\npath = '/'\n").expect("write");
+    std::fs::write(
+        &path,
+        "name = 'broken'\n[load]\nusers = 'lots'\n[[request]]\nname = 'x'\npath = '/'\n",
+    )
+    .expect("write");
     let host = format!("http://127.0.0.1:{}", common::closed_port());
     let o = scaleproof()
         .args(["--host", &host, "--scenario"])
@@ -159,9 +240,15 @@ fn a_malformed_scenario_fails_before_any_load_naming_file_line_and_field() {
         .expect("run");
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains(&format!("{}:3:9: load.users:", path.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}:3:9: load.users:", path.display())),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(!dir.path().join("reports").exists(), "no run directory for a run that never started");
+    assert!(
+        !dir.path().join("reports").exists(),
+        "no run directory for a run that never started"
+    );
 }
 
 #[test]
@@ -169,7 +256,10 @@ fn an_invalid_flag_value_gets_a_one_line_error_naming_the_flag() {
     let o = scaleproof().args(["--rate", "lots"]).output().expect("run");
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.starts_with("scaleproof: invalid value for --rate:"), "{err}");
+    assert!(
+        err.starts_with("scaleproof: invalid value for --rate:"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
@@ -179,9 +269,23 @@ fn help_explains_every_flag_with_examples() {
     assert!(o.status.success());
     let help = String::from_utf8_lossy(&o.stdout);
     for flag in [
-        "--host", "--users", "--hatch-rate", "--run-time", "--test-plan", "--rate", "--max-users", "--max-lag",
-        "--scenario", "--out", "--quiet", "--timeout", "--recycle-connections", "--endpoint-header",
-        "--request-log", "Examples:", "Exit codes:",
+        "--host",
+        "--users",
+        "--hatch-rate",
+        "--run-time",
+        "--test-plan",
+        "--rate",
+        "--max-users",
+        "--max-lag",
+        "--scenario",
+        "--out",
+        "--quiet",
+        "--timeout",
+        "--recycle-connections",
+        "--endpoint-header",
+        "--request-log",
+        "Examples:",
+        "Exit codes:",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }

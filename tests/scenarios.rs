@@ -23,26 +23,43 @@ fn every_file_in_scenarios_loads() {
 #[test]
 fn the_builtin_scenario_is_scenarios_predict_toml() {
     let builtin = Scenario::builtin();
-    let file = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/predict.toml")).expect("loads");
+    let file =
+        Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/predict.toml"))
+            .expect("loads");
     assert_eq!(builtin.name, file.name);
     assert_eq!(builtin.requests, file.requests);
 }
 
 #[test]
 fn corpora_rotate_real_dataset_rows_in_both_payload_forms() {
-    let data = target_service::Dataset::from_csv(target_service::BUNDLED_DATASET_CSV).expect("dataset");
+    let data =
+        target_service::Dataset::from_csv(target_service::BUNDLED_DATASET_CSV).expect("dataset");
     let model = target_service::Model::bundled().expect("model");
     for (scenario, columns) in [("predict.toml", false), ("flask-reference.toml", true)] {
-        let s = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(scenario)).expect("loads");
+        let s = Scenario::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios")
+                .join(scenario),
+        )
+        .expect("loads");
         let BodySpec::Corpus { bodies, .. } = &s.requests[0].body else {
             panic!("{scenario} rotates a corpus")
         };
-        assert_eq!(bodies.len(), data.len(), "{scenario}: one body per dataset row");
+        assert_eq!(
+            bodies.len(),
+            data.len(),
+            "{scenario}: one body per dataset row"
+        );
         for (body, row) in bodies.iter().zip(&data.rows).step_by(37) {
-            let parsed = target_service::parse_rows(body, model.features()).expect("the service accepts it");
+            let parsed =
+                target_service::parse_rows(body, model.features()).expect("the service accepts it");
             assert_eq!(parsed, vec![row.clone()], "{scenario}");
             let json: serde_json::Value = serde_json::from_slice(body).expect("json");
-            assert_eq!(json.get("instances").is_none(), columns, "{scenario}: payload form");
+            assert_eq!(
+                json.get("instances").is_none(),
+                columns,
+                "{scenario}: payload form"
+            );
         }
     }
 }

@@ -8,13 +8,15 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// Response header naming the instance (pod) that answered.
@@ -125,7 +127,9 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(ObserveLayer {
+            state: state.clone(),
+        })
         .with_state(state)
 }
 
@@ -144,28 +148,6 @@ impl IntoResponse for InputError {
         };
         error(status, self.code(), self.to_string())
     }
-}
-
-async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let _in_flight = state.metrics().start_request();
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
-    let mut response = next.run(request).await;
-    response
-        .headers_mut()
-        .insert(SERVED_BY, state.inner.served_by.clone());
-    state.metrics().observe(
-        method.as_str(),
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
 }
 
 async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -288,4 +270,68 @@ async fn method_not_allowed(request: Request) -> Response {
             request.uri().path()
         ),
     )
+}
+
+/// Stamps `X-Served-By` on every response and records it in the metrics. A hand-written tower
+/// layer rather than `middleware::from_fn`: this runs on every request, and the closure-based
+/// middleware costs about 1 µs more per request (measured in bench/).
+#[derive(Debug, Clone)]
+struct ObserveLayer {
+    state: AppState,
+}
+
+impl<S> tower::Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Observe<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> tower::Service<Request> for Observe<S>
+where
+    S: tower::Service<Request, Response = Response> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let in_flight = self.state.metrics().start_request();
+        let method = crate::metrics::method_label(request.method());
+        let route = crate::metrics::route_label(
+            request
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str),
+        );
+        let state = self.state.clone();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let mut response = future.await?;
+            drop(in_flight);
+            response
+                .headers_mut()
+                .insert(SERVED_BY, state.inner.served_by.clone());
+            state
+                .metrics()
+                .observe(method, route, response.status().as_u16(), started.elapsed());
+            Ok(response)
+        })
+    }
 }

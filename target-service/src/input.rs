@@ -81,6 +81,16 @@ impl InputError {
 
 /// Parses a `/predict` body into rows of feature values in the order of `features`.
 pub fn parse_rows(body: &[u8], features: &[String]) -> Result<Vec<Vec<f64>>, InputError> {
+    if let Some(rows) = crate::input_fast::parse_rows_fast(body, features)
+        && rows.len() <= MAX_ROWS
+    {
+        return Ok(rows);
+    }
+    parse_rows_detailed(body, features)
+}
+
+/// The detailed parser: builds a JSON value and names exactly what is wrong with it.
+fn parse_rows_detailed(body: &[u8], features: &[String]) -> Result<Vec<Vec<f64>>, InputError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| InputError::NotJson {
         message: strip_position(&e.to_string()),
         line: e.line(),
@@ -272,6 +282,49 @@ mod tests {
         let body = br#"{"age":{"10":1,"2":4},"bmi":{"2":5,"10":2},"bp":{"10":3,"2":6}}"#;
         let rows = parse_rows(body, &features()).expect("valid");
         assert_eq!(rows, vec![vec![4.0, 5.0, 6.0], vec![1.0, 2.0, 3.0]]);
+    }
+
+    #[test]
+    fn fast_and_detailed_parsers_agree_on_every_body_either_accepts() {
+        let f = features();
+        let bodies: &[&[u8]] = &[
+            br#"{"instances":[{"bp":3,"age":1,"bmi":2},{"age":4,"bmi":5,"bp":6}]}"#,
+            br#"{"instances":[[1,2,3],[4.5,-5,6e2]]}"#,
+            br#"{"age":{"10":1,"2":4},"bmi":{"2":5,"10":2},"bp":{"10":3,"2":6}}"#,
+            br#"{"instances":[{"age":1,"bmi":2,"bp":3,"age":9}]}"#,
+            br#"{"instances":[{"age":1,"bmi":2}]}"#,
+            br#"{"instances":[{"age":1,"bmi":2,"bp":"3"}]}"#,
+            br#"{"instances":[[1,2]]}"#,
+            br#"{"instances":[]}"#,
+            br#"{"instances":[1]}"#,
+            br#"{"instances":[[1,2,3]],"x":1}"#,
+            br#"{"age":{"0":1},"bmi":{"0":2}}"#,
+            br#"{"age":{"0":1},"bmi":{"0":2},"bp":{"1":3}}"#,
+            br#"{"age":{"a":1},"bmi":{"0":2},"bp":{"0":3}}"#,
+            br#"{"age":{"0":null},"bmi":{"0":2},"bp":{"0":3}}"#,
+            br#"{"age":{"0":1},"bmi":{"0":2},"bp":{"0":3},"zz":{}}"#,
+            br#"{}"#,
+            br#"[]"#,
+            br#"{"instances":[[1,2,3]]} trailing"#,
+        ];
+        for body in bodies {
+            let fast = crate::input_fast::parse_rows_fast(body, &f);
+            let detailed = parse_rows_detailed(body, &f);
+            if let Some(rows) = &fast {
+                assert_eq!(
+                    Ok(rows.clone()),
+                    detailed,
+                    "{}",
+                    String::from_utf8_lossy(body)
+                );
+            }
+            assert_eq!(
+                parse_rows(body, &f),
+                detailed,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@
 
 mod app;
 mod dataset;
+mod forest;
 mod input;
+mod input_fast;
 mod metrics;
 mod model;
 mod server;
@@ -17,6 +19,7 @@ mod train;
 
 pub use app::{AppState, SERVED_BY, ServiceConfig, app, default_served_by};
 pub use dataset::{Dataset, DatasetError};
+pub use forest::FlatForestError;
 pub use input::{InputError, parse_rows};
 pub use metrics::ServiceMetrics;
 pub use model::{Holdout, Model, ModelError, ModelMeta, ReferencePrediction, TrainParams};

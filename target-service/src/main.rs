@@ -40,7 +40,8 @@ struct ServeArgs {
     #[arg(long, env = "MODEL_PATH")]
     model: Option<PathBuf>,
     /// Extra forest evaluations per request: deterministic CPU work so that an HPA on a small
-    /// cluster scales out. Each unit costs about one prediction (≈ tens of µs); 0 = none.
+    /// cluster scales out. Each unit costs one prediction (≈ 1.5 µs of CPU in a release build,
+    /// so 500 ≈ 0.8 ms per request, ≈ 0.8 core at 1,000 rps); 0 = none.
     #[arg(long, env = "WORK_FACTOR", default_value_t = 0)]
     work_factor: u32,
     /// Largest request body accepted, in bytes; larger bodies get a JSON 413.

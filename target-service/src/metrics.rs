@@ -9,16 +9,52 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::time::Duration;
 
+// Label values are `&'static str`: no allocation per request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
+}
+
+/// Every route label value the service uses.
+pub const ROUTES: &[&str] = &[
+    "/",
+    "/health",
+    "/ready",
+    "/metrics",
+    "/predict",
+    "unmatched",
+];
+
+/// The static label for a matched route pattern (`unmatched` for anything else).
+pub fn route_label(pattern: Option<&str>) -> &'static str {
+    pattern
+        .and_then(|p| ROUTES.iter().find(|r| **r == p))
+        .copied()
+        .unwrap_or("unmatched")
+}
+
+/// The static label for an HTTP method (`OTHER` for extension methods).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
 }
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
@@ -81,18 +117,22 @@ impl ServiceMetrics {
         }
     }
 
-    /// Records one answered request.
-    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    /// Records one answered request; `route` is the matched route pattern (a fixed set).
+    pub fn observe(
+        &self,
+        method: &'static str,
+        route: &'static str,
+        status: u16,
+        elapsed: Duration,
+    ) {
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+                method,
+                route,
                 status,
             })
             .inc();
-        let route = RouteLabels {
-            route: route.to_owned(),
-        };
+        let route = RouteLabels { route };
         self.by_route.get_or_create(&route).inc();
         self.latency
             .get_or_create(&route)
@@ -112,10 +152,12 @@ impl ServiceMetrics {
 
     /// Requests answered on `route` (all methods and statuses).
     pub fn requests_total(&self, route: &str) -> u64 {
-        let labels = RouteLabels {
-            route: route.to_owned(),
-        };
-        self.by_route.get(&labels).map_or(0, |c| c.get())
+        // Label values are static; find the family's entry by value.
+        ROUTES
+            .iter()
+            .find(|r| **r == route)
+            .and_then(|route| self.by_route.get(&RouteLabels { route }).map(|c| c.get()))
+            .unwrap_or(0)
     }
 
     /// Rows predicted so far.

@@ -1,5 +1,6 @@
 //! The served model: a smartcore random forest plus the metadata that describes it.
 
+use crate::forest::FlatForest;
 use serde::{Deserialize, Serialize};
 use smartcore::ensemble::random_forest_regressor::RandomForestRegressor;
 use smartcore::linalg::basic::matrix::DenseMatrix;
@@ -32,6 +33,8 @@ pub enum ModelError {
     Format { found: u32 },
     #[error("prediction failed: {0}")]
     Predict(String),
+    #[error("cannot prepare the forest for serving")]
+    Flatten(#[from] crate::forest::FlatForestError),
 }
 
 /// Hyper-parameters used for training; stored in the model file.
@@ -120,13 +123,18 @@ struct ModelFile {
 #[derive(Debug)]
 pub struct Model {
     meta: ModelMeta,
+    /// smartcore's forest: the reference implementation.
     forest: Forest,
+    /// The same trees laid out flat for serving.
+    flat: FlatForest,
 }
 
 impl Model {
     /// Wraps a freshly trained forest.
-    pub fn new(meta: ModelMeta, forest: Forest) -> Self {
-        Self { meta, forest }
+    pub fn new(meta: ModelMeta, forest: Forest) -> Result<Self, ModelError> {
+        let value = serde_json::to_value(&forest).map_err(ModelError::Parse)?;
+        let flat = FlatForest::from_serialized(value, meta.features.len())?;
+        Ok(Self { meta, forest, flat })
     }
 
     /// The model compiled into the binary (see [`crate::BUNDLED_MODEL_JSON`]).
@@ -149,10 +157,7 @@ impl Model {
         if file.format != MODEL_FORMAT {
             return Err(ModelError::Format { found: file.format });
         }
-        Ok(Self {
-            meta: file.meta,
-            forest: file.forest,
-        })
+        Self::new(file.meta, file.forest)
     }
 
     /// Writes the model file (pretty-printed metadata first, then the trees).
@@ -203,22 +208,30 @@ impl Model {
     /// `extra_work` evaluates the forest that many more times and discards the result: a
     /// deterministic CPU cost per request, so that an autoscaler has something to react to.
     pub fn predict(&self, rows: &[Vec<f64>], extra_work: u32) -> Result<Vec<f64>, ModelError> {
-        let ncols = self.meta.features.len();
-        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
-        let x = DenseMatrix::new(rows.len(), ncols, flat, false)
-            .map_err(|e| ModelError::Predict(e.to_string()))?;
-        let y = self
-            .forest
-            .predict(&x)
-            .map_err(|e| ModelError::Predict(e.to_string()))?;
+        let n = self.flat.n_features();
+        if let Some(bad) = rows.iter().find(|r| r.len() != n) {
+            return Err(ModelError::Predict(format!(
+                "a row has {} values, the model takes {n}",
+                bad.len()
+            )));
+        }
+        let y: Vec<f64> = rows.iter().map(|row| self.flat.predict_row(row)).collect();
         for _ in 0..extra_work {
-            let again = self
-                .forest
-                .predict(std::hint::black_box(&x))
-                .map_err(|e| ModelError::Predict(e.to_string()))?;
-            std::hint::black_box(again);
+            for row in rows {
+                std::hint::black_box(self.flat.predict_row(std::hint::black_box(row)));
+            }
         }
         Ok(y)
+    }
+
+    /// Predicts with smartcore's own implementation (the reference the served path must match).
+    pub fn predict_reference(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>, ModelError> {
+        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+        let x = DenseMatrix::new(rows.len(), self.meta.features.len(), flat, false)
+            .map_err(|e| ModelError::Predict(e.to_string()))?;
+        self.forest
+            .predict(&x)
+            .map_err(|e| ModelError::Predict(e.to_string()))
     }
 }
 
@@ -251,6 +264,28 @@ mod tests {
                 "{reference:?}"
             );
         }
+    }
+
+    #[test]
+    fn served_predictions_match_smartcore_bit_for_bit_on_every_dataset_row() {
+        let model = Model::bundled().expect("bundled model loads");
+        let data = crate::Dataset::from_csv(crate::BUNDLED_DATASET_CSV).expect("dataset");
+        let served = model.predict(&data.rows, 0).expect("served");
+        let reference = model.predict_reference(&data.rows).expect("smartcore");
+        assert_eq!(served.len(), 442);
+        for (i, (s, r)) in served.iter().zip(&reference).enumerate() {
+            assert_eq!(
+                s.to_bits(),
+                r.to_bits(),
+                "row {i}: served {s}, smartcore {r}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_of_the_wrong_length_are_an_error_not_a_panic() {
+        let model = Model::bundled().expect("bundled model loads");
+        assert!(model.predict(&[vec![0.0; 3]], 0).is_err());
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn train(
         },
         reference: Vec::new(),
     };
-    let mut model = Model::new(meta.clone(), forest);
+    let mut model = Model::new(meta.clone(), forest)?;
     let predicted = model.predict(&test_rows, 0)?;
     let train_mean = train_y.iter().sum::<f64>() / train_y.len() as f64;
     meta.holdout = evaluate(&test_y, &predicted, train_mean);
@@ -89,7 +89,7 @@ pub fn train(
             prediction,
         })
         .collect();
-    model = Model::new(meta, model.into_forest());
+    model = Model::new(meta, model.into_forest())?;
     Ok(TrainReport { model })
 }
 

@@ -80,11 +80,11 @@ fn help_lists_the_knobs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_requests_and_exits_cleanly() {
-    // Debug builds evaluate the forest in tens of µs; 3000 extra evaluations keep each
-    // request busy long enough to still be in flight when the signal lands.
+    // Each request busy for ~300 ms, so they are still in flight when the signal lands.
+    let work = common::work_factor_for(Duration::from_millis(300)).to_string();
     let mut service = spawn(&[
         "--work-factor",
-        "3000",
+        &work,
         "--drain-delay",
         "300ms",
         "--grace-period",
@@ -114,7 +114,10 @@ async fn sigterm_drains_in_flight_requests_and_exits_cleanly() {
         if in_flight(&metrics.text().await.expect("text")) >= 9 {
             break;
         }
-        assert!(Instant::now() < deadline, "requests never got in flight");
+        assert!(
+            Instant::now() < deadline,
+            "requests never got in flight (work factor {work})"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 

@@ -4,18 +4,7 @@ mod common;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use target_service::{DrainConfig, Model};
-
-/// Work factor that makes one single-row prediction take roughly `target` on this build.
-fn work_factor_for(target: Duration) -> u32 {
-    let model = Model::bundled().expect("model");
-    let row = model.meta().reference[0].features.clone();
-    let probe = 200;
-    let started = Instant::now();
-    model.predict(&[row], probe).expect("predict");
-    let per_unit = started.elapsed().as_secs_f64() / f64::from(probe);
-    ((target.as_secs_f64() / per_unit) as u32).max(1)
-}
+use target_service::DrainConfig;
 
 fn predict_body(n: usize) -> Vec<u8> {
     let (features, rows) = common::dataset_rows(n);
@@ -64,7 +53,7 @@ async fn concurrent_requests_are_all_answered_and_counted_by_the_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_turns_readiness_off_first_and_finishes_every_in_flight_request() {
-    let work = work_factor_for(Duration::from_millis(150));
+    let work = common::work_factor_for(Duration::from_millis(150));
     let mut server = common::start(
         common::state(work),
         DrainConfig {
@@ -132,7 +121,7 @@ async fn shutdown_turns_readiness_off_first_and_finishes_every_in_flight_request
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grace_period_bounds_the_wait_for_stuck_requests() {
-    let work = work_factor_for(Duration::from_secs(3));
+    let work = common::work_factor_for(Duration::from_secs(3));
     let mut server = common::start(
         common::state(work),
         DrainConfig {

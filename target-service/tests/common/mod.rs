@@ -85,3 +85,15 @@ pub async fn start(state: AppState, drain: DrainConfig) -> RunningServer {
         task,
     }
 }
+
+/// Work factor that makes one single-row prediction take roughly `target` on this build
+/// (tests run debug and release builds; the cost per unit differs by an order of magnitude).
+pub fn work_factor_for(target: std::time::Duration) -> u32 {
+    let model = Model::bundled().expect("model");
+    let row = model.meta().reference[0].features.clone();
+    let probe = 2000;
+    let started = std::time::Instant::now();
+    model.predict(&[row], probe).expect("predict");
+    let per_unit = started.elapsed().as_secs_f64() / f64::from(probe);
+    ((target.as_secs_f64() / per_unit) as u32).max(1)
+}
