@@ -1,6 +1,7 @@
 //! Stopping a run: the first stop reason wins, and every user can wait for it.
 
-use tokio::sync::watch;
+use std::sync::atomic::{AtomicU8, Ordering};
+use tokio::sync::Notify;
 
 /// Why the load stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,54 +39,74 @@ impl std::fmt::Display for EndReason {
     }
 }
 
-/// Shared stop switch of one run.
-#[derive(Debug)]
+/// Shared stop switch of one run. Checked on every request, so it is an atomic and two
+/// `Notify`s rather than a channel.
+#[derive(Debug, Default)]
 pub struct RunControl {
-    tx: watch::Sender<Option<EndReason>>,
-}
-
-impl Default for RunControl {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// 0 running, 1 completed, 2 SIGINT, 3 SIGTERM.
+    state: AtomicU8,
+    stopped: Notify,
+    interrupted: Notify,
 }
 
 impl RunControl {
     pub fn new() -> Self {
-        Self {
-            tx: watch::Sender::new(None),
-        }
+        Self::default()
     }
 
     /// Stops the run for `reason` unless it is already stopping; true if this call stopped it.
     pub fn stop(&self, reason: EndReason) -> bool {
-        self.tx.send_if_modified(|current| {
-            if current.is_none() {
-                *current = Some(reason);
-                true
-            } else {
-                false
-            }
-        })
+        let code = match reason {
+            EndReason::Completed => 1,
+            EndReason::Interrupted(Signal::Int) => 2,
+            EndReason::Interrupted(Signal::Term) => 3,
+        };
+        if self
+            .state
+            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        self.stopped.notify_waiters();
+        if code > 1 {
+            self.interrupted.notify_waiters();
+        }
+        true
     }
 
     /// The reason, once stopped.
     pub fn reason(&self) -> Option<EndReason> {
-        *self.tx.borrow()
+        match self.state.load(Ordering::Acquire) {
+            1 => Some(EndReason::Completed),
+            2 => Some(EndReason::Interrupted(Signal::Int)),
+            3 => Some(EndReason::Interrupted(Signal::Term)),
+            _ => None,
+        }
     }
 
     /// Resolves once the run is stopping, for any reason.
     pub async fn stopped(&self) {
-        let mut rx = self.tx.subscribe();
-        let _ = rx.wait_for(Option::is_some).await;
+        Self::wait(&self.stopped, || self.reason().is_some()).await;
     }
 
     /// Resolves once the run is stopping because of a signal.
     pub async fn interrupted(&self) {
-        let mut rx = self.tx.subscribe();
-        let _ = rx
-            .wait_for(|r| matches!(r, Some(EndReason::Interrupted(_))))
-            .await;
+        Self::wait(&self.interrupted, || {
+            matches!(self.reason(), Some(EndReason::Interrupted(_)))
+        })
+        .await;
+    }
+
+    async fn wait(notify: &Notify, done: impl Fn() -> bool) {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        // Register before checking, so a stop between the check and the await is not missed.
+        notified.as_mut().enable();
+        if done() {
+            return;
+        }
+        notified.await;
     }
 }
 

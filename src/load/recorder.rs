@@ -16,6 +16,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// Endpoint name used when a response has no endpoint header.
 pub const NO_ENDPOINT: &str = "(none)";
 
+static NONE_ENDPOINT: std::sync::LazyLock<Arc<str>> =
+    std::sync::LazyLock::new(|| Arc::from(NO_ENDPOINT));
+
 /// How a request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -249,7 +252,7 @@ impl Recorder {
         let endpoint = sample
             .endpoint
             .clone()
-            .unwrap_or_else(|| Arc::from(NO_ENDPOINT));
+            .unwrap_or_else(|| NONE_ENDPOINT.clone());
         if sample.status.is_some() {
             let ep = bucket
                 .endpoints
