@@ -2,7 +2,7 @@
 
 use crate::config::{LoadShape, RunConfig, Target, defaults};
 use crate::load::stages::RatePlan;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Expectations, Scenario, ScenarioError, parse_fraction, parse_millis};
 use clap::{Args, Parser, Subcommand};
 use reqwest::Url;
 use reqwest::header::HeaderName;
@@ -23,10 +23,11 @@ use std::time::Duration;
         scaleproof                                         # 30 s demo against the bundled service\n  \
         scaleproof --host http://10.0.0.5:8080 --users 500 --hatch-rate 50 --run-time 5m\n  \
         scaleproof --host http://svc --rate 100:30s,1200:2m,1200:3m\n  \
-        scaleproof --scenario scenarios/smoke.toml\n\n\
-        Exit codes: 0 run completed; 2 invalid arguments or scenario; 3 the run could not be\n\
-        carried out or written; 130 / 143 stopped by SIGINT / SIGTERM (the run directory is\n\
-        still written)."
+        scaleproof --scenario scenarios/smoke.toml\n  \
+        scaleproof report reports/20261126T061500Z-predict --expect-p95 100ms\n\n\
+        Exit codes: 0 run completed and every expectation passed; 1 an expectation failed;\n\
+        2 invalid arguments or scenario; 3 the run could not be carried out or written;\n\
+        130 / 143 stopped by SIGINT / SIGTERM (the run directory and report are still written)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -39,7 +40,75 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a load test (the default when no subcommand is given).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Re-render the reports and verdict of an existing run directory (no network).
+    Report(ReportArgs),
+}
+
+/// Flags of `scaleproof report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run directory, e.g. reports/20261126T061500Z-predict.
+    pub run_dir: PathBuf,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+}
+
+/// Expectations given on the command line; each overrides the scenario's `[expect]` field.
+#[derive(Debug, Default, Args)]
+pub struct ExpectArgs {
+    /// Pass only if throughput of at least this many requests/s is sustained (best 60 s
+    /// window, or half the run when it is shorter than 2 min).
+    #[arg(long, value_name = "RPS")]
+    pub expect_rps: Option<f64>,
+    /// Pass only if at least this many replicas (with no cluster: distinct serving
+    /// endpoints) served at once.
+    #[arg(long, value_name = "N")]
+    pub expect_replicas: Option<u32>,
+    /// Pass only if the whole run's p95 (corrected) is at most this, e.g. 250ms.
+    #[arg(long, value_name = "DURATION")]
+    pub expect_p95: Option<String>,
+    /// Pass only if the whole run's p99 (corrected) is at most this, e.g. 1s.
+    #[arg(long, value_name = "DURATION")]
+    pub expect_p99: Option<String>,
+    /// Pass only if failed / completed requests is at most this, e.g. 1% or 0.01.
+    #[arg(long, value_name = "RATE")]
+    pub expect_error_rate: Option<String>,
+    /// Pass only if the first scale-out follows load reaching --expect-rps within this, e.g. 120s.
+    #[arg(long, value_name = "DURATION")]
+    pub expect_scale_within: Option<String>,
+}
+
+impl ExpectArgs {
+    /// Applies the flags over `base`.
+    pub fn apply(&self, mut base: Expectations) -> Result<Expectations, ConfigError> {
+        if let Some(v) = self.expect_rps {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(flag(
+                    "--expect-rps",
+                    "must be a positive number of requests per second",
+                ));
+            }
+            base.rps = Some(v);
+        }
+        if let Some(v) = self.expect_replicas {
+            base.replicas = Some(v);
+        }
+        if let Some(t) = &self.expect_p95 {
+            base.p95_ms = Some(parse_millis(t).map_err(|e| flag("--expect-p95", e))?);
+        }
+        if let Some(t) = &self.expect_p99 {
+            base.p99_ms = Some(parse_millis(t).map_err(|e| flag("--expect-p99", e))?);
+        }
+        if let Some(t) = &self.expect_error_rate {
+            base.error_rate = Some(parse_fraction(t).map_err(|e| flag("--expect-error-rate", e))?);
+        }
+        if let Some(t) = &self.expect_scale_within {
+            base.scale_within_s =
+                Some(parse_millis(t).map_err(|e| flag("--expect-scale-within", e))? / 1000.0);
+        }
+        Ok(base)
+    }
 }
 
 /// Flags of a load test, as typed.
@@ -98,6 +167,8 @@ pub struct RunArgs {
     /// Worker threads for the load generator [default: number of CPUs].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
 }
 
 /// Why the arguments do not make a run.
@@ -157,10 +228,11 @@ impl TryFrom<RunArgs> for RunConfig {
             Some(h) => Target::Url(parse_host(h)?),
             None => Target::Embedded,
         };
-        let scenario = match &args.scenario {
+        let mut scenario = match &args.scenario {
             Some(path) => Scenario::load(path)?,
             None => Scenario::builtin(),
         };
+        scenario.expect = args.expect.apply(scenario.expect.clone())?;
         let run_time = args
             .run_time
             .as_deref()
@@ -386,6 +458,29 @@ mod tests {
     fn open_and_closed_flags_conflict() {
         let err = config(&["--rate", "10:1s", "--users", "5"]).expect_err("conflict");
         assert!(err.contains("--users") && err.contains("--rate"), "{err}");
+    }
+
+    #[test]
+    fn expectation_flags_override_the_scenario() {
+        let c = config(&[
+            "--expect-p95",
+            "100ms",
+            "--expect-replicas",
+            "3",
+            "--expect-error-rate",
+            "0.5%",
+        ])
+        .expect("valid");
+        assert_eq!(c.scenario.expect.p95_ms, Some(100.0));
+        assert_eq!(c.scenario.expect.replicas, Some(3));
+        assert_eq!(c.scenario.expect.error_rate, Some(0.005));
+        assert_eq!(
+            c.scenario.expect.rps,
+            Some(1000.0),
+            "kept from predict.toml"
+        );
+        let err = config(&["--expect-p95", "soon"]).expect_err("invalid");
+        assert!(err.contains("--expect-p95"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub mod config;
 pub mod embedded;
 pub mod load;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod timeline;
+pub mod verdict;

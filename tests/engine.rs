@@ -27,7 +27,7 @@ fn config(out: &Path, args: &[&str]) -> RunConfig {
     let Some(Command::Run(args)) = cli.command else {
         unreachable!("the run subcommand was given")
     };
-    RunConfig::try_from(args).expect("valid config")
+    RunConfig::try_from(*args).expect("valid config")
 }
 
 fn rows(dir: &Path) -> Vec<TimelineRow> {

@@ -1,0 +1,421 @@
+//! Charts with plotters: the series each chart shows (plain data, tested on its own) and the
+//! drawing of them on any backend (PNG and SVG files, the 1920×1080 dashboard, inline SVG).
+//! All charts share one time axis (seconds since the load started) and mark scale-outs.
+
+use crate::timeline::{EndpointRow, TimelineRow};
+use crate::verdict::scale_out_seconds;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::collections::BTreeMap;
+use std::sync::Once;
+
+/// One line (or stacked band) of a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    /// (seconds since start, value).
+    pub points: Vec<(f64, f64)>,
+    pub color: RGBColor,
+    pub dashed: bool,
+    /// Drawn as a filled band down to 0 (stacked series come pre-summed).
+    pub filled: bool,
+}
+
+/// Everything needed to draw one chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartSpec {
+    pub title: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+    /// Seconds at which a scale-out happened (vertical markers).
+    pub markers: Vec<f64>,
+    /// Shown under the title when set (e.g. where replica counts come from).
+    pub note: Option<String>,
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+fn series(name: &str, color: RGBColor, points: Vec<(f64, f64)>) -> Series {
+    Series {
+        name: name.to_owned(),
+        points,
+        color,
+        dashed: false,
+        filled: false,
+    }
+}
+
+fn mid(r: &TimelineRow) -> f64 {
+    r.t_s as f64
+}
+
+/// Target, achieved, dropped and failed requests per second.
+pub fn throughput(rows: &[TimelineRow]) -> ChartSpec {
+    let mut s = Vec::new();
+    if rows.iter().any(|r| r.target_rps.is_some()) {
+        let mut target = series(
+            "target",
+            RGBColor(120, 120, 120),
+            rows.iter()
+                .filter_map(|r| r.target_rps.map(|v| (mid(r), v)))
+                .collect(),
+        );
+        target.dashed = true;
+        s.push(target);
+    }
+    s.push(series(
+        "achieved",
+        PALETTE[0],
+        rows.iter().map(|r| (mid(r), r.achieved_rps)).collect(),
+    ));
+    if rows.iter().any(|r| r.dropped > 0) {
+        s.push(series(
+            "dropped",
+            PALETTE[1],
+            rows.iter()
+                .map(|r| (mid(r), r.dropped as f64 / r.span_s.max(0.001)))
+                .collect(),
+        ));
+    }
+    s.push(series(
+        "errors",
+        PALETTE[3],
+        rows.iter()
+            .map(|r| (mid(r), r.errors as f64 / r.span_s.max(0.001)))
+            .collect(),
+    ));
+    ChartSpec {
+        title: "Throughput".into(),
+        y_label: "requests / s".into(),
+        series: s,
+        markers: markers(rows),
+        note: None,
+    }
+}
+
+/// p50/p95/p99 from the due time (solid) and raw p95 (dashed), in milliseconds.
+pub fn latency(rows: &[TimelineRow]) -> ChartSpec {
+    let pick = |f: fn(&TimelineRow) -> Option<u64>| -> Vec<(f64, f64)> {
+        rows.iter()
+            .filter_map(|r| f(r).map(|us| (mid(r), us as f64 / 1000.0)))
+            .collect()
+    };
+    let mut raw = series("p95 raw", RGBColor(120, 120, 120), pick(|r| r.p95_us));
+    raw.dashed = true;
+    ChartSpec {
+        title: "Latency (corrected for coordinated omission)".into(),
+        y_label: "ms".into(),
+        series: vec![
+            series("p50", PALETTE[2], pick(|r| r.p50_corrected_us)),
+            series("p95", PALETTE[1], pick(|r| r.p95_corrected_us)),
+            series("p99", PALETTE[3], pick(|r| r.p99_corrected_us)),
+            raw,
+        ],
+        markers: markers(rows),
+        note: None,
+    }
+}
+
+/// Replicas over time; with no cluster watched, the distinct serving endpoints per second.
+pub fn replicas(rows: &[TimelineRow]) -> ChartSpec {
+    ChartSpec {
+        title: "Replicas".into(),
+        y_label: "count".into(),
+        series: vec![
+            series(
+                "serving endpoints",
+                PALETTE[4],
+                rows.iter().map(|r| (mid(r), r.endpoints as f64)).collect(),
+            ),
+            series(
+                "users",
+                RGBColor(150, 150, 150),
+                rows.iter().map(|r| (mid(r), r.users as f64)).collect(),
+            ),
+        ],
+        markers: markers(rows),
+        note: Some(
+            "no cluster watched: replicas are distinct X-Served-By values per second".into(),
+        ),
+    }
+}
+
+/// Requests per second served by each endpoint, stacked.
+pub fn endpoints(rows: &[TimelineRow], endpoint_rows: &[EndpointRow]) -> ChartSpec {
+    let mut per: BTreeMap<&str, BTreeMap<u64, f64>> = BTreeMap::new();
+    for e in endpoint_rows {
+        per.entry(&e.endpoint)
+            .or_default()
+            .insert(e.t_s, e.requests as f64);
+    }
+    let seconds: Vec<u64> = rows.iter().map(|r| r.t_s).collect();
+    let mut below: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut s = Vec::new();
+    for (i, (name, counts)) in per.iter().enumerate() {
+        let points = seconds
+            .iter()
+            .map(|t| {
+                let level = below.entry(*t).or_insert(0.0);
+                *level += counts.get(t).copied().unwrap_or(0.0);
+                (*t as f64, *level)
+            })
+            .collect();
+        let mut band = series(name, PALETTE[i % PALETTE.len()], points);
+        band.filled = true;
+        s.push(band);
+    }
+    ChartSpec {
+        title: "Requests per endpoint (stacked)".into(),
+        y_label: "requests / s".into(),
+        series: s,
+        markers: markers(rows),
+        note: None,
+    }
+}
+
+/// Scale-out seconds as chart markers.
+pub fn markers(rows: &[TimelineRow]) -> Vec<f64> {
+    scale_out_seconds(rows)
+        .into_iter()
+        .map(|s| s as f64)
+        .collect()
+}
+
+static FONTS: Once = Once::new();
+
+/// Registers the embedded DejaVu Sans as "sans-serif" (the machine may have no fonts).
+pub fn register_fonts() {
+    FONTS.call_once(|| {
+        // The bytes are valid TrueType files shipped by the dejavu crate.
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// The plot area's pixel box inside the drawn area: (left, top, right, bottom).
+pub type PlotBox = (i32, i32, i32, i32);
+
+/// Draws `spec` filling `area`, with the x axis running to `x_max` seconds. `scale` grows
+/// fonts and lines (1.0 for 1280×480).
+pub fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    spec: &ChartSpec,
+    x_max: f64,
+    scale: f64,
+) -> Result<PlotBox, String> {
+    register_fonts();
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let px = |v: f64| (v * scale).round() as i32;
+    let (w, _) = area.dim_in_pixel();
+    area.draw(&Text::new(
+        spec.title.clone(),
+        (px(16.0), px(10.0)),
+        ("sans-serif", px(22.0) as f64, FontStyle::Bold)
+            .into_font()
+            .color(&BLACK),
+    ))
+    .map_err(err)?;
+    if let Some(note) = &spec.note {
+        area.draw(&Text::new(
+            note.clone(),
+            (px(16.0), px(38.0)),
+            ("sans-serif", px(14.0) as f64)
+                .into_font()
+                .color(&RGBColor(90, 90, 90)),
+        ))
+        .map_err(err)?;
+    }
+    let y_max = spec
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max)
+        .max(1.0)
+        * 1.1;
+    let top = if spec.note.is_some() { 60.0 } else { 44.0 };
+    let inner = area.margin(px(top), px(10.0), px(10.0), px(24.0));
+    let mut chart = ChartBuilder::on(&inner)
+        .x_label_area_size(px(40.0))
+        .y_label_area_size(px(70.0))
+        .build_cartesian_2d(0.0..x_max.max(1.0), 0.0..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since start")
+        .y_desc(spec.y_label.clone())
+        .label_style(("sans-serif", px(14.0) as f64))
+        .axis_desc_style(("sans-serif", px(15.0) as f64))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    for &m in &spec.markers {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(m, 0.0), (m, y_max)],
+                px(6.0),
+                px(4.0),
+                RGBColor(160, 60, 160).stroke_width(px(2.0) as u32),
+            ))
+            .map_err(err)?;
+    }
+    // Stacked bands: draw the tallest first so the lower ones stay visible.
+    for s in spec.series.iter().filter(|s| s.filled).rev() {
+        chart
+            .draw_series(
+                AreaSeries::new(s.points.iter().copied(), 0.0, s.color.mix(0.55))
+                    .border_style(s.color),
+            )
+            .map_err(err)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], s.color.filled()));
+    }
+    for s in spec.series.iter().filter(|s| !s.filled) {
+        let style = s.color.stroke_width(px(2.0) as u32);
+        let color = s.color;
+        if s.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    s.points.iter().copied(),
+                    px(8.0),
+                    px(5.0),
+                    style,
+                ))
+                .map_err(err)?
+        } else {
+            chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), style))
+                .map_err(err)?
+        }
+        .label(s.name.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(("sans-serif", px(14.0) as f64))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(err)?;
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let _ = w;
+    Ok((xr.start, yr.start, xr.end, yr.end))
+}
+
+/// Renders `spec` as an SVG document string; also returns the plot box.
+pub fn svg(spec: &ChartSpec, x_max: f64, size: (u32, u32)) -> Result<(String, PlotBox), String> {
+    let mut out = String::new();
+    let plot = {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        let plot = draw(&root, spec, x_max, f64::from(size.0) / 1280.0)?;
+        root.present().map_err(|e| e.to_string())?;
+        plot
+    };
+    Ok((out, plot))
+}
+
+/// Renders `spec` to a PNG file.
+pub fn png(
+    spec: &ChartSpec,
+    x_max: f64,
+    size: (u32, u32),
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    draw(&root, spec, x_max, f64::from(size.0) / 1280.0)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(t: u64, rps: f64, endpoints: u64) -> TimelineRow {
+        TimelineRow {
+            t_s: t,
+            span_s: 1.0,
+            achieved_rps: rps,
+            requests: rps as u64,
+            target_rps: Some(rps + 10.0),
+            dropped: 2,
+            errors: 1,
+            endpoints,
+            p95_us: Some(2000),
+            p95_corrected_us: Some(3000),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn throughput_series_and_scale_markers() {
+        let rows = vec![row(0, 100.0, 1), row(1, 200.0, 2), row(2, 300.0, 2)];
+        let spec = throughput(&rows);
+        let names: Vec<&str> = spec.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["target", "achieved", "dropped", "errors"]);
+        assert_eq!(
+            spec.series[1].points,
+            vec![(0.0, 100.0), (1.0, 200.0), (2.0, 300.0)]
+        );
+        assert_eq!(spec.series[0].points[0], (0.0, 110.0));
+        assert!(spec.series[0].dashed);
+        assert_eq!(spec.markers, vec![1.0]);
+    }
+
+    #[test]
+    fn latency_is_in_milliseconds_with_raw_dashed() {
+        let spec = latency(&[row(0, 1.0, 1)]);
+        let p95 = spec.series.iter().find(|s| s.name == "p95").expect("p95");
+        assert_eq!(p95.points, vec![(0.0, 3.0)]);
+        let raw = spec
+            .series
+            .iter()
+            .find(|s| s.name == "p95 raw")
+            .expect("raw");
+        assert!(raw.dashed);
+        assert_eq!(raw.points, vec![(0.0, 2.0)]);
+    }
+
+    #[test]
+    fn endpoint_bands_are_stacked_cumulatively() {
+        let rows = vec![row(0, 30.0, 2), row(1, 40.0, 2)];
+        let eps = vec![
+            EndpointRow {
+                t_s: 0,
+                endpoint: "a".into(),
+                requests: 10,
+                ..Default::default()
+            },
+            EndpointRow {
+                t_s: 0,
+                endpoint: "b".into(),
+                requests: 20,
+                ..Default::default()
+            },
+            EndpointRow {
+                t_s: 1,
+                endpoint: "b".into(),
+                requests: 40,
+                ..Default::default()
+            },
+        ];
+        let spec = endpoints(&rows, &eps);
+        assert_eq!(spec.series[0].points, vec![(0.0, 10.0), (1.0, 0.0)]);
+        assert_eq!(spec.series[1].points, vec![(0.0, 30.0), (1.0, 40.0)]);
+        assert!(spec.series.iter().all(|s| s.filled));
+    }
+}

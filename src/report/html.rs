@@ -1,0 +1,251 @@
+//! `report.html`: one self-contained page — inline SVG charts, CSS and a few lines of
+//! JavaScript for hover read-outs; no external URL of any kind, so it opens offline.
+
+use super::Summary;
+use super::charts::PlotBox;
+use crate::timeline::TimelineRow;
+
+/// One chart as inline SVG with the geometry the hover read-out needs.
+#[derive(Debug)]
+pub struct InlineChart {
+    pub svg: String,
+    pub plot: PlotBox,
+    pub size: (u32, u32),
+}
+
+/// Escapes text for HTML; `:` too, so that no `scheme://` sequence appears in the file even
+/// where the text shows a URL (the page must not reference anything outside itself).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            ':' => out.push_str("&#58;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// plotters writes `xmlns="http://www.w3.org/2000/svg"`; inline SVG in HTML needs no namespace.
+fn strip_namespace(svg: &str) -> String {
+    svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or("null".to_owned(), |us| format!("{:.3}", us as f64 / 1000.0))
+}
+
+/// The timeline as a compact JSON array for the read-outs.
+fn data_json(rows: &[TimelineRow]) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "[{},{},{:.1},{},{},{},{},{},{},{},{}]",
+                r.t_s,
+                r.target_rps
+                    .map_or("null".to_owned(), |v| format!("{v:.1}")),
+                r.achieved_rps,
+                r.dropped,
+                r.errors,
+                opt(r.p50_corrected_us),
+                opt(r.p95_corrected_us),
+                opt(r.p99_corrected_us),
+                opt(r.p95_us),
+                r.endpoints,
+                r.users
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+const STYLE: &str = "
+body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:0;background:#f5f6f8;color:#222}
+header{background:#1f2933;color:#fff;padding:18px 28px;display:flex;align-items:center;gap:24px}
+header h1{margin:0;font-size:24px} header p{margin:4px 0 0;color:#cbd2d9;font-size:14px}
+.badge{margin-left:auto;font-size:28px;font-weight:bold;padding:8px 22px;border-radius:8px}
+.pass{background:#2f9e44}.fail{background:#c92a2a}.none{background:#5c677d}
+main{padding:18px 28px}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
+.kpi{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 2px #0002}
+.kpi b{display:block;font-size:24px;margin-top:4px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(620px,1fr));gap:16px;margin-top:18px}
+figure{position:relative;margin:0;background:#fff;border-radius:8px;box-shadow:0 1px 2px #0002;padding:6px}
+figure svg{width:100%;height:auto;display:block}
+.cursor{position:absolute;top:0;bottom:0;width:1px;background:#a03ca0;display:none;pointer-events:none}
+.readout{position:absolute;top:8px;right:12px;background:#fffffff0;border:1px solid #ccc;border-radius:6px;
+ padding:6px 10px;font-size:13px;display:none;pointer-events:none;white-space:pre}
+table{border-collapse:collapse;background:#fff;margin-top:8px}
+td,th{border:1px solid #ddd;padding:6px 10px;text-align:left;font-size:14px}
+td.ok{color:#2f9e44;font-weight:bold} td.bad{color:#c92a2a;font-weight:bold}
+pre{background:#fff;padding:12px;border-radius:8px;overflow:auto;font-size:12px}
+";
+
+const SCRIPT: &str = "
+const rows = JSON.parse(document.getElementById('timeline').textContent);
+const f = (v, d) => v === null ? '-' : v.toFixed(d);
+for (const fig of document.querySelectorAll('figure.chart')) {
+  const [l, t, r, b] = fig.dataset.plot.split(',').map(Number);
+  const w = Number(fig.dataset.w), xmax = Number(fig.dataset.xmax);
+  const svg = fig.querySelector('svg'), cursor = fig.querySelector('.cursor'), out = fig.querySelector('.readout');
+  fig.addEventListener('mousemove', e => {
+    const box = svg.getBoundingClientRect(), k = box.width / w;
+    const x = (e.clientX - box.left) / k;
+    if (x < l || x > r || rows.length === 0) { cursor.style.display = out.style.display = 'none'; return; }
+    const sec = Math.round((x - l) / (r - l) * xmax);
+    const row = rows.reduce((a, c) => Math.abs(c[0] - sec) < Math.abs(a[0] - sec) ? c : a);
+    const px = l + row[0] / xmax * (r - l);
+    cursor.style.left = (box.left - fig.getBoundingClientRect().left + px * k) + 'px';
+    cursor.style.display = out.style.display = 'block';
+    out.textContent = `t = ${row[0]} s\\nachieved ${f(row[2], 0)} rps` + (row[1] === null ? '' : ` (target ${f(row[1], 0)})`) +
+      `\\ndropped ${row[3]}  errors ${row[4]}\\np50 ${f(row[5], 2)} ms  p95 ${f(row[6], 2)} ms  p99 ${f(row[7], 2)} ms` +
+      `\\np95 raw ${f(row[8], 2)} ms\\nendpoints ${row[9]}  users ${row[10]}`;
+  });
+  fig.addEventListener('mouseleave', () => { cursor.style.display = out.style.display = 'none'; });
+}
+";
+
+/// Builds the page.
+pub fn page(
+    summary: &Summary,
+    rows: &[TimelineRow],
+    charts: &[InlineChart],
+    x_max: f64,
+    run_json: &str,
+) -> String {
+    let (class, word) = match (summary.verdict.checks.is_empty(), summary.verdict.pass) {
+        (true, _) => ("none", "NO EXPECTATIONS"),
+        (false, true) => ("pass", "PASS"),
+        (false, false) => ("fail", "FAIL"),
+    };
+    let k = &summary.kpis;
+    let t = &summary.totals;
+    let kpis = [
+        (
+            "Peak sustained",
+            k.peak_sustained_rps
+                .map_or("-".into(), |v| format!("{v:.0} rps")),
+            format!("best {} s", k.peak_window_s),
+        ),
+        (
+            "Requests",
+            t.requests.to_string(),
+            format!("{} errors, {} dropped", t.errors, t.dropped),
+        ),
+        (
+            "p95 (corrected)",
+            t.p95_corrected_us
+                .map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
+            "whole run".into(),
+        ),
+        (
+            "p99 (corrected)",
+            t.p99_corrected_us
+                .map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
+            "whole run".into(),
+        ),
+        (
+            "Most endpoints",
+            k.most_endpoints_at_once.to_string(),
+            "serving in one second".into(),
+        ),
+        (
+            "First scale-out",
+            k.time_to_first_scale_out_s
+                .map_or("-".into(), |s| format!("{s} s")),
+            "after load reached the target".into(),
+        ),
+        (
+            "rps per endpoint",
+            k.rps_per_endpoint.map_or("-".into(), |v| format!("{v:.0}")),
+            "mean".into(),
+        ),
+        (
+            "Error rate",
+            k.error_rate
+                .map_or("-".into(), |r| format!("{:.3}%", r * 100.0)),
+            "failed / completed".into(),
+        ),
+    ];
+    let mut html = String::with_capacity(256 * 1024);
+    html.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    html.push_str(&format!(
+        "<title>scaleproof — {}</title><style>{STYLE}</style></head><body>",
+        escape(&summary.scenario)
+    ));
+    html.push_str(&format!(
+        "<header><div><h1>{}</h1><p>{} · started {} · {:.1} s · {}</p></div><div class=\"badge {class}\">{word}</div></header><main>",
+        escape(&summary.scenario),
+        escape(&summary.target),
+        escape(&summary.started_at.to_rfc3339()),
+        summary.duration_s,
+        escape(&summary.end_reason),
+    ));
+    html.push_str("<section class=\"kpis\">");
+    for (label, value, hint) in kpis {
+        html.push_str(&format!(
+            "<div class=\"kpi\">{}<b>{}</b><small>{}</small></div>",
+            escape(label),
+            escape(&value),
+            escape(&hint)
+        ));
+    }
+    html.push_str("</section><section class=\"charts\">");
+    for c in charts {
+        html.push_str(&format!(
+            "<figure class=\"chart\" data-plot=\"{},{},{},{}\" data-w=\"{}\" data-xmax=\"{}\">{}<div class=\"cursor\"></div><div class=\"readout\"></div></figure>",
+            c.plot.0, c.plot.1, c.plot.2, c.plot.3, c.size.0, x_max, strip_namespace(&c.svg)
+        ));
+    }
+    html.push_str("</section><section><h2>Verdict</h2>");
+    if summary.verdict.checks.is_empty() {
+        html.push_str("<p>No expectations were set (scenario <code>[expect]</code> or <code>--expect-*</code> flags).</p>");
+    } else {
+        html.push_str("<table><tr><th>expectation</th><th>wanted</th><th>measured</th><th>result</th><th>source</th></tr>");
+        for c in &summary.verdict.checks {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                escape(&c.name),
+                escape(&c.wanted),
+                escape(&c.measured),
+                if c.pass { "ok" } else { "bad" },
+                if c.pass { "pass" } else { "FAIL" },
+                escape(&c.source)
+            ));
+        }
+        html.push_str("</table>");
+    }
+    html.push_str(&format!(
+        "</section><section><h2>Configuration (run.json)</h2><pre>{}</pre></section></main>",
+        escape(run_json)
+    ));
+    html.push_str(&format!(
+        "<script id=\"timeline\" type=\"application/json\">{}</script>",
+        data_json(rows)
+    ));
+    html.push_str(&format!("<script>{SCRIPT}</script></body></html>\n"));
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_leaves_no_markup_and_no_url_scheme() {
+        assert_eq!(
+            escape("<a href=\"http://x\">&'"),
+            "&lt;a href=&quot;http&#58;//x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(
+            strip_namespace("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\">"),
+            "<svg width=\"1\">"
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! Reports: everything a user shows to others, computed from the run directory alone.
+//!
+//! `summary.json` (versioned schema), PNG and SVG charts on one time axis, a 1920×1080
+//! `dashboard.png` for video, and a self-contained `report.html`.
+
+pub mod charts;
+pub mod html;
+pub mod kpi;
+
+use crate::scenario::Expectations;
+use crate::timeline::{self, EndpointRow, RunDirError, TimelineRow, Totals};
+use crate::verdict::{self, Verdict};
+use chrono::{DateTime, Utc};
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The `schema` value of `summary.json`.
+pub const SUMMARY_SCHEMA: &str = "scaleproof-summary/1";
+/// Size of the single-chart PNG/SVG files.
+pub const CHART_SIZE: (u32, u32) = (1280, 480);
+/// Size of `dashboard.png`.
+pub const DASHBOARD_SIZE: (u32, u32) = (1920, 1080);
+/// Chart file stems, in display order.
+pub const CHARTS: [&str; 4] = ["throughput", "latency", "replicas", "endpoints"];
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    #[error("cannot draw {what}: {message}")]
+    Chart { what: String, message: String },
+    #[error("cannot serialize summary.json")]
+    Json(#[source] serde_json::Error),
+}
+
+/// Contents of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: String,
+    pub scenario: String,
+    pub target: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_s: f64,
+    pub end_reason: String,
+    pub totals: Totals,
+    pub expectations: Expectations,
+    pub kpis: kpi::Kpis,
+    pub verdict: Verdict,
+    /// Cluster context when a cluster was watched (null otherwise).
+    pub cluster: Option<serde_json::Value>,
+}
+
+/// What [`render`] produced.
+#[derive(Debug)]
+pub struct Rendered {
+    pub summary: Summary,
+    pub files: Vec<PathBuf>,
+}
+
+fn chart_err(what: &str) -> impl Fn(String) -> ReportError + '_ {
+    move |message| ReportError::Chart {
+        what: what.to_owned(),
+        message,
+    }
+}
+
+/// Reads the run directory and writes every report file into it. `expect` overrides the
+/// expectations recorded in `run.json` (for `scaleproof report --expect-…`).
+pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, ReportError> {
+    let meta = timeline::read_run_meta(dir)?;
+    let rows: Vec<TimelineRow> = timeline::read_csv(&dir.join(timeline::TIMELINE_CSV))?;
+    let endpoint_rows: Vec<EndpointRow> = timeline::read_csv(&dir.join(timeline::ENDPOINTS_CSV))?;
+    let expectations = match expect {
+        Some(e) => e.clone(),
+        None => serde_json::from_value(meta.expectations.clone()).unwrap_or_default(),
+    };
+    let kpis = kpi::compute(&rows, &meta.totals, &expectations);
+    let verdict = verdict::evaluate(&expectations, &rows, &meta.totals);
+    let summary = Summary {
+        schema: SUMMARY_SCHEMA.to_owned(),
+        scenario: meta.scenario.clone(),
+        target: meta.target.clone(),
+        started_at: meta.started_at,
+        duration_s: meta.duration_s,
+        end_reason: meta.end_reason.clone(),
+        totals: meta.totals.clone(),
+        expectations,
+        kpis,
+        verdict,
+        cluster: None,
+    };
+    let mut files = Vec::new();
+    let json = serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?;
+    let path = dir.join("summary.json");
+    timeline::write_atomic(&path, &json)?;
+    files.push(path);
+
+    let x_max = rows.last().map_or(1.0, |r| r.t_s as f64 + 1.0);
+    let specs = [
+        charts::throughput(&rows),
+        charts::latency(&rows),
+        charts::replicas(&rows),
+        charts::endpoints(&rows, &endpoint_rows),
+    ];
+    let mut inline = Vec::new();
+    for (name, spec) in CHARTS.iter().zip(&specs) {
+        let png = dir.join(format!("{name}.png"));
+        let tmp = dir.join(format!(".{name}.tmp.png"));
+        charts::png(spec, x_max, CHART_SIZE, &tmp).map_err(chart_err(name))?;
+        std::fs::rename(&tmp, &png).map_err(|source| RunDirError::Write {
+            path: png.clone(),
+            source,
+        })?;
+        files.push(png);
+        let (svg, plot) = charts::svg(spec, x_max, CHART_SIZE).map_err(chart_err(name))?;
+        let path = dir.join(format!("{name}.svg"));
+        timeline::write_atomic(&path, svg.as_bytes())?;
+        files.push(path);
+        inline.push(html::InlineChart {
+            svg,
+            plot,
+            size: CHART_SIZE,
+        });
+    }
+    let dashboard = dir.join("dashboard.png");
+    let tmp = dir.join(".dashboard.tmp.png");
+    draw_dashboard(&tmp, &summary, &specs, x_max).map_err(chart_err("dashboard.png"))?;
+    std::fs::rename(&tmp, &dashboard).map_err(|source| RunDirError::Write {
+        path: dashboard.clone(),
+        source,
+    })?;
+    files.push(dashboard);
+
+    let run_json = std::fs::read_to_string(dir.join(timeline::RUN_JSON)).unwrap_or_default();
+    let page = html::page(&summary, &rows, &inline, x_max, &run_json);
+    let path = dir.join("report.html");
+    timeline::write_atomic(&path, page.as_bytes())?;
+    files.push(path);
+    Ok(Rendered { summary, files })
+}
+
+/// The 1920×1080 dashboard: headline numbers and the verdict above the four charts.
+fn draw_dashboard(
+    path: &Path,
+    summary: &Summary,
+    specs: &[charts::ChartSpec],
+    x_max: f64,
+) -> Result<(), String> {
+    charts::register_fonts();
+    let root = BitMapBackend::new(path, DASHBOARD_SIZE).into_drawing_area();
+    root.fill(&RGBColor(245, 246, 248))
+        .map_err(|e| e.to_string())?;
+    let (header, body) = root.split_vertically(150);
+    header
+        .fill(&RGBColor(31, 41, 51))
+        .map_err(|e| e.to_string())?;
+    let white = RGBColor(255, 255, 255);
+    let text = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+                s: String,
+                at: (i32, i32),
+                size: f64,
+                bold: bool,
+                color: RGBColor| {
+        let style = if bold {
+            FontStyle::Bold
+        } else {
+            FontStyle::Normal
+        };
+        area.draw(&Text::new(
+            s,
+            at,
+            ("sans-serif", size, style).into_font().color(&color),
+        ))
+        .map_err(|e| e.to_string())
+    };
+    text(
+        &header,
+        format!("scaleproof · {}", summary.scenario),
+        (32, 18),
+        40.0,
+        true,
+        white,
+    )?;
+    text(
+        &header,
+        format!(
+            "{} · {:.0} s · {}",
+            summary.target, summary.duration_s, summary.end_reason
+        ),
+        (32, 70),
+        22.0,
+        false,
+        RGBColor(203, 210, 217),
+    )?;
+    let k = &summary.kpis;
+    let headline = format!(
+        "peak {}   ·   p95 {}   ·   {} endpoints   ·   {} errors / {} requests",
+        k.peak_sustained_rps
+            .map_or("-".to_owned(), |v| format!("{v:.0} rps")),
+        summary
+            .totals
+            .p95_corrected_us
+            .map_or("-".to_owned(), |us| format!("{:.1} ms", us as f64 / 1000.0)),
+        k.most_endpoints_at_once,
+        summary.totals.errors,
+        summary.totals.requests
+    );
+    text(&header, headline, (32, 106), 26.0, true, white)?;
+    let (label, color) = match (summary.verdict.checks.is_empty(), summary.verdict.pass) {
+        (true, _) => ("NO EXPECTATIONS", RGBColor(92, 103, 125)),
+        (false, true) => ("PASS", RGBColor(47, 158, 68)),
+        (false, false) => ("FAIL", RGBColor(201, 42, 42)),
+    };
+    header
+        .draw(&Rectangle::new([(1560, 35), (1890, 115)], color.filled()))
+        .map_err(|e| e.to_string())?;
+    text(&header, label.to_owned(), (1585, 52), 44.0, true, white)?;
+    let panels = body.margin(10, 10, 10, 10).split_evenly((2, 2));
+    for (panel, spec) in panels.iter().zip(specs) {
+        charts::draw(&panel.margin(6, 6, 6, 6), spec, x_max, 0.85)?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
