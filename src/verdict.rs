@@ -49,21 +49,23 @@ pub fn crossing_second(rows: &[TimelineRow], rps: Option<f64>) -> Option<u64> {
     }
 }
 
-/// Seconds at which the number of serving endpoints rose above every earlier second's.
+/// Seconds looked back on when deciding whether the endpoint count rose.
+const SCALE_LOOKBACK: usize = 3;
+
+/// Seconds at which more endpoints served than in any of the previous three seconds with
+/// traffic: scale-outs, debounced so that an endpoint missing from one quiet second and back
+/// in the next is not counted.
 pub fn scale_out_seconds(rows: &[TimelineRow]) -> Vec<u64> {
-    let mut most = None;
-    let mut out = Vec::new();
-    for r in rows.iter().filter(|r| r.requests > 0) {
-        match most {
-            None => most = Some(r.endpoints),
-            Some(m) if r.endpoints > m => {
-                out.push(r.t_s);
-                most = Some(r.endpoints);
-            }
-            _ => {}
-        }
-    }
-    out
+    let busy: Vec<&TimelineRow> = rows.iter().filter(|r| r.requests > 0).collect();
+    busy.iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(i, r)| {
+            let recent = &busy[i.saturating_sub(SCALE_LOOKBACK)..*i];
+            r.endpoints > recent.iter().map(|p| p.endpoints).max().unwrap_or(0)
+        })
+        .map(|(_, r)| r.t_s)
+        .collect()
 }
 
 fn ms(us: Option<u64>) -> Option<f64> {
@@ -244,17 +246,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn exactly_at_the_limit_passes() {
-        let r = rows(&[1000.0; 10], &[2; 10]);
-        let expect = Expectations {
+    /// ≥ 1000 rps, ≥ 2 replicas, p95 ≤ 250 ms, errors ≤ 1%.
+    fn demo_expectations() -> Expectations {
+        Expectations {
             rps: Some(1000.0),
             replicas: Some(2),
             p95_ms: Some(250.0),
             error_rate: Some(0.01),
             ..Default::default()
-        };
-        let v = evaluate(&expect, &r, &totals(10_000, 100, Some(250_000)));
+        }
+    }
+
+    #[test]
+    fn exactly_at_the_limit_passes() {
+        let r = rows(&[1000.0; 10], &[2; 10]);
+        let v = evaluate(
+            &demo_expectations(),
+            &r,
+            &totals(10_000, 100, Some(250_000)),
+        );
         assert!(v.pass, "{}", table(&v));
         assert_eq!(v.checks.len(), 4);
     }
@@ -262,14 +272,11 @@ mod tests {
     #[test]
     fn just_over_the_limit_fails_and_says_what_was_measured() {
         let r = rows(&[999.0; 10], &[1; 10]);
-        let expect = Expectations {
-            rps: Some(1000.0),
-            replicas: Some(2),
-            p95_ms: Some(250.0),
-            error_rate: Some(0.01),
-            ..Default::default()
-        };
-        let v = evaluate(&expect, &r, &totals(10_000, 101, Some(250_001)));
+        let v = evaluate(
+            &demo_expectations(),
+            &r,
+            &totals(10_000, 101, Some(250_001)),
+        );
         assert!(!v.pass);
         assert!(v.checks.iter().all(|c| !c.pass), "{}", table(&v));
         assert_eq!(v.checks[0].measured, "999.0 rps");
@@ -309,6 +316,11 @@ mod tests {
         let eps = [1, 1, 1, 1, 1, 2, 2, 3];
         let r = rows(&rps, &eps);
         assert_eq!(scale_out_seconds(&r), vec![5, 7]);
+        // A dip and a recovery within the look-back is not a scale-out; a later rise is.
+        let r2 = rows(&[10.0; 10], &[2, 2, 1, 2, 2, 2, 2, 1, 1, 1]);
+        assert!(scale_out_seconds(&r2).is_empty());
+        let r3 = rows(&[10.0; 9], &[2, 1, 1, 1, 1, 2, 2, 2, 3]);
+        assert_eq!(scale_out_seconds(&r3), vec![5, 8]);
         let expect = Expectations {
             rps: Some(1000.0),
             scale_within_s: Some(3.0),

@@ -7,7 +7,7 @@
 use crate::timeline::{EndpointRow, TimelineRow, Totals};
 use chrono::{DateTime, Utc};
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer, V2Serializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::{Counter, Histogram};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -167,7 +167,7 @@ struct State {
     next_to_close: u64,
     rows: Vec<TimelineRow>,
     endpoint_rows: Vec<EndpointRow>,
-    /// (second, raw V2 bytes, corrected V2 bytes) of closed seconds.
+    /// (second, raw, corrected) of closed seconds, V2 deflate-encoded.
     closed_histograms: Vec<(u64, Vec<u8>, Vec<u8>)>,
     totals: Counts,
     total_raw: Histogram<u64>,
@@ -454,7 +454,7 @@ impl Recorder {
             for (tag, bytes) in [("raw", raw), ("corrected", corrected)] {
                 let h: Histogram<u64> = deserializer
                     .deserialize(&mut bytes.as_slice())
-                    .expect("bytes written by V2Serializer read back");
+                    .expect("bytes written by V2DeflateSerializer read back");
                 log.write_histogram(
                     &h,
                     Duration::from_secs(*s),
@@ -509,9 +509,11 @@ fn tag_safe(name: &str) -> String {
         .collect()
 }
 
+/// A closed second's histogram, kept until the run ends: V2 + deflate, a few hundred bytes,
+/// so that memory stays flat over long runs (bench/soak.py).
 fn encode_compact(h: &Histogram<u32>) -> Vec<u8> {
     let mut bytes = Vec::new();
-    V2Serializer::new()
+    V2DeflateSerializer::new()
         .serialize(h, &mut bytes)
         .expect("serializing a histogram into a Vec cannot fail");
     bytes

@@ -1,0 +1,115 @@
+//! Benchmark: render every report output (summary.json, 4 charts as PNG and SVG, the
+//! 1920×1080 dashboard, report.html) for a synthetic one-hour run — 3,600 timeline rows,
+//! 10 endpoints, 50 scale events — and print how long it took. Run with
+//! `cargo run --release --example render_bench` (bench/RESULTS.md records the numbers).
+
+use scaleproof::timeline::{
+    self, EndpointRow, GeneratorRecord, LoadRecord, RunMeta, TimelineRow, Totals,
+};
+use std::time::Instant;
+
+const SECONDS: u64 = 3600;
+const ENDPOINTS: u64 = 10;
+
+/// Endpoints serving in second `t`: steps between 1 and 10 so that 50 scale-outs happen.
+fn serving(t: u64) -> u64 {
+    let cycle = SECONDS / 6; // six ramps of 9 scale-outs, minus the repeats: 50 in all
+    1 + ((t % cycle) * ENDPOINTS / cycle).min(ENDPOINTS - 1)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let mut rows = Vec::new();
+    let mut eps = Vec::new();
+    for t in 0..SECONDS {
+        let n = serving(t);
+        let rps = 1000.0 + 200.0 * ((t as f64) / 60.0).sin();
+        rows.push(TimelineRow {
+            t_s: t,
+            time: String::new(),
+            span_s: 1.0,
+            users: 200,
+            target_rps: Some(1100.0),
+            achieved_rps: rps,
+            requests: rps as u64,
+            ok: rps as u64,
+            p50_us: Some(900 + t % 50),
+            p95_us: Some(4000 + (t * 7) % 900),
+            p99_us: Some(9000 + (t * 13) % 2000),
+            p50_corrected_us: Some(950),
+            p95_corrected_us: Some(4500 + (t * 7) % 900),
+            p99_corrected_us: Some(9800),
+            endpoints: n,
+            ..Default::default()
+        });
+        for e in 0..n {
+            eps.push(EndpointRow {
+                t_s: t,
+                endpoint: format!("target-service-7d9f8-{e:05}"),
+                requests: rps as u64 / n,
+                p95_us: Some(4000),
+                ..Default::default()
+            });
+        }
+    }
+    let meta = RunMeta {
+        format: timeline::RUN_FORMAT.into(),
+        scaleproof_version: env!("CARGO_PKG_VERSION").into(),
+        scenario: "synthetic-1h".into(),
+        scenario_file: None,
+        description: None,
+        target: "http://target-service.default.svc:8080/".into(),
+        embedded_target: false,
+        load: LoadRecord::Open {
+            stages: vec![],
+            max_users: 2000,
+            max_lag_s: 1.0,
+        },
+        requests: vec![],
+        endpoint_header: "x-served-by".into(),
+        request_timeout_s: 30.0,
+        recycle_connections_s: Some(10.0),
+        expectations: serde_json::json!({"rps": 1000.0, "replicas": 2, "p95_ms": 250.0, "scale_within_s": 120.0}),
+        started_at: chrono::Utc::now(),
+        ended_at: chrono::Utc::now(),
+        duration_s: SECONDS as f64,
+        end_reason: "completed".into(),
+        totals: Totals {
+            requests: rows.iter().map(|r| r.requests).sum(),
+            p95_corrected_us: Some(4900),
+            ..Default::default()
+        },
+        generator: GeneratorRecord::here(),
+    };
+    std::fs::write(
+        dir.path().join(timeline::RUN_JSON),
+        serde_json::to_vec_pretty(&meta)?,
+    )?;
+    std::fs::write(
+        dir.path().join(timeline::TIMELINE_CSV),
+        timeline::to_csv(&rows, timeline::TIMELINE_COLUMNS)?,
+    )?;
+    std::fs::write(
+        dir.path().join(timeline::ENDPOINTS_CSV),
+        timeline::to_csv(&eps, timeline::ENDPOINT_COLUMNS)?,
+    )?;
+    let events = scaleproof::verdict::scale_out_seconds(&rows).len();
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let rendered = scaleproof::report::render(dir.path(), None)?;
+        times.push(started.elapsed().as_secs_f64());
+        assert_eq!(rendered.files.len(), 11);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "rendered {} rows, {} endpoints, {} scale events: best {:.3} s, median {:.3} s, worst {:.3} s",
+        rows.len(),
+        ENDPOINTS,
+        events,
+        times[0],
+        times[1],
+        times[2]
+    );
+    Ok(())
+}
