@@ -26,6 +26,10 @@ pub use model::{Holdout, Model, ModelError, ModelMeta, ReferencePrediction, Trai
 pub use server::{DrainConfig, serve};
 pub use train::{TrainError, TrainReport, train};
 
+/// Port the service listens on by default (`--port`, `PORT`); the container image and the
+/// Kubernetes manifests use the same.
+pub const DEFAULT_PORT: u16 = 8080;
+
 /// The model file committed in the repository, compiled into the binary so that the service
 /// and scaleproof's embedded default run from any directory. `--model PATH` overrides it.
 pub const BUNDLED_MODEL_JSON: &str = include_str!("../model/diabetes-rf.json");

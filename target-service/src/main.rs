@@ -34,7 +34,7 @@ struct ServeArgs {
     #[arg(long, env = "BIND_ADDRESS", default_value = "0.0.0.0")]
     bind: IpAddr,
     /// Port to listen on (0 picks a free port; the chosen address is printed on stdout).
-    #[arg(long, env = "PORT", default_value_t = 8080)]
+    #[arg(long, env = "PORT", default_value_t = target_service::DEFAULT_PORT)]
     port: u16,
     /// Model file written by `train` [default: the model compiled into this binary].
     #[arg(long, env = "MODEL_PATH")]

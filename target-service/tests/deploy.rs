@@ -1,0 +1,369 @@
+//! Static checks of the delivery files (no Docker engine or cluster runs here): every manifest
+//! parses into its k8s-openapi type, names, labels, selectors and ports agree with each other
+//! and with the service's defaults, the RBAC is read-only, the Dockerfile runs as non-root with
+//! the model, and the pipelines reference files that exist.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn repo() -> PathBuf {
+    crate_dir().parent().expect("workspace root").to_path_buf()
+}
+
+/// Every YAML document of a file.
+fn documents(path: &Path) -> Vec<serde_norway::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_norway::Deserializer::from_str(&text)
+        .map(|d| {
+            serde_norway::Value::deserialize(d)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        })
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+#[derive(Default)]
+struct Objects {
+    deployments: Vec<Deployment>,
+    services: Vec<Service>,
+    hpas: Vec<HorizontalPodAutoscaler>,
+    accounts: Vec<ServiceAccount>,
+    roles: Vec<Role>,
+    bindings: Vec<RoleBinding>,
+    jobs: Vec<Job>,
+    ingresses: Vec<Ingress>,
+}
+
+fn typed<T: serde::de::DeserializeOwned>(doc: serde_norway::Value, path: &Path) -> T {
+    serde_norway::from_value(doc)
+        .unwrap_or_else(|e| panic!("{}: not a valid object: {e}", path.display()))
+}
+
+fn load(paths: &[PathBuf]) -> Objects {
+    let mut o = Objects::default();
+    for path in paths {
+        for doc in documents(path) {
+            let kind = doc["kind"].as_str().unwrap_or_default().to_owned();
+            match kind.as_str() {
+                "Deployment" => o.deployments.push(typed(doc, path)),
+                "Service" => o.services.push(typed(doc, path)),
+                "HorizontalPodAutoscaler" => o.hpas.push(typed(doc, path)),
+                "ServiceAccount" => o.accounts.push(typed(doc, path)),
+                "Role" => o.roles.push(typed(doc, path)),
+                "RoleBinding" => o.bindings.push(typed(doc, path)),
+                "Job" => o.jobs.push(typed(doc, path)),
+                "Ingress" => o.ingresses.push(typed(doc, path)),
+                other => panic!("{}: unexpected kind {other:?}", path.display()),
+            }
+        }
+    }
+    o
+}
+
+/// The files the base kustomization lists.
+fn base_resources() -> Vec<PathBuf> {
+    let base = crate_dir().join("k8s/base");
+    let k = &documents(&base.join("kustomization.yaml"))[0];
+    k["resources"]
+        .as_sequence()
+        .expect("resources")
+        .iter()
+        .map(|r| base.join(r.as_str().expect("path")))
+        .collect()
+}
+
+#[test]
+fn every_manifest_parses_into_its_kubernetes_type() {
+    let mut files = base_resources();
+    files.push(crate_dir().join("k8s/examples/ingress.yaml"));
+    files.push(crate_dir().join("k8s/examples/scaleproof-job.yaml"));
+    files.push(crate_dir().join("k8s/overlays/loadbalancer/service-loadbalancer.yaml"));
+    let o = load(&files);
+    assert_eq!(
+        (
+            o.deployments.len(),
+            o.hpas.len(),
+            o.roles.len(),
+            o.bindings.len()
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(
+        (
+            o.services.len(),
+            o.accounts.len(),
+            o.jobs.len(),
+            o.ingresses.len()
+        ),
+        (2, 1, 1, 1)
+    );
+    let overlay = &documents(&crate_dir().join("k8s/overlays/loadbalancer/kustomization.yaml"))[0];
+    assert!(overlay["resources"][0].as_str().is_some_and(|r| {
+        crate_dir()
+            .join("k8s/overlays/loadbalancer")
+            .join(r)
+            .is_dir()
+    }));
+}
+
+#[test]
+fn names_labels_selectors_and_ports_agree() {
+    let o = load(&base_resources());
+    let deployment = &o.deployments[0];
+    let name = deployment.metadata.name.as_deref().expect("name");
+    let spec = deployment.spec.as_ref().expect("spec");
+    let template_labels = spec
+        .template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .expect("template labels");
+    let selector = spec.selector.match_labels.clone().expect("matchLabels");
+    for (k, v) in &selector {
+        assert_eq!(
+            template_labels.get(k),
+            Some(v),
+            "Deployment selector must match its template"
+        );
+    }
+    let service = &o.services[0];
+    let service_spec = service.spec.as_ref().expect("service spec");
+    for (k, v) in service_spec.selector.as_ref().expect("service selector") {
+        assert_eq!(
+            template_labels.get(k),
+            Some(v),
+            "Service selector must select the pods"
+        );
+    }
+    let pod = spec.template.spec.as_ref().expect("pod spec");
+    let container = &pod.containers[0];
+    let port = i32::from(target_service::DEFAULT_PORT);
+    assert_eq!(
+        container.ports.as_ref().expect("ports")[0].container_port,
+        port
+    );
+    assert_eq!(
+        service_spec.ports.as_ref().expect("ports")[0].target_port,
+        Some(IntOrString::Int(port))
+    );
+    for (probe, path) in [
+        (&container.liveness_probe, "/health"),
+        (&container.readiness_probe, "/ready"),
+    ] {
+        let get = probe
+            .as_ref()
+            .and_then(|p| p.http_get.as_ref())
+            .expect("httpGet probe");
+        assert_eq!(get.port, IntOrString::Int(port));
+        assert_eq!(get.path.as_deref(), Some(path));
+    }
+    let env = container.env.as_ref().expect("env");
+    let pod_name = env.iter().find(|e| e.name == "POD_NAME").expect("POD_NAME");
+    let field = pod_name
+        .value_from
+        .as_ref()
+        .and_then(|v| v.field_ref.as_ref())
+        .expect("downward API");
+    assert_eq!(field.field_path, "metadata.name");
+    let requests = container
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .expect("resource requests");
+    assert!(
+        requests.contains_key("cpu") && requests.contains_key("memory"),
+        "the HPA needs requests"
+    );
+    // Drain: preStop sleep + the service's grace period fit inside terminationGracePeriodSeconds.
+    let sleep = container
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.pre_stop.as_ref())
+        .and_then(|h| h.sleep.as_ref())
+        .expect("preStop sleep")
+        .seconds;
+    let grace = env
+        .iter()
+        .find(|e| e.name == "GRACE_PERIOD")
+        .and_then(|e| e.value.clone())
+        .expect("GRACE_PERIOD");
+    let grace = humantime::parse_duration(&grace)
+        .expect("duration")
+        .as_secs() as i64;
+    assert!(
+        sleep + grace
+            < pod
+                .termination_grace_period_seconds
+                .expect("terminationGracePeriodSeconds")
+    );
+    let sc = container
+        .security_context
+        .as_ref()
+        .expect("securityContext");
+    assert_eq!(sc.read_only_root_filesystem, Some(true));
+    assert_eq!(sc.allow_privilege_escalation, Some(false));
+    assert_eq!(
+        sc.capabilities.as_ref().and_then(|c| c.drop.clone()),
+        Some(vec!["ALL".to_owned()])
+    );
+    assert_eq!(
+        pod.security_context
+            .as_ref()
+            .and_then(|s| s.run_as_non_root),
+        Some(true)
+    );
+
+    let hpa = o.hpas[0].spec.as_ref().expect("hpa spec");
+    assert_eq!(hpa.scale_target_ref.kind, "Deployment");
+    assert_eq!(hpa.scale_target_ref.name, name);
+    assert_eq!(hpa.min_replicas, Some(1));
+    assert!(hpa.max_replicas >= 2);
+    let metric = &hpa.metrics.as_ref().expect("metrics")[0];
+    assert_eq!(
+        metric.resource.as_ref().map(|r| r.name.as_str()),
+        Some("cpu")
+    );
+    assert!(hpa.behavior.is_some(), "scale windows are set for the demo");
+}
+
+#[test]
+fn rbac_is_exactly_read_only_on_what_the_watcher_needs() {
+    let o = load(&base_resources());
+    let rules = o.roles[0].rules.as_ref().expect("rules");
+    let mut resources = Vec::new();
+    for rule in rules {
+        let mut verbs = rule.verbs.clone();
+        verbs.sort();
+        assert_eq!(verbs, ["get", "list", "watch"], "{rule:?}");
+        resources.extend(rule.resources.clone().unwrap_or_default());
+    }
+    resources.sort();
+    assert_eq!(
+        resources,
+        ["deployments", "events", "horizontalpodautoscalers", "pods"]
+    );
+    let binding = &o.bindings[0];
+    assert_eq!(
+        binding.role_ref.name,
+        o.roles[0].metadata.name.clone().expect("role name")
+    );
+    let subject = &binding.subjects.as_ref().expect("subjects")[0];
+    assert_eq!(
+        Some(subject.name.clone()),
+        o.accounts[0].metadata.name.clone()
+    );
+    let job = load(&[crate_dir().join("k8s/examples/scaleproof-job.yaml")])
+        .jobs
+        .remove(0);
+    let job_pod = job.spec.and_then(|s| s.template.spec).expect("job pod");
+    assert_eq!(job_pod.service_account_name, o.accounts[0].metadata.name);
+}
+
+/// Instructions of the last stage of a Dockerfile.
+fn final_stage(path: &Path) -> Vec<(String, String)> {
+    // Join continuation lines ("\" at the end) into one instruction.
+    let text = std::fs::read_to_string(path)
+        .expect("Dockerfile")
+        .replace("\\\n", " ");
+    let lines: Vec<(String, String)> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (i, rest) = l.split_once(' ').unwrap_or((l, ""));
+            (i.to_ascii_uppercase(), rest.trim().to_owned())
+        })
+        .collect();
+    let last_from = lines.iter().rposition(|(i, _)| i == "FROM").expect("FROM");
+    lines[last_from..].to_vec()
+}
+
+#[test]
+fn dockerfile_runs_as_non_root_exposes_the_port_and_ships_the_model() {
+    let stage = final_stage(&crate_dir().join("Dockerfile"));
+    let get = |instr: &str| {
+        stage
+            .iter()
+            .filter(|(i, _)| i == instr)
+            .map(|(_, a)| a.clone())
+            .collect::<Vec<_>>()
+    };
+    let user = get("USER").pop().expect("USER in the final stage");
+    let uid = user.split(':').next().unwrap_or_default();
+    assert!(uid != "0" && uid != "root", "final stage runs as {user}");
+    assert_eq!(
+        get("EXPOSE"),
+        vec![target_service::DEFAULT_PORT.to_string()]
+    );
+    let copies = get("COPY");
+    let model = copies
+        .iter()
+        .find(|c| c.contains("diabetes-rf.json") && !c.starts_with("--from"))
+        .expect("the model is copied into the image");
+    let mut parts = model.split_whitespace();
+    let (src, dest) = (parts.next().expect("src"), parts.next().expect("dest"));
+    assert!(repo().join(src).is_file(), "{src} does not exist");
+    let env = get("ENV").join(" ");
+    assert!(
+        env.contains(&format!("MODEL_PATH={dest}")),
+        "MODEL_PATH must point at {dest}: {env}"
+    );
+    assert!(env.contains(&format!("PORT={}", target_service::DEFAULT_PORT)));
+    assert!(repo().join(".dockerignore").is_file());
+    let root_stage = final_stage(&repo().join("Dockerfile"));
+    assert!(
+        root_stage
+            .iter()
+            .any(|(i, a)| i == "USER" && !a.starts_with('0'))
+    );
+}
+
+#[test]
+fn pipelines_parse_and_reference_files_that_exist() {
+    let workflows = repo().join(".github/workflows");
+    let mut referenced = Vec::new();
+    for name in ["ci.yml", "image.yml"] {
+        let doc = &documents(&workflows.join(name))[0];
+        assert!(
+            doc["jobs"].as_mapping().is_some_and(|j| !j.is_empty()),
+            "{name}: no jobs"
+        );
+        let text = serde_norway::to_string(doc).expect("yaml");
+        for file in ["target-service/Dockerfile", "Dockerfile", ".ci/run"] {
+            if text.contains(file) {
+                referenced.push(file.to_owned());
+            }
+        }
+    }
+    let cloudbuild = &documents(&repo().join("cloudbuild.yaml"))[0];
+    let steps = cloudbuild["steps"].as_sequence().expect("steps");
+    let ids: Vec<&str> = steps.iter().filter_map(|s| s["id"].as_str()).collect();
+    assert_eq!(ids, ["test", "build", "push", "deploy"]);
+    let text = serde_norway::to_string(cloudbuild).expect("yaml");
+    for file in [
+        "target-service/Dockerfile",
+        ".ci/run",
+        "target-service/k8s/base",
+    ] {
+        assert!(text.contains(file), "cloudbuild.yaml should use {file}");
+        referenced.push(file.to_owned());
+    }
+    assert!(referenced.len() >= 5);
+    for file in referenced {
+        assert!(
+            repo().join(&file).exists(),
+            "{file} is referenced but missing"
+        );
+    }
+}
