@@ -280,3 +280,45 @@ fn recycled_connections_spread_load_over_endpoints_behind_one_address() {
         "one user, one kept connection, one pod"
     );
 }
+
+#[test]
+fn responses_slower_than_the_timeout_are_counted_as_timeouts() {
+    let _one = common::one_attack_at_a_time();
+    let hang = Router::new().route(
+        "/hang",
+        post(|| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "{}"
+        }),
+    );
+    let target = common::Target::start("pod-hang", Some(hang));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("hang.toml");
+    std::fs::write(
+        &scenario,
+        "name = 'hang'\n[[request]]\nname = 'hang'\nmethod = 'POST'\npath = '/hang'\n",
+    )
+    .expect("write");
+    let cfg = config(
+        dir.path(),
+        &[
+            "--host",
+            &target.base,
+            "--scenario",
+            scenario.to_str().expect("utf-8"),
+            "--users",
+            "2",
+            "--hatch-rate",
+            "2",
+            "--run-time",
+            "1s",
+            "--timeout",
+            "200ms",
+        ],
+    );
+    let outcome = scaleproof::run::execute(&cfg).expect("run");
+    let t = &outcome.meta.totals;
+    assert!(t.requests >= 4, "{t:?}");
+    assert_eq!(t.err_timeout, t.requests, "{t:?}");
+    assert_eq!(t.ok, 0);
+}

@@ -76,6 +76,7 @@ struct Shared {
     pacer: Option<Arc<Pacer>>,
     control: Arc<RunControl>,
     endpoint_header: HeaderName,
+    timeout: Duration,
     request_log: Option<RequestLog>,
 }
 
@@ -139,7 +140,7 @@ impl Shared {
         let client = self.clients.get(index);
         let sent = Instant::now();
         let result = tokio::select! {
-            r = self.mix.send_next(&client, &self.endpoint_header) => Some(r),
+            r = self.mix.send_next(&client, &self.endpoint_header, self.timeout) => Some(r),
             () = &mut interrupted => None,
         };
         let Some((outcome, status, endpoint)) = result else {
@@ -181,6 +182,7 @@ pub fn prepare(config: &RunConfig, setup: LoadSetup) -> Result<(LoadHandle, Prep
     let clients = Arc::new(
         ClientPool::new(ClientSettings {
             timeout: config.timeout,
+            tls: setup.base.scheme() == "https",
         })
         .map_err(LoadError::Client)?,
     );
@@ -218,6 +220,7 @@ pub fn prepare(config: &RunConfig, setup: LoadSetup) -> Result<(LoadHandle, Prep
         pacer: pacer.clone(),
         control: setup.control.clone(),
         endpoint_header: config.endpoint_header.clone(),
+        timeout: config.timeout,
         request_log,
     });
     let handle = LoadHandle {

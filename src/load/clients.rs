@@ -5,8 +5,15 @@
 //! connections are already open. The pool holds several clients (each with its own
 //! connection pool); users are spread across them, and one client at a time is replaced by a
 //! fresh one, so every connection is reopened once per recycle interval without a burst.
+//!
+//! Plain `http://` targets are sent through hyper's pooled client directly; `https://` goes
+//! through reqwest (rustls), which costs more CPU per request but handles TLS.
 
-use reqwest::Client;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -17,13 +24,22 @@ pub const SHARDS: usize = 8;
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
     pub timeout: Duration,
+    /// The target is `https://`.
+    pub tls: bool,
+}
+
+/// One connection pool.
+#[derive(Debug, Clone)]
+pub enum HttpClient {
+    Plain(HyperClient<HttpConnector, Full<Bytes>>),
+    Tls(reqwest::Client),
 }
 
 /// The shared clients.
 #[derive(Debug)]
 pub struct ClientPool {
     settings: ClientSettings,
-    shards: Vec<RwLock<Client>>,
+    shards: Vec<RwLock<HttpClient>>,
 }
 
 impl ClientPool {
@@ -36,7 +52,7 @@ impl ClientPool {
     }
 
     /// The client for user `index`.
-    pub fn get(&self, index: usize) -> Client {
+    pub fn get(&self, index: usize) -> HttpClient {
         let lock = &self.shards[index % SHARDS];
         lock.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -65,15 +81,23 @@ impl ClientPool {
     }
 }
 
-fn build(settings: &ClientSettings) -> Result<Client, reqwest::Error> {
-    Client::builder()
+fn build(settings: &ClientSettings) -> Result<HttpClient, reqwest::Error> {
+    if !settings.tls {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(settings.timeout));
+        return Ok(HttpClient::Plain(
+            HyperClient::builder(TokioExecutor::new()).build(connector),
+        ));
+    }
+    reqwest::Client::builder()
         .timeout(settings.timeout)
         .user_agent(concat!("scaleproof/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true)
         // Measure the endpoint itself: a redirect is an answer (counted as `err_other` unless
-        // the scenario expects it), not something to follow. This also spares reqwest a URL
-        // re-parse per response (measured in bench/: ~5% of the generator's CPU).
+        // the scenario expects it), not something to follow.
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .build()
+        .map(HttpClient::Tls)
 }

@@ -1,12 +1,15 @@
 //! The requests a run sends: their specification, the weighted mix, and one send with its
 //! outcome classified.
 
+use super::clients::HttpClient;
 use super::recorder::Outcome;
 use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use reqwest::header::{HeaderMap, HeaderName};
-use reqwest::{Client, Method, Url};
+use reqwest::{Method, Url};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Body of a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +52,7 @@ pub struct RequestSpec {
 #[derive(Debug)]
 struct Prepared {
     url: Url,
+    uri: hyper::Uri,
     method: Method,
     headers: HeaderMap,
     body: BodySpec,
@@ -71,10 +75,23 @@ impl RequestMix {
         let prepared = specs
             .iter()
             .map(|s| {
+                let url = base.join(s.path.trim_start_matches('/'))?;
+                let uri = url
+                    .as_str()
+                    .parse::<hyper::Uri>()
+                    .map_err(|_| url::ParseError::InvalidDomainCharacter)?;
+                let mut headers = s.headers.clone();
+                headers.entry(reqwest::header::USER_AGENT).or_insert(
+                    reqwest::header::HeaderValue::from_static(concat!(
+                        "scaleproof/",
+                        env!("CARGO_PKG_VERSION")
+                    )),
+                );
                 Ok(Prepared {
-                    url: base.join(&s.path)?,
+                    url,
+                    uri,
                     method: s.method.clone(),
-                    headers: s.headers.clone(),
+                    headers,
                     body: s.body.clone(),
                     expect_status: s.expect_status.clone(),
                     rotation: AtomicUsize::new(0),
@@ -93,45 +110,87 @@ impl RequestMix {
     /// Returns the outcome, the HTTP status if any, and the endpoint header's value.
     pub async fn send_next(
         &self,
-        client: &Client,
+        client: &HttpClient,
         endpoint_header: &HeaderName,
+        timeout: Duration,
     ) -> (Outcome, Option<u16>, Option<Arc<str>>) {
         let i = self.order[self.next.fetch_add(1, Ordering::Relaxed) % self.order.len()];
         let p = &self.prepared[i];
-        let mut request = client
-            .request(p.method.clone(), p.url.clone())
-            .headers(p.headers.clone());
-        match &p.body {
-            BodySpec::None => {}
-            BodySpec::Json(bytes) => request = request.body(bytes.clone()),
+        let body = match &p.body {
+            BodySpec::None => Bytes::new(),
+            BodySpec::Json(bytes) => bytes.clone(),
             BodySpec::Corpus { bodies, .. } => {
                 let k = p.rotation.fetch_add(1, Ordering::Relaxed) % bodies.len();
-                request = request.body(bodies[k].clone());
+                bodies[k].clone()
             }
-        }
-        let mut response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => return (classify_error(&e), None, None),
         };
-        let status = response.status().as_u16();
-        let endpoint = response
-            .headers()
-            .get(endpoint_header)
-            .and_then(|v| v.to_str().ok())
-            .map(Arc::from);
-        loop {
-            match response.chunk().await {
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => return (classify_error(&e), Some(status), endpoint),
+        match client {
+            HttpClient::Plain(client) => {
+                let mut request = hyper::Request::new(Full::new(body));
+                *request.method_mut() = p.method.clone();
+                *request.uri_mut() = p.uri.clone();
+                *request.headers_mut() = p.headers.clone();
+                let exchange = async {
+                    let response = client.request(request).await.map_err(|e| {
+                        if e.is_connect() {
+                            Outcome::Connect
+                        } else {
+                            Outcome::Other
+                        }
+                    })?;
+                    let status = response.status().as_u16();
+                    let endpoint = endpoint_of(response.headers(), endpoint_header);
+                    let mut body = response.into_body();
+                    while let Some(frame) = body.frame().await {
+                        if frame.is_err() {
+                            return Ok((Outcome::Other, Some(status), endpoint));
+                        }
+                    }
+                    Ok((
+                        Outcome::from_status(status, &p.expect_status),
+                        Some(status),
+                        endpoint,
+                    ))
+                };
+                match tokio::time::timeout(timeout, exchange).await {
+                    Err(_) => (Outcome::Timeout, None, None),
+                    Ok(Err(outcome)) => (outcome, None, None),
+                    Ok(Ok(result)) => result,
+                }
+            }
+            HttpClient::Tls(client) => {
+                let request = client
+                    .request(p.method.clone(), p.url.clone())
+                    .headers(p.headers.clone())
+                    .body(body);
+                let mut response = match request.send().await {
+                    Ok(response) => response,
+                    Err(e) => return (classify_error(&e), None, None),
+                };
+                let status = response.status().as_u16();
+                let endpoint = endpoint_of(response.headers(), endpoint_header);
+                loop {
+                    match response.chunk().await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(e) => return (classify_error(&e), Some(status), endpoint),
+                    }
+                }
+                (
+                    Outcome::from_status(status, &p.expect_status),
+                    Some(status),
+                    endpoint,
+                )
             }
         }
-        (
-            Outcome::from_status(status, &p.expect_status),
-            Some(status),
-            endpoint,
-        )
     }
+}
+
+fn endpoint_of(headers: &HeaderMap, name: &HeaderName) -> Option<Arc<str>> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(Arc::from)
 }
 
 fn classify_error(e: &reqwest::Error) -> Outcome {
