@@ -30,6 +30,16 @@ fn config(out: &Path, args: &[&str]) -> RunConfig {
     RunConfig::try_from(*args).expect("valid config")
 }
 
+/// A scenario file in `dir` that POSTs to `/<name>`; returns its path as a flag value.
+fn post_scenario(dir: &Path, name: &str) -> String {
+    let path = dir.join(format!("{name}.toml"));
+    let text = format!(
+        "name = '{name}'\n[[request]]\nname = '{name}'\nmethod = 'POST'\npath = '/{name}'\n"
+    );
+    std::fs::write(&path, text).expect("write scenario");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
 fn rows(dir: &Path) -> Vec<TimelineRow> {
     timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline.csv")
 }
@@ -121,19 +131,14 @@ fn a_slow_target_makes_corrected_latency_exceed_raw_and_drops_slots() {
     let _one = common::one_attack_at_a_time();
     let target = common::Target::start("pod-slow", Some(slow_route()));
     let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("slow.toml");
-    std::fs::write(
-        &scenario,
-        "name = 'slow'\n[[request]]\nname = 'slow'\nmethod = 'POST'\npath = '/slow'\n",
-    )
-    .expect("write");
+    let scenario = post_scenario(dir.path(), "slow");
     let cfg = config(
         dir.path(),
         &[
             "--host",
             &target.base,
             "--scenario",
-            scenario.to_str().expect("utf-8"),
+            &scenario,
             "--rate",
             "100:0s,100:3s",
             "--max-users",
@@ -293,19 +298,14 @@ fn responses_slower_than_the_timeout_are_counted_as_timeouts() {
     );
     let target = common::Target::start("pod-hang", Some(hang));
     let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("hang.toml");
-    std::fs::write(
-        &scenario,
-        "name = 'hang'\n[[request]]\nname = 'hang'\nmethod = 'POST'\npath = '/hang'\n",
-    )
-    .expect("write");
+    let scenario = post_scenario(dir.path(), "hang");
     let cfg = config(
         dir.path(),
         &[
             "--host",
             &target.base,
             "--scenario",
-            scenario.to_str().expect("utf-8"),
+            &scenario,
             "--users",
             "2",
             "--hatch-rate",
