@@ -159,12 +159,7 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
     if let Some(want) = expect.scale_within_s {
         let source = "seconds from load reaching the rps expectation to more endpoints serving";
         let crossing = crossing_second(rows, expect.rps);
-        let first = crossing.and_then(|c| {
-            scale_out_seconds(rows)
-                .into_iter()
-                .find(|&s| s >= c)
-                .or(None)
-        });
+        let first = crossing.and_then(|c| scale_out_seconds(rows).into_iter().find(|&s| s >= c));
         checks.push(match (crossing, first) {
             (Some(c), Some(s)) => {
                 let took = (s - c) as f64;

@@ -311,24 +311,8 @@ pub async fn run(
         }))
         .set_name("request")
     };
-    let arrive = {
-        let live = handle.live_users.clone();
-        Transaction::new(Arc::new(move |_user: &mut GooseUser| {
-            live.fetch_add(1, Ordering::Relaxed);
-            Box::pin(async { TransactionResult::Ok(()) })
-        }))
-        .set_name("arrive")
-        .set_on_start()
-    };
-    let leave = {
-        let live = handle.live_users.clone();
-        Transaction::new(Arc::new(move |_user: &mut GooseUser| {
-            live.fetch_sub(1, Ordering::Relaxed);
-            Box::pin(async { TransactionResult::Ok(()) })
-        }))
-        .set_name("leave")
-        .set_on_stop()
-    };
+    let arrive = user_counter(&handle.live_users, true);
+    let leave = user_counter(&handle.live_users, false);
     let scenario = Scenario::new(&config.scenario.name)
         .register_transaction(arrive)
         .register_transaction(step)
@@ -382,6 +366,24 @@ pub async fn run(
         Err(e) => tracing::warn!("goose ended with an error: {e}"),
     }
     Ok(handle.control.reason().unwrap_or(EndReason::Completed))
+}
+
+/// A transaction that counts users in (on start) or out (on stop) of `live`.
+fn user_counter(live: &Arc<AtomicUsize>, arriving: bool) -> Transaction {
+    let live = live.clone();
+    let transaction = Transaction::new(Arc::new(move |_user: &mut GooseUser| {
+        if arriving {
+            live.fetch_add(1, Ordering::Relaxed);
+        } else {
+            live.fetch_sub(1, Ordering::Relaxed);
+        }
+        Box::pin(async { TransactionResult::Ok(()) })
+    }));
+    if arriving {
+        transaction.set_name("arrive").set_on_start()
+    } else {
+        transaction.set_name("leave").set_on_stop()
+    }
 }
 
 /// Turns every end condition into one stop: the deadline, Goose's Ctrl-C killswitch, SIGTERM;

@@ -221,7 +221,6 @@ pub fn draw<DB: DrawingBackend>(
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
     let px = |v: f64| (v * scale).round() as i32;
-    let (w, _) = area.dim_in_pixel();
     area.draw(&Text::new(
         spec.title.clone(),
         (px(16.0), px(10.0)),
@@ -313,7 +312,6 @@ pub fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     let (xr, yr) = chart.plotting_area().get_pixel_range();
-    let _ = w;
     Ok((xr.start, yr.start, xr.end, yr.end))
 }
 

@@ -106,14 +106,9 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     ];
     let mut inline = Vec::new();
     for (name, spec) in CHARTS.iter().zip(&specs) {
-        let png = dir.join(format!("{name}.png"));
-        let tmp = dir.join(format!(".{name}.tmp.png"));
-        charts::png(spec, x_max, CHART_SIZE, &tmp).map_err(chart_err(name))?;
-        std::fs::rename(&tmp, &png).map_err(|source| RunDirError::Write {
-            path: png.clone(),
-            source,
-        })?;
-        files.push(png);
+        files.push(write_png(dir, name, |tmp| {
+            charts::png(spec, x_max, CHART_SIZE, tmp)
+        })?);
         let (svg, plot) = charts::svg(spec, x_max, CHART_SIZE).map_err(chart_err(name))?;
         let path = dir.join(format!("{name}.svg"));
         timeline::write_atomic(&path, svg.as_bytes())?;
@@ -124,14 +119,9 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
             size: CHART_SIZE,
         });
     }
-    let dashboard = dir.join("dashboard.png");
-    let tmp = dir.join(".dashboard.tmp.png");
-    draw_dashboard(&tmp, &summary, &specs, x_max).map_err(chart_err("dashboard.png"))?;
-    std::fs::rename(&tmp, &dashboard).map_err(|source| RunDirError::Write {
-        path: dashboard.clone(),
-        source,
-    })?;
-    files.push(dashboard);
+    files.push(write_png(dir, "dashboard", |tmp| {
+        draw_dashboard(tmp, &summary, &specs, x_max)
+    })?);
 
     let run_json = std::fs::read_to_string(dir.join(timeline::RUN_JSON)).unwrap_or_default();
     let page = html::page(&summary, &rows, &inline, x_max, &run_json);
@@ -139,6 +129,23 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     timeline::write_atomic(&path, page.as_bytes())?;
     files.push(path);
     Ok(Rendered { summary, files })
+}
+
+/// Draws `<stem>.png` atomically: into a temporary file (ending in .png, which the encoder
+/// needs), then renamed into place.
+fn write_png(
+    dir: &Path,
+    stem: &str,
+    draw: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<PathBuf, ReportError> {
+    let path = dir.join(format!("{stem}.png"));
+    let tmp = dir.join(format!(".{stem}.tmp.png"));
+    draw(&tmp).map_err(chart_err(stem))?;
+    std::fs::rename(&tmp, &path).map_err(|source| RunDirError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
 }
 
 /// The 1920×1080 dashboard: headline numbers and the verdict above the four charts.
