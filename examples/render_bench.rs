@@ -80,6 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         },
         generator: GeneratorRecord::here(),
+        cluster: None,
     };
     std::fs::write(
         dir.path().join(timeline::RUN_JSON),

@@ -1,8 +1,11 @@
 //! Command-line arguments (raw, as typed) and their conversion into a checked [`RunConfig`].
 
+use crate::cluster::ClusterOptions;
 use crate::config::{LoadShape, RunConfig, Target, defaults};
 use crate::load::stages::RatePlan;
-use crate::scenario::{Expectations, Scenario, ScenarioError, parse_fraction, parse_millis};
+use crate::scenario::{
+    ClusterSpec, Expectations, Scenario, ScenarioError, is_dns_name, parse_fraction, parse_millis,
+};
 use clap::{Args, Parser, Subcommand};
 use reqwest::Url;
 use reqwest::header::HeaderName;
@@ -24,6 +27,8 @@ use std::time::Duration;
         scaleproof --host http://10.0.0.5:8080 --users 500 --hatch-rate 50 --run-time 5m\n  \
         scaleproof --host http://svc --rate 100:30s,1200:2m,1200:3m\n  \
         scaleproof --scenario scenarios/smoke.toml\n  \
+        scaleproof --host http://203.0.113.10 --rate 1200:2m,1200:3m --deployment target-service \\\n      \
+        --expect-rps 1000 --expect-replicas 2\n  \
         scaleproof report reports/20261126T061500Z-predict --expect-p95 100ms\n\n\
         Exit codes: 0 run completed and every expectation passed; 1 an expectation failed;\n\
         2 invalid arguments or scenario; 3 the run could not be carried out or written;\n\
@@ -168,7 +173,76 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
     pub expect: ExpectArgs,
+}
+
+/// Which Kubernetes workload to watch during the run; each overrides the scenario's
+/// `[cluster]` field. kubeconfig is found as kubectl finds it.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Cluster (replicas, HPA, pods and scale events on the run's clock)")]
+pub struct ClusterArgs {
+    /// Deployment to watch; with none, no cluster is watched and replicas are counted from
+    /// distinct serving endpoints.
+    #[arg(long, value_name = "NAME")]
+    pub deployment: Option<String>,
+    /// Namespace of the Deployment [default: the kubeconfig context's, else "default"].
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// HorizontalPodAutoscaler to watch [default: the one whose scaleTargetRef is the
+    /// Deployment].
+    #[arg(long, value_name = "NAME")]
+    pub hpa: Option<String>,
+    /// kubeconfig context [default: the current context].
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// kubeconfig file [default: $KUBECONFIG, then ~/.kube/config, then the in-cluster
+    /// service account].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Watch no cluster, even if the scenario names a Deployment.
+    #[arg(long, conflicts_with_all = ["deployment", "namespace", "hpa", "context", "kubeconfig"])]
+    pub no_cluster: bool,
+}
+
+impl ClusterArgs {
+    /// The watch to run, if any: flags over the scenario's `[cluster]` section.
+    pub fn resolve(
+        &self,
+        spec: &ClusterSpec,
+        quiet: bool,
+    ) -> Result<Option<ClusterOptions>, ConfigError> {
+        if self.no_cluster {
+            return Ok(None);
+        }
+        let checked = |value: &Option<String>, name: &'static str| match value {
+            Some(v) if !is_dns_name(v) => Err(flag(
+                name,
+                format!(
+                    "{v:?} is not a Kubernetes object name (lowercase letters, digits and '-')"
+                ),
+            )),
+            other => Ok(other.clone()),
+        };
+        let deployment = checked(&self.deployment, "--deployment")?.or(spec.deployment.clone());
+        let namespace = checked(&self.namespace, "--namespace")?.or(spec.namespace.clone());
+        let hpa = checked(&self.hpa, "--hpa")?.or(spec.hpa.clone());
+        let Some(deployment) = deployment else {
+            if hpa.is_some() {
+                return Err(flag("--hpa", "needs --deployment (the HPA's scale target)"));
+            }
+            return Ok(None);
+        };
+        Ok(Some(ClusterOptions {
+            namespace,
+            deployment,
+            hpa,
+            context: self.context.clone(),
+            kubeconfig: self.kubeconfig.clone(),
+            quiet,
+        }))
+    }
 }
 
 /// Why the arguments do not make a run.
@@ -321,7 +395,9 @@ impl TryFrom<RunArgs> for RunConfig {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(2, usize::from),
         };
+        let cluster = args.cluster.resolve(&scenario.cluster, args.quiet)?;
         Ok(RunConfig {
+            cluster,
             target,
             scenario,
             shape,

@@ -1,6 +1,7 @@
 //! The checked configuration of one run: every flag and scenario field validated and merged.
 //! Library code below this point never sees clap types.
 
+use crate::cluster::ClusterOptions;
 use crate::load::stages::RatePlan;
 use crate::scenario::Scenario;
 use reqwest::Url;
@@ -55,6 +56,8 @@ pub struct RunConfig {
     pub request_log: Option<PathBuf>,
     /// Worker threads of the load generator's runtime.
     pub threads: usize,
+    /// The Kubernetes workload to watch (`None`: no cluster watched).
+    pub cluster: Option<ClusterOptions>,
 }
 
 /// Defaults, documented in `--help` and the README.

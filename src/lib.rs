@@ -6,6 +6,7 @@
 //! directory described in [`timeline`].
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod embedded;
 pub mod load;

@@ -21,8 +21,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
+                |_| // kube-rs logs watch errors itself; the cluster watcher reports them once, plainly.
+                tracing_subscriber::EnvFilter::new("warn,kube_runtime=error,kube_client=error"),
+            ),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -1,6 +1,6 @@
 //! Live progress on stderr: one line per closed second.
 
-use crate::timeline::TimelineRow;
+use crate::timeline::{ClusterSample, TimelineRow};
 use std::time::Duration;
 
 /// `[  12s/30s] users 40 | rps 1187 (target 1200, dropped 0) | p95 3.21 ms | errors 0 | endpoints 1`
@@ -27,6 +27,23 @@ pub fn line(row: &TimelineRow, planned: Option<Duration>) -> String {
     )
 }
 
+/// The cluster part of a progress line: ` | ready 2/3, hpa 3 (cpu 85%)`; `?` is unknown.
+pub fn cluster(s: &ClusterSample) -> String {
+    let n = |v: Option<u64>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+    let mut text = format!(
+        " | ready {}/{}",
+        n(s.deploy_ready),
+        n(s.deploy_spec_replicas)
+    );
+    if s.hpa_desired.is_some() {
+        text.push_str(&format!(", hpa {}", n(s.hpa_desired)));
+        if let Some(cpu) = s.hpa_cpu_pct {
+            text.push_str(&format!(" (cpu {cpu}%)"));
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +68,14 @@ mod tests {
         );
         let idle = line(&TimelineRow::default(), None);
         assert!(idle.contains("p95 -"), "{idle}");
+        let scaling = ClusterSample {
+            deploy_ready: Some(2),
+            deploy_spec_replicas: Some(3),
+            hpa_desired: Some(3),
+            hpa_cpu_pct: Some(85),
+            ..Default::default()
+        };
+        assert_eq!(cluster(&scaling), " | ready 2/3, hpa 3 (cpu 85%)");
+        assert_eq!(cluster(&ClusterSample::default()), " | ready ?/?");
     }
 }

@@ -1,6 +1,7 @@
 //! One run end to end: start the embedded target if needed, drive the load, close seconds and
 //! print progress, then write the run directory, whatever stopped the run.
 
+use crate::cluster::{ClusterMonitor, ClusterRecording, ClusterWatch};
 use crate::config::{LoadShape, RunConfig, Target};
 use crate::embedded::{EmbeddedError, EmbeddedTarget};
 use crate::load::control::{EndReason, RunControl};
@@ -8,9 +9,10 @@ use crate::load::recorder::{Gauges, Recorder, Recording};
 use crate::load::{self, LoadError, LoadHandle, LoadSetup};
 use crate::progress;
 use crate::timeline::{
-    self, ENDPOINT_COLUMNS, ENDPOINTS_CSV, GeneratorRecord, HISTOGRAM_DIR, LoadRecord,
-    PER_SECOND_HLOG, RUN_FORMAT, RUN_JSON, RequestRecord, RunDirError, RunMeta, StageRecord,
-    TIMELINE_COLUMNS, TIMELINE_CSV, TOTAL_HLOG,
+    self, CLUSTER_CHANGE_COLUMNS, CLUSTER_CSV, ClusterRecord, ENDPOINT_COLUMNS, ENDPOINTS_CSV,
+    EVENT_COLUMNS, EVENTS_CSV, GeneratorRecord, HISTOGRAM_DIR, LoadRecord, PER_SECOND_HLOG,
+    RUN_FORMAT, RUN_JSON, RequestRecord, RunDirError, RunMeta, StageRecord, TIMELINE_COLUMNS,
+    TIMELINE_CSV, TOTAL_HLOG,
 };
 use chrono::Utc;
 use reqwest::Url;
@@ -54,6 +56,7 @@ const CLOSE_MARGIN: Duration = Duration::from_millis(100);
 
 /// Carries out one run and writes its run directory.
 pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
+    let cluster = start_cluster(config);
     let embedded = match &config.target {
         Target::Embedded => Some(EmbeddedTarget::start(EMBEDDED_WORKERS)?),
         Target::Url(_) => None,
@@ -69,7 +72,7 @@ pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    let outcome = runtime.block_on(run_async(config, base, embedded.is_some()));
+    let outcome = runtime.block_on(run_async(config, base, embedded.is_some(), cluster));
     drop(runtime);
     if let Some(target) = embedded {
         target.stop();
@@ -77,7 +80,58 @@ pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
     outcome
 }
 
-async fn run_async(config: &RunConfig, base: Url, embedded: bool) -> Result<RunOutcome, RunError> {
+/// How long the load waits for the cluster watch's first LIST (or first error) at most.
+const CLUSTER_SETTLE: Duration = Duration::from_secs(5);
+
+/// Starts the cluster watch, if any, and waits (briefly) for its first answers so that the
+/// state at the start of the load is known.
+fn start_cluster(config: &RunConfig) -> Option<ClusterWatch> {
+    let Some(options) = &config.cluster else {
+        if !config.quiet {
+            eprintln!(
+                "scaleproof: no cluster watched (no --deployment): replicas are counted as distinct {} values",
+                config.endpoint_header
+            );
+        }
+        return None;
+    };
+    let watch = ClusterWatch::start(options.clone());
+    let settled = watch.wait_settled(CLUSTER_SETTLE);
+    if !config.quiet {
+        let record = watch.record();
+        let state = progress::cluster(&watch.monitor().latest());
+        eprintln!(
+            "scaleproof: watching Deployment {}{}{}{}{}",
+            options.deployment,
+            if record.namespace.is_empty() {
+                String::new()
+            } else {
+                format!(" in namespace {}", record.namespace)
+            },
+            record
+                .kube_context
+                .map(|c| format!(" (context {c})"))
+                .unwrap_or_default(),
+            if settled {
+                state
+            } else {
+                " | no answer yet; the load starts anyway".to_owned()
+            },
+            record
+                .hpa
+                .map(|h| format!(" | HPA {h}"))
+                .unwrap_or_default(),
+        );
+    }
+    Some(watch)
+}
+
+async fn run_async(
+    config: &RunConfig,
+    base: Url,
+    embedded: bool,
+    cluster: Option<ClusterWatch>,
+) -> Result<RunOutcome, RunError> {
     let started_at = Utc::now();
     let recorder = Arc::new(Recorder::new(Instant::now(), started_at));
     let control = Arc::new(RunControl::new());
@@ -107,16 +161,23 @@ async fn run_async(config: &RunConfig, base: Url, embedded: bool) -> Result<RunO
         last_users.clone(),
         config.quiet,
         planned(config),
+        cluster.as_ref().map(ClusterWatch::monitor),
     ));
     let result = load::run(config, &handle, prepared).await;
     closer.abort();
     let ended = Instant::now();
+    let t0 = handle.recorder.t0();
+    // Stop the watch first: it must not outlive the run by more than a second.
+    let cluster = cluster.map(|c| c.finish(t0, ended));
     let end = result?;
     let users = last_users.load(Ordering::Relaxed);
-    let recording = handle.recorder.finish(ended, |s| Gauges {
+    let mut recording = handle.recorder.finish(ended, |s| Gauges {
         users,
         target_rps: handle.target_rps(s),
     });
+    if let Some(c) = &cluster {
+        c.fill(&mut recording.rows);
+    }
     let ended_at = Utc::now();
     let meta = run_meta(
         config,
@@ -127,8 +188,9 @@ async fn run_async(config: &RunConfig, base: Url, embedded: bool) -> Result<RunO
         ended.duration_since(handle.recorder.t0()),
         end,
         &recording,
+        cluster.as_ref().map(|c| c.record.clone()),
     );
-    let dir = write_run_dir(config, &meta, &recording)?;
+    let dir = write_run_dir(config, &meta, &recording, cluster.as_ref())?;
     Ok(RunOutcome { dir, end, meta })
 }
 
@@ -145,6 +207,7 @@ async fn close_seconds(
     last_users: Arc<AtomicU64>,
     quiet: bool,
     planned: Option<Duration>,
+    cluster: Option<ClusterMonitor>,
 ) {
     let t0 = handle.recorder.t0();
     let mut next = 1u64;
@@ -161,8 +224,12 @@ async fn close_seconds(
             target_rps: handle.target_rps(s),
         });
         if !quiet {
+            let state = cluster
+                .as_ref()
+                .map(|c| progress::cluster(&c.latest()))
+                .unwrap_or_default();
             for row in &rows {
-                eprintln!("{}", progress::line(row, planned));
+                eprintln!("{}{state}", progress::line(row, planned));
             }
         }
         next = upto + 1;
@@ -179,6 +246,7 @@ fn run_meta(
     duration: Duration,
     end: EndReason,
     recording: &Recording,
+    cluster: Option<ClusterRecord>,
 ) -> RunMeta {
     let load = match &config.shape {
         LoadShape::Closed {
@@ -240,6 +308,7 @@ fn run_meta(
         end_reason: end.to_string(),
         totals: recording.totals.clone(),
         generator: GeneratorRecord::here(),
+        cluster,
     }
 }
 
@@ -247,6 +316,7 @@ fn write_run_dir(
     config: &RunConfig,
     meta: &RunMeta,
     recording: &Recording,
+    cluster: Option<&ClusterRecording>,
 ) -> Result<PathBuf, RunError> {
     let dir = timeline::create_run_dir(&config.out, meta.started_at, &meta.scenario)?;
     let ser = |what: &'static str| {
@@ -269,6 +339,16 @@ fn write_run_dir(
         &timeline::to_csv(&recording.endpoint_rows, ENDPOINT_COLUMNS)
             .map_err(ser("endpoints.csv"))?,
     )?;
+    if let Some(c) = cluster {
+        timeline::write_atomic(
+            &dir.join(CLUSTER_CSV),
+            &timeline::to_csv(&c.changes, CLUSTER_CHANGE_COLUMNS).map_err(ser("cluster.csv"))?,
+        )?;
+        timeline::write_atomic(
+            &dir.join(EVENTS_CSV),
+            &timeline::to_csv(&c.events, EVENT_COLUMNS).map_err(ser("events.csv"))?,
+        )?;
+    }
     let hist = dir.join(HISTOGRAM_DIR);
     timeline::write_atomic(&hist.join(PER_SECOND_HLOG), &recording.per_second_hlog)?;
     timeline::write_atomic(&hist.join(TOTAL_HLOG), &recording.total_hlog)?;

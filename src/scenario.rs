@@ -68,6 +68,15 @@ pub struct Expectations {
     pub scale_within_s: Option<f64>,
 }
 
+/// The Kubernetes workload a scenario is about; `--namespace`, `--deployment` and `--hpa`
+/// override each field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterSpec {
+    pub namespace: Option<String>,
+    pub deployment: Option<String>,
+    pub hpa: Option<String>,
+}
+
 /// A validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -78,6 +87,7 @@ pub struct Scenario {
     pub load: LoadSpec,
     pub requests: Vec<RequestSpec>,
     pub expect: Expectations,
+    pub cluster: ClusterSpec,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +99,15 @@ struct ScenarioFile {
     #[serde(default)]
     request: Vec<Spanned<RequestSection>>,
     expect: Option<ExpectSection>,
+    cluster: Option<ClusterSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterSection {
+    namespace: Option<Spanned<String>>,
+    deployment: Option<Spanned<String>>,
+    hpa: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,6 +267,10 @@ impl Scenario {
             Some(section) => expect_section(&doc, section)?,
             None => Expectations::default(),
         };
+        let cluster = match &file.cluster {
+            Some(section) => cluster_section(&doc, section)?,
+            None => ClusterSpec::default(),
+        };
         Ok(Self {
             name,
             source: source.to_owned(),
@@ -255,8 +278,43 @@ impl Scenario {
             load,
             requests,
             expect,
+            cluster,
         })
     }
+}
+
+fn cluster_section(doc: &Doc<'_>, s: &ClusterSection) -> Result<ClusterSpec, ScenarioError> {
+    let name = |v: &Option<Spanned<String>>, field: &str| match v {
+        Some(v) if !is_dns_name(v.get_ref()) => Err(doc.error(
+            v.span(),
+            field,
+            "must be a Kubernetes object name (lowercase letters, digits and '-')",
+        )),
+        Some(v) => Ok(Some(v.get_ref().clone())),
+        None => Ok(None),
+    };
+    Ok(ClusterSpec {
+        namespace: name(&s.namespace, "cluster.namespace")?,
+        deployment: name(&s.deployment, "cluster.deployment")?,
+        hpa: name(&s.hpa, "cluster.hpa")?,
+    })
+}
+
+/// A DNS-1123 subdomain: what Kubernetes accepts as a Deployment, HPA or namespace name.
+pub fn is_dns_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
 fn duration(
@@ -582,9 +640,20 @@ replicas = 2
 p95 = "250ms"
 error_rate = "1%"
 scale_within = "2m"
+[cluster]
+namespace = "demo"
+deployment = "target-service"
 "#,
         )
         .expect("valid");
+        assert_eq!(
+            s.cluster,
+            ClusterSpec {
+                namespace: Some("demo".into()),
+                deployment: Some("target-service".into()),
+                hpa: None
+            }
+        );
         assert_eq!(s.name, "demo");
         assert_eq!(s.requests.len(), 3);
         assert_eq!(s.requests[0].method, Method::POST);
@@ -623,6 +692,17 @@ scale_within = "2m"
         assert_eq!(line, 4);
         assert_eq!(field, "request.wieght");
         assert!(message.contains("unknown field"), "{message}");
+    }
+
+    #[test]
+    fn cluster_names_must_be_kubernetes_names() {
+        let (line, _, field, message) = invalid(
+            "[[request]]\nname = \"a\"\npath = \"/\"\n[cluster]\ndeployment = \"Target_Service\"\n",
+        );
+        assert_eq!((line, field.as_str()), (5, "cluster.deployment"));
+        assert!(message.contains("Kubernetes object name"), "{message}");
+        assert!(is_dns_name("target-service"));
+        assert!(!is_dns_name("-x") && !is_dns_name("") && !is_dns_name("a b"));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! A run directory holds everything a run measured: `run.json` (what was run, where, when and
 //! how it ended), `timeline.csv` (one row per second), `endpoints.csv` (one row per second and
-//! serving endpoint) and `histograms/` (HdrHistogram interval logs, V2 encoding, so that runs
-//! merge exactly). Every file is written atomically: a temporary file renamed into place.
+//! serving endpoint), `cluster.csv` and `events.csv` (what the cluster watcher saw, when a
+//! Deployment was watched) and `histograms/` (HdrHistogram interval logs, V2 encoding, so that
+//! runs merge exactly). Every file is written atomically: a temporary file renamed into place.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,8 @@ pub const RUN_FORMAT: &str = "scaleproof-run/1";
 pub const RUN_JSON: &str = "run.json";
 pub const TIMELINE_CSV: &str = "timeline.csv";
 pub const ENDPOINTS_CSV: &str = "endpoints.csv";
+pub const EVENTS_CSV: &str = "events.csv";
+pub const CLUSTER_CSV: &str = "cluster.csv";
 pub const HISTOGRAM_DIR: &str = "histograms";
 /// Per-second latency histograms, tagged `raw` and `corrected`.
 pub const PER_SECOND_HLOG: &str = "per-second.hlog";
@@ -103,6 +106,183 @@ pub struct TimelineRow {
     pub max_corrected_us: Option<u64>,
     /// Distinct serving endpoints (values of the endpoint header) seen in this second.
     pub endpoints: u64,
+    // Cluster columns: the watched state at the end of the second (see [`ClusterSample`]).
+    // Empty means unknown: no cluster watched, not listed yet, or contact lost.
+    pub deploy_spec_replicas: Option<u64>,
+    pub deploy_replicas: Option<u64>,
+    pub deploy_updated: Option<u64>,
+    pub deploy_ready: Option<u64>,
+    pub deploy_available: Option<u64>,
+    pub hpa_current: Option<u64>,
+    pub hpa_desired: Option<u64>,
+    pub hpa_cpu_pct: Option<u64>,
+    pub hpa_metrics: Option<String>,
+    pub pods_pending: Option<u64>,
+    pub pods_running: Option<u64>,
+    pub pods_succeeded: Option<u64>,
+    pub pods_failed: Option<u64>,
+    pub pods_ready: Option<u64>,
+    pub pods_terminating: Option<u64>,
+}
+
+impl TimelineRow {
+    /// Sets the cluster columns.
+    pub fn set_cluster(&mut self, s: &ClusterSample) {
+        self.deploy_spec_replicas = s.deploy_spec_replicas;
+        self.deploy_replicas = s.deploy_replicas;
+        self.deploy_updated = s.deploy_updated;
+        self.deploy_ready = s.deploy_ready;
+        self.deploy_available = s.deploy_available;
+        self.hpa_current = s.hpa_current;
+        self.hpa_desired = s.hpa_desired;
+        self.hpa_cpu_pct = s.hpa_cpu_pct;
+        self.hpa_metrics.clone_from(&s.hpa_metrics);
+        self.pods_pending = s.pods_pending;
+        self.pods_running = s.pods_running;
+        self.pods_succeeded = s.pods_succeeded;
+        self.pods_failed = s.pods_failed;
+        self.pods_ready = s.pods_ready;
+        self.pods_terminating = s.pods_terminating;
+    }
+}
+
+/// What the cluster watcher knows at one instant. `None` is unknown, never zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSample {
+    /// Deployment `spec.replicas`: what the Deployment (or its HPA) asks for.
+    pub deploy_spec_replicas: Option<u64>,
+    /// Deployment `status.replicas`: pods of all its ReplicaSets.
+    pub deploy_replicas: Option<u64>,
+    /// Deployment `status.updatedReplicas`: pods of the current template.
+    pub deploy_updated: Option<u64>,
+    /// Deployment `status.readyReplicas`.
+    pub deploy_ready: Option<u64>,
+    /// Deployment `status.availableReplicas` (ready for `minReadySeconds`).
+    pub deploy_available: Option<u64>,
+    /// HPA `status.currentReplicas`.
+    pub hpa_current: Option<u64>,
+    /// HPA `status.desiredReplicas`.
+    pub hpa_desired: Option<u64>,
+    /// HPA current average CPU utilisation, percent of the pods' CPU requests.
+    pub hpa_cpu_pct: Option<u64>,
+    /// Every current HPA metric, `;`-separated: `cpu=85%`, `memory=120Mi`,
+    /// `pods/http_requests=90`, `object/…`, `external/…`.
+    pub hpa_metrics: Option<String>,
+    /// Pods matching the Deployment's selector and not being deleted, by `status.phase`.
+    pub pods_pending: Option<u64>,
+    pub pods_running: Option<u64>,
+    pub pods_succeeded: Option<u64>,
+    pub pods_failed: Option<u64>,
+    /// Of those, pods whose `Ready` condition is `True`.
+    pub pods_ready: Option<u64>,
+    /// Matching pods with a deletion timestamp (terminating), whatever their phase.
+    pub pods_terminating: Option<u64>,
+}
+
+impl ClusterSample {
+    /// `(column, value)` for each field, in `timeline.csv` column order.
+    pub fn cells(&self) -> [(&'static str, Option<String>); 15] {
+        let n = |v: Option<u64>| v.map(|v| v.to_string());
+        [
+            ("deploy_spec_replicas", n(self.deploy_spec_replicas)),
+            ("deploy_replicas", n(self.deploy_replicas)),
+            ("deploy_updated", n(self.deploy_updated)),
+            ("deploy_ready", n(self.deploy_ready)),
+            ("deploy_available", n(self.deploy_available)),
+            ("hpa_current", n(self.hpa_current)),
+            ("hpa_desired", n(self.hpa_desired)),
+            ("hpa_cpu_pct", n(self.hpa_cpu_pct)),
+            ("hpa_metrics", self.hpa_metrics.clone()),
+            ("pods_pending", n(self.pods_pending)),
+            ("pods_running", n(self.pods_running)),
+            ("pods_succeeded", n(self.pods_succeeded)),
+            ("pods_failed", n(self.pods_failed)),
+            ("pods_ready", n(self.pods_ready)),
+            ("pods_terminating", n(self.pods_terminating)),
+        ]
+    }
+
+    /// True when nothing at all is known.
+    pub fn is_unknown(&self) -> bool {
+        self.cells().iter().all(|(_, v)| v.is_none())
+    }
+}
+
+/// One change of one cluster column. Rows of `cluster.csv`: every value the watcher saw, at
+/// the time it saw it, so that changes between two timeline rows are not lost. The first rows
+/// (at `t_s` 0) give the state when the load started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterChangeRow {
+    /// Seconds since the load started (millisecond resolution).
+    pub t_s: f64,
+    /// A cluster column of `timeline.csv`, e.g. `deploy_ready`.
+    pub column: String,
+    /// The new value; empty when it became unknown.
+    pub value: Option<String>,
+}
+
+/// One scale-related Kubernetes event observed during the run. Rows of `events.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    /// Seconds since the load started when the watcher received it.
+    pub t_s: f64,
+    /// The event's own time (cluster clock), RFC 3339; empty if it had none.
+    pub time: String,
+    /// `Kind/name` of the object it is about, e.g. `Deployment/target-service`.
+    pub object: String,
+    /// e.g. `ScalingReplicaSet`, `SuccessfulRescale`, `SuccessfulCreate`, `Killing`.
+    pub reason: String,
+    /// `Normal` or `Warning`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// How many times the event has occurred so far (Kubernetes aggregates repeats).
+    pub count: u64,
+    pub message: String,
+}
+
+impl EventRow {
+    /// Events that mark a change of scale (drawn as markers on the charts).
+    pub fn is_scale_event(&self) -> bool {
+        matches!(
+            self.reason.as_str(),
+            "ScalingReplicaSet" | "SuccessfulRescale"
+        )
+    }
+}
+
+/// One container of the watched Deployment's pod template.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub name: String,
+    pub image: String,
+    /// e.g. `{"cpu": "250m", "memory": "128Mi"}`.
+    pub requests: std::collections::BTreeMap<String, String>,
+    pub limits: std::collections::BTreeMap<String, String>,
+}
+
+/// The cluster side of a run, in `run.json` (`null` when no cluster was watched).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterRecord {
+    /// kubeconfig context used (`in-cluster` inside a pod), if known.
+    pub kube_context: Option<String>,
+    /// API server URL.
+    pub server: Option<String>,
+    pub namespace: String,
+    pub deployment: String,
+    /// The HPA watched: as given, or found by its `scaleTargetRef`; null if none.
+    pub hpa: Option<String>,
+    /// The Deployment's pod selector, as a label selector string.
+    pub selector: Option<String>,
+    pub containers: Vec<ContainerRecord>,
+    pub hpa_min_replicas: Option<u64>,
+    pub hpa_max_replicas: Option<u64>,
+    /// The HPA's `spec.metrics` and `spec.behavior`, as Kubernetes serializes them.
+    pub hpa_metric_targets: serde_json::Value,
+    pub hpa_behavior: serde_json::Value,
+    /// The watched state when the load started.
+    pub at_start: ClusterSample,
+    /// Problems the watcher met (unreachable, forbidden, not found), in order, once each.
+    pub warnings: Vec<String>,
 }
 
 /// One second of one serving endpoint. Columns of `endpoints.csv`.
@@ -209,6 +389,9 @@ pub struct RunMeta {
     pub totals: Totals,
     /// Machine that generated the load.
     pub generator: GeneratorRecord,
+    /// The watched Deployment and HPA; null when no cluster was watched.
+    #[serde(default)]
+    pub cluster: Option<ClusterRecord>,
 }
 
 /// The load generator's machine.
@@ -366,6 +549,29 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "p99_corrected_us",
     "max_corrected_us",
     "endpoints",
+    "deploy_spec_replicas",
+    "deploy_replicas",
+    "deploy_updated",
+    "deploy_ready",
+    "deploy_available",
+    "hpa_current",
+    "hpa_desired",
+    "hpa_cpu_pct",
+    "hpa_metrics",
+    "pods_pending",
+    "pods_running",
+    "pods_succeeded",
+    "pods_failed",
+    "pods_ready",
+    "pods_terminating",
+];
+
+/// Column names of `cluster.csv`.
+pub const CLUSTER_CHANGE_COLUMNS: &[&str] = &["t_s", "column", "value"];
+
+/// Column names of `events.csv`.
+pub const EVENT_COLUMNS: &[&str] = &[
+    "t_s", "time", "object", "reason", "type", "count", "message",
 ];
 
 /// Column names of `endpoints.csv`, in order.

@@ -77,6 +77,7 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize) {
             ..Default::default()
         },
         generator: GeneratorRecord::here(),
+        cluster: None,
     };
     std::fs::write(
         dir.join(timeline::RUN_JSON),

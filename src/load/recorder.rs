@@ -380,6 +380,8 @@ impl Recorder {
                 .keys()
                 .filter(|k| k.as_ref() != NO_ENDPOINT)
                 .count() as u64,
+            // Cluster columns are filled from the cluster watch when the run ends.
+            ..TimelineRow::default()
         }
     }
 

@@ -1,0 +1,388 @@
+//! The watch loop: kube-rs watchers (LIST then WATCH, re-list on 410, default backoff) with
+//! reflector stores for the Deployment, its HPA and its Pods, plus a plain watcher over Events.
+//! After every watch event, and once a second, the loop derives a [`ClusterSample`] and records
+//! it with its time when it changed.
+
+use super::derive::{self, EventDedup, EventFilter};
+use super::{Shared, Source};
+use crate::timeline::ClusterSample;
+use futures::stream::BoxStream;
+use futures::{StreamExt, future};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::core::Selector;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::watcher::watcher as watch_stream;
+use kube::runtime::watcher::{self, Event as WatchEvent};
+use kube::{Api, Client};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// A source that has not answered for this long is unknown, not "still the same".
+pub(super) const STALE_AFTER: Duration = Duration::from_secs(10);
+
+type Items<K> = BoxStream<'static, Result<WatchEvent<K>, watcher::Error>>;
+
+/// What the loop knows about how one watch is doing.
+#[derive(Debug, Clone, Copy, Default)]
+struct Health {
+    /// A complete LIST has been received at least once.
+    synced: bool,
+    /// First error since the last successful item.
+    failing_since: Option<Instant>,
+}
+
+impl Health {
+    fn usable(&self, now: Instant) -> bool {
+        self.synced
+            && self
+                .failing_since
+                .is_none_or(|since| now.duration_since(since) < STALE_AFTER)
+    }
+}
+
+/// The names the loop watches.
+#[derive(Debug, Clone)]
+pub(super) struct Target {
+    pub namespace: String,
+    pub deployment: String,
+    pub hpa: Option<String>,
+}
+
+struct Loop {
+    target: Target,
+    client: Client,
+    shared: Arc<Mutex<Shared>>,
+    deployments: Store<Deployment>,
+    hpas: Store<HorizontalPodAutoscaler>,
+    pods: Option<Store<Pod>>,
+    health: [Health; 4],
+    filter: EventFilter,
+    dedup: EventDedup,
+    last: Option<ClusterSample>,
+    stale_warned: [bool; 4],
+}
+
+/// Runs until `stop` fires (or its sender is dropped).
+pub(super) async fn run(
+    client: Client,
+    target: Target,
+    shared: Arc<Mutex<Shared>>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let ns = target.namespace.as_str();
+    let (deployments, dep_writer) = reflector::store();
+    let mut dep_items: Items<Deployment> = watch_stream(
+        Api::namespaced(client.clone(), ns),
+        watcher::Config::default().fields(&format!("metadata.name={}", target.deployment)),
+    )
+    .default_backoff()
+    .reflect(dep_writer)
+    .boxed();
+    let hpa_config = match &target.hpa {
+        Some(name) => watcher::Config::default().fields(&format!("metadata.name={name}")),
+        None => watcher::Config::default(),
+    };
+    let (hpas, hpa_writer) = reflector::store();
+    let mut hpa_items: Items<HorizontalPodAutoscaler> =
+        watch_stream(Api::namespaced(client.clone(), ns), hpa_config)
+            .default_backoff()
+            .reflect(hpa_writer)
+            .boxed();
+    // Events are not kept in a store: each is recorded (once) as it arrives.
+    let mut event_items: Items<Event> = watch_stream(
+        Api::namespaced(client.clone(), ns),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .boxed();
+    let mut pod_items: Option<Items<Pod>> = None;
+    let mut state = Loop {
+        filter: EventFilter {
+            deployment: target.deployment.clone(),
+            hpa: target.hpa.clone(),
+        },
+        target,
+        client,
+        shared,
+        deployments,
+        hpas,
+        pods: None,
+        health: [Health::default(); 4],
+        dedup: EventDedup::default(),
+        last: None,
+        stale_warned: [false; 4],
+    };
+    state.update(Instant::now());
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            Some(item) = dep_items.next() => {
+                state.health_of(Source::Deployment, &item);
+                if pod_items.is_none() {
+                    pod_items = state.start_pods();
+                }
+            }
+            Some(item) = hpa_items.next() => {
+                state.health_of(Source::Hpa, &item);
+            }
+            Some(item) = event_items.next() => {
+                state.health_of(Source::Events, &item);
+                if let Ok(event) = item {
+                    state.on_event(event);
+                }
+            }
+            Some(item) = next_or_never(&mut pod_items) => {
+                state.health_of(Source::Pods, &item);
+            }
+            _ = tick.tick() => {}
+        }
+        state.update(Instant::now());
+    }
+}
+
+async fn next_or_never<T>(s: &mut Option<BoxStream<'static, T>>) -> Option<T> {
+    match s {
+        Some(s) => s.next().await,
+        None => future::pending().await,
+    }
+}
+
+impl Loop {
+    /// Records how a watch is doing from one of its items.
+    fn health_of<K>(&mut self, source: Source, item: &Result<WatchEvent<K>, watcher::Error>) {
+        let now = Instant::now();
+        let h = &mut self.health[source as usize];
+        match item {
+            Ok(event) => {
+                h.failing_since = None;
+                self.stale_warned[source as usize] = false;
+                // The reflector has applied the complete LIST by the time it yields InitDone.
+                if matches!(event, WatchEvent::InitDone) && !h.synced {
+                    h.synced = source != Source::Events;
+                    self.lock().settle(source);
+                }
+            }
+            Err(e) => {
+                h.failing_since.get_or_insert(now);
+                if let Some(text) = describe(source, &self.target.namespace, e) {
+                    self.warn(text);
+                }
+                // A failure also settles the initial wait: the run does not wait for a
+                // cluster that answers with errors.
+                self.lock().settle(source);
+            }
+        }
+    }
+
+    /// Starts the pod watch once the Deployment's selector is known.
+    fn start_pods(&mut self) -> Option<Items<Pod>> {
+        let d = self.deployment()?;
+        let selector = d.spec.as_ref().map(|s| s.selector.clone())?;
+        let selector = match Selector::try_from(selector) {
+            Ok(s) => s,
+            Err(e) => {
+                self.warn(format!(
+                    "the selector of Deployment {} cannot be used to find its pods: {e}",
+                    self.target.deployment
+                ));
+                return None;
+            }
+        };
+        let (store, writer) = reflector::store();
+        self.pods = Some(store);
+        Some(
+            watch_stream(
+                Api::<Pod>::namespaced(self.client.clone(), &self.target.namespace),
+                watcher::Config::default().labels_from(&selector),
+            )
+            .default_backoff()
+            .reflect(writer)
+            .boxed(),
+        )
+    }
+
+    fn on_event(&mut self, item: WatchEvent<Event>) {
+        match item {
+            // The first complete LIST is the baseline: what it holds happened before the run.
+            WatchEvent::InitDone => self.health[Source::Events as usize].synced = true,
+            WatchEvent::Apply(e) | WatchEvent::InitApply(e) => {
+                // Every event is remembered, matching or not, so that an event whose object
+                // only becomes known later (the HPA) is still not recorded twice.
+                let new = self.dedup.observe(&e);
+                let baseline = !self.health[Source::Events as usize].synced;
+                if new && !baseline && self.filter.matches(&e) {
+                    let row = derive::event_row(&e, 0.0);
+                    self.lock().events.push((Instant::now(), row));
+                }
+            }
+            WatchEvent::Init | WatchEvent::Delete(_) => {}
+        }
+    }
+
+    fn deployment(&self) -> Option<Arc<Deployment>> {
+        self.deployments
+            .get(&ObjectRef::new(&self.target.deployment).within(&self.target.namespace))
+    }
+
+    /// Derives the current sample and records it if it changed; fills the context once.
+    fn update(&mut self, now: Instant) {
+        let mut sample = ClusterSample::default();
+        let deployment = self.deployment();
+        let dep_ok = self.health[Source::Deployment as usize].usable(now);
+        if dep_ok {
+            derive::deployment_columns(&mut sample, deployment.as_deref());
+            if deployment.is_none() {
+                let text = format!(
+                    "Deployment {} not found in namespace {}: replica columns stay empty",
+                    self.target.deployment, self.target.namespace
+                );
+                self.warn(text);
+                // Nothing to find pods for.
+                self.lock().settle(Source::Pods);
+            }
+        }
+        let hpas = self.hpas.state();
+        let hpa = derive::find_hpa(
+            hpas.iter().map(AsRef::as_ref),
+            &self.target.deployment,
+            self.target.hpa.as_deref(),
+        );
+        if self.health[Source::Hpa as usize].usable(now) {
+            derive::hpa_columns(&mut sample, hpa);
+            if hpa.is_none() {
+                let text = match &self.target.hpa {
+                    Some(name) => format!(
+                        "HorizontalPodAutoscaler {name} not found in namespace {}",
+                        self.target.namespace
+                    ),
+                    None => format!(
+                        "no HorizontalPodAutoscaler in namespace {} targets Deployment {}: HPA columns stay empty",
+                        self.target.namespace, self.target.deployment
+                    ),
+                };
+                self.warn(text);
+            }
+        }
+        let pods_ok = self.health[Source::Pods as usize].usable(now);
+        let pods = self.pods.as_ref().filter(|_| pods_ok).map(Store::state);
+        derive::pod_columns(
+            &mut sample,
+            pods.as_ref().map(|p| p.iter().map(AsRef::as_ref)),
+        );
+        for source in [
+            Source::Deployment,
+            Source::Hpa,
+            Source::Pods,
+            Source::Events,
+        ] {
+            let h = self.health[source as usize];
+            if h.synced && !h.usable(now) && !self.stale_warned[source as usize] {
+                self.stale_warned[source as usize] = true;
+                self.warn(format!(
+                    "no answer about {} for {} s: its columns are unknown until the watch recovers",
+                    source.resource(),
+                    STALE_AFTER.as_secs()
+                ));
+            }
+        }
+        if let Some(h) = hpa {
+            self.filter.hpa = h.metadata.name.clone();
+        }
+        let mut shared = self.lock();
+        if shared.record.containers.is_empty()
+            && let Some(d) = &deployment
+        {
+            shared.record.containers = derive::containers(d);
+            shared.record.selector = d
+                .spec
+                .as_ref()
+                .and_then(|s| Selector::try_from(s.selector.clone()).ok())
+                .map(|s| s.to_string());
+        }
+        if shared.record.hpa.is_none()
+            && let Some(h) = hpa
+        {
+            shared.record.hpa = h.metadata.name.clone();
+            if let Some(spec) = &h.spec {
+                shared.record.hpa_min_replicas = Some(spec.min_replicas.unwrap_or(1).max(0) as u64);
+                shared.record.hpa_max_replicas = Some(spec.max_replicas.max(0) as u64);
+                shared.record.hpa_metric_targets =
+                    serde_json::to_value(&spec.metrics).unwrap_or_default();
+                shared.record.hpa_behavior =
+                    serde_json::to_value(&spec.behavior).unwrap_or_default();
+            }
+        }
+        if self.last.as_ref() != Some(&sample) {
+            shared.changes.push((now, sample.clone()));
+            drop(shared);
+            self.last = Some(sample);
+        }
+    }
+
+    fn warn(&mut self, text: String) {
+        self.lock().warn(text);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A warning for a watch error, or `None` for the normal ones (an expired resourceVersion is
+/// answered by a re-list).
+fn describe(source: Source, namespace: &str, e: &watcher::Error) -> Option<String> {
+    let resource = source.resource();
+    let api = |e: &kube::Error| match e {
+        kube::Error::Api(s) if s.code == 403 => format!(
+            "forbidden to list/watch {resource} in namespace {namespace} ({}). The watcher needs get, list and watch on deployments, horizontalpodautoscalers, pods and events: see target-service/k8s/base/rbac.yaml",
+            s.message
+        ),
+        kube::Error::Api(s) => format!(
+            "{resource}: the API server answered {} {}: {}",
+            s.code, s.reason, s.message
+        ),
+        other => format!(
+            "cannot reach the API server for {resource}: {}",
+            chain(other)
+        ),
+    };
+    match e {
+        watcher::Error::WatchError(s) if s.code == 410 => None,
+        watcher::Error::WatchError(s) => Some(format!(
+            "watch of {resource} failed: {} {}: {}",
+            s.code, s.reason, s.message
+        )),
+        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) => Some(api(e)),
+        watcher::Error::WatchFailed(e) => Some(format!(
+            "watch of {resource} interrupted ({}); resuming",
+            chain(e)
+        )),
+        watcher::Error::NoResourceVersion => Some(format!(
+            "the API server sent {resource} without a resourceVersion; re-listing"
+        )),
+    }
+}
+
+/// An error and its causes on one line.
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
