@@ -22,8 +22,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
-                |_| // kube-rs logs watch errors itself; the cluster watcher reports them once, plainly.
-                tracing_subscriber::EnvFilter::new("warn,kube_runtime=error,kube_client=error"),
+                |_| // kube-rs logs watch errors itself; the cluster watcher reports them once, plainly
+                // (RUST_LOG=kube=debug shows kube-rs's own view).
+                tracing_subscriber::EnvFilter::new("warn,kube_runtime=off,kube_client=off"),
             ),
         )
         .with_writer(std::io::stderr)

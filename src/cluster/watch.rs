@@ -175,8 +175,13 @@ impl Loop {
                     self.warn(text);
                 }
                 // A failure also settles the initial wait: the run does not wait for a
-                // cluster that answers with errors.
-                self.lock().settle(source);
+                // cluster that answers with errors (nor for pods it cannot look for yet).
+                let pods_unknowable = source == Source::Deployment && self.pods.is_none();
+                let mut shared = self.lock();
+                shared.settle(source);
+                if pods_unknowable {
+                    shared.settle(Source::Pods);
+                }
             }
         }
     }
@@ -350,10 +355,8 @@ fn describe(source: Source, namespace: &str, e: &watcher::Error) -> Option<Strin
             "{resource}: the API server answered {} {}: {}",
             s.code, s.reason, s.message
         ),
-        other => format!(
-            "cannot reach the API server for {resource}: {}",
-            chain(other)
-        ),
+        // The same for every resource: said once.
+        other => format!("cannot reach the API server: {}", chain(other)),
     };
     match e {
         watcher::Error::WatchError(s) if s.code == 410 => None,
