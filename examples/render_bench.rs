@@ -1,10 +1,11 @@
 //! Benchmark: render every report output (summary.json, 4 charts as PNG and SVG, the
 //! 1920×1080 dashboard, report.html) for a synthetic one-hour run — 3,600 timeline rows,
-//! 10 endpoints, 50 scale events — and print how long it took. Run with
+//! 10 endpoints, a watched Deployment with 50 scale events — and print how long it took. Run with
 //! `cargo run --release --example render_bench` (bench/RESULTS.md records the numbers).
 
 use scaleproof::timeline::{
-    self, EndpointRow, GeneratorRecord, LoadRecord, RunMeta, TimelineRow, Totals,
+    self, ClusterRecord, EndpointRow, EventRow, GeneratorRecord, LoadRecord, RunMeta, TimelineRow,
+    Totals,
 };
 use std::time::Instant;
 
@@ -40,6 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             p95_corrected_us: Some(4500 + (t * 7) % 900),
             p99_corrected_us: Some(9800),
             endpoints: n,
+            deploy_spec_replicas: Some(n),
+            deploy_ready: Some(serving(t.saturating_sub(5))),
+            hpa_desired: Some(n),
+            pods_running: Some(n),
             ..Default::default()
         });
         for e in 0..n {
@@ -80,8 +85,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         },
         generator: GeneratorRecord::here(),
-        cluster: None,
+        cluster: Some(ClusterRecord {
+            namespace: "default".into(),
+            deployment: "target-service".into(),
+            hpa: Some("target-service".into()),
+            ..Default::default()
+        }),
     };
+    // One ScalingReplicaSet event per scale-out of the Deployment (the first 50).
+    let events: Vec<EventRow> = scaleproof::verdict::scale_out_seconds(&rows)
+        .into_iter()
+        .take(50)
+        .map(|t| EventRow {
+            t_s: t as f64 + 0.2,
+            object: "Deployment/target-service".into(),
+            reason: "ScalingReplicaSet".into(),
+            kind: "Normal".into(),
+            count: 1,
+            message: format!(
+                "Scaled up replica set target-service-7d9f8 to {}",
+                serving(t)
+            ),
+            ..Default::default()
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join(timeline::EVENTS_CSV),
+        timeline::to_csv(&events, timeline::EVENT_COLUMNS)?,
+    )?;
     std::fs::write(
         dir.path().join(timeline::RUN_JSON),
         serde_json::to_vec_pretty(&meta)?,
@@ -94,7 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dir.path().join(timeline::ENDPOINTS_CSV),
         timeline::to_csv(&eps, timeline::ENDPOINT_COLUMNS)?,
     )?;
-    let events = scaleproof::verdict::scale_out_seconds(&rows).len();
+    let events = events.len();
     let mut times = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();

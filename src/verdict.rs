@@ -49,13 +49,44 @@ pub fn crossing_second(rows: &[TimelineRow], rps: Option<f64>) -> Option<u64> {
     }
 }
 
+/// True when the timeline has replica counts from a watched cluster.
+pub fn has_cluster(rows: &[TimelineRow]) -> bool {
+    rows.iter()
+        .any(|r| r.deploy_spec_replicas.is_some() || r.deploy_ready.is_some())
+}
+
+/// Ready replicas in a second: the Deployment's `readyReplicas` when a cluster was watched,
+/// else the distinct serving endpoints.
+pub fn ready_replicas(row: &TimelineRow, cluster: bool) -> Option<u64> {
+    if cluster {
+        row.deploy_ready
+    } else {
+        (row.requests > 0).then_some(row.endpoints)
+    }
+}
+
 /// Seconds looked back on when deciding whether the endpoint count rose.
 const SCALE_LOOKBACK: usize = 3;
 
-/// Seconds at which more endpoints served than in any of the previous three seconds with
-/// traffic: scale-outs, debounced so that an endpoint missing from one quiet second and back
-/// in the next is not counted.
+/// Seconds at which the service scaled out. With a watched cluster: the seconds whose
+/// Deployment `spec.replicas` is above the last known value before them (the HPA's decision
+/// taking effect). Without: the seconds in which more endpoints served than in any of the
+/// previous three seconds with traffic (debounced, so that an endpoint missing from one
+/// quiet second and back in the next is not counted).
 pub fn scale_out_seconds(rows: &[TimelineRow]) -> Vec<u64> {
+    if has_cluster(rows) {
+        let mut last: Option<u64> = None;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(spec) = r.deploy_spec_replicas {
+                if last.is_some_and(|l| spec > l) {
+                    out.push(r.t_s);
+                }
+                last = Some(spec);
+            }
+        }
+        return out;
+    }
     let busy: Vec<&TimelineRow> = rows.iter().filter(|r| r.requests > 0).collect();
     busy.iter()
         .enumerate()
@@ -96,11 +127,16 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
             None => no_data("rps", format!("≥ {want:.0} rps"), &source),
         });
     }
+    let cluster = has_cluster(rows);
     if let Some(want) = expect.replicas {
-        let source = "most distinct X-Served-By endpoints in one second (no cluster watched)";
+        let source = if cluster {
+            "most ready replicas of the Deployment at the end of a second (status.readyReplicas, cluster watch)"
+        } else {
+            "most distinct X-Served-By endpoints in one second (no cluster data)"
+        };
         let most = rows
             .iter()
-            .map(|r| r.endpoints)
+            .filter_map(|r| ready_replicas(r, cluster))
             .max()
             .filter(|_| totals.requests > 0);
         checks.push(match most {
@@ -157,7 +193,11 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
         });
     }
     if let Some(want) = expect.scale_within_s {
-        let source = "seconds from load reaching the rps expectation to more endpoints serving";
+        let source = if cluster {
+            "seconds from load reaching the rps expectation to the Deployment's first scale-out (spec.replicas up)"
+        } else {
+            "seconds from load reaching the rps expectation to more endpoints serving"
+        };
         let crossing = crossing_second(rows, expect.rps);
         let first = crossing.and_then(|c| scale_out_seconds(rows).into_iter().find(|&s| s >= c));
         checks.push(match (crossing, first) {
@@ -330,5 +370,63 @@ mod tests {
             ..Default::default()
         };
         assert!(!evaluate(&expect, &r, &totals(8000, 0, Some(1000))).pass);
+    }
+
+    fn with_cluster(
+        mut r: Vec<TimelineRow>,
+        spec: &[Option<u64>],
+        ready: &[Option<u64>],
+    ) -> Vec<TimelineRow> {
+        for (row, (s, d)) in r.iter_mut().zip(spec.iter().zip(ready)) {
+            row.deploy_spec_replicas = *s;
+            row.deploy_ready = *d;
+        }
+        r
+    }
+
+    #[test]
+    fn a_watched_cluster_is_the_source_of_replicas_and_scale_outs() {
+        // One endpoint header value seen (e.g. a proxy in front), but the Deployment scaled.
+        let rps = [500.0, 1000.0, 1100.0, 1200.0, 1200.0, 1200.0];
+        let spec = [Some(1), Some(1), None, Some(3), Some(3), Some(2)];
+        let ready = [Some(1), Some(1), None, Some(1), Some(3), Some(2)];
+        let r = with_cluster(rows(&rps, &[1; 6]), &spec, &ready);
+        assert!(has_cluster(&r));
+        // The unknown second neither counts as a change nor hides one.
+        assert_eq!(scale_out_seconds(&r), vec![3]);
+        let expect = Expectations {
+            rps: Some(1000.0),
+            replicas: Some(3),
+            scale_within_s: Some(2.0),
+            ..Default::default()
+        };
+        let v = evaluate(&expect, &r, &totals(6000, 0, Some(1000)));
+        assert!(v.pass, "{}", table(&v));
+        let replicas = &v.checks[1];
+        assert_eq!(replicas.measured, "3");
+        assert!(
+            replicas.source.contains("cluster watch"),
+            "{}",
+            replicas.source
+        );
+        assert_eq!(v.checks[2].measured, "2 s");
+        assert!(v.checks[2].source.contains("spec.replicas"));
+    }
+
+    #[test]
+    fn unknown_replicas_fall_back_to_endpoints_and_never_count_as_zero_or_pass() {
+        let r = with_cluster(rows(&[100.0; 4], &[2; 4]), &[None; 4], &[None; 4]);
+        assert!(!has_cluster(&r));
+        let expect = Expectations {
+            replicas: Some(2),
+            ..Default::default()
+        };
+        let v = evaluate(&expect, &r, &totals(400, 0, Some(1000)));
+        assert!(v.pass);
+        assert!(v.checks[0].source.contains("X-Served-By"));
+        // No cluster data and no traffic: no data, a failure.
+        let idle = with_cluster(rows(&[0.0; 4], &[0; 4]), &[None; 4], &[None; 4]);
+        let v = evaluate(&expect, &idle, &Totals::default());
+        assert_eq!((v.checks[0].measured.as_str(), v.pass), ("no data", false));
     }
 }

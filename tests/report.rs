@@ -3,13 +3,16 @@
 //! `report` subcommand's verdict and exit code.
 
 use scaleproof::timeline::{
-    self, EndpointRow, GeneratorRecord, LoadRecord, RunMeta, TimelineRow, Totals,
+    self, ClusterRecord, EndpointRow, EventRow, GeneratorRecord, LoadRecord, RunMeta, TimelineRow,
+    Totals,
 };
 use std::path::Path;
 use std::process::Command;
 
-/// A synthetic run directory: `seconds` rows ramping to 1,200 rps, a second endpoint at 40%.
-fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize) {
+/// A synthetic run directory: `seconds` rows ramping to 1,200 rps, more endpoints at 40%.
+/// With `cluster`, a watched Deployment scales 1 → `endpoints` at 40% (ready 5 s later),
+/// with its events.
+fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
     let mut rows = Vec::new();
     let mut eps = Vec::new();
     for t in 0..seconds {
@@ -36,6 +39,15 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize) {
             endpoints: serving as u64,
             ..Default::default()
         });
+        if cluster {
+            let row = rows.last_mut().expect("just pushed");
+            let scaled = t * 10 >= seconds * 4;
+            let ready = t * 10 >= seconds * 4 + 50;
+            row.deploy_spec_replicas = Some(if scaled { endpoints as u64 } else { 1 });
+            row.hpa_desired = row.deploy_spec_replicas;
+            row.deploy_ready = Some(if ready { endpoints as u64 } else { 1 });
+            row.pods_running = row.deploy_ready;
+        }
         for e in 0..serving {
             eps.push(EndpointRow {
                 t_s: t,
@@ -77,8 +89,46 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize) {
             ..Default::default()
         },
         generator: GeneratorRecord::here(),
-        cluster: None,
+        cluster: cluster.then(|| ClusterRecord {
+            namespace: "demo".into(),
+            deployment: "target-service".into(),
+            hpa: Some("target-service".into()),
+            server: Some("https://203.0.113.10:6443/".into()),
+            hpa_min_replicas: Some(1),
+            hpa_max_replicas: Some(10),
+            ..Default::default()
+        }),
     };
+    if cluster {
+        let at = (seconds * 4 / 10) as f64 + 0.3;
+        let events = vec![
+            EventRow {
+                t_s: at,
+                object: "HorizontalPodAutoscaler/target-service".into(),
+                reason: "SuccessfulRescale".into(),
+                kind: "Normal".into(),
+                count: 1,
+                message: format!(
+                    "New size: {endpoints}; reason: cpu resource utilization (percentage of request) above target"
+                ),
+                ..Default::default()
+            },
+            EventRow {
+                t_s: at + 0.1,
+                object: "Deployment/target-service".into(),
+                reason: "ScalingReplicaSet".into(),
+                kind: "Normal".into(),
+                count: 1,
+                message: format!("Scaled up replica set target-service-7d9f to {endpoints} from 1"),
+                ..Default::default()
+            },
+        ];
+        std::fs::write(
+            dir.join(timeline::EVENTS_CSV),
+            timeline::to_csv(&events, timeline::EVENT_COLUMNS).expect("csv"),
+        )
+        .expect("write");
+    }
     std::fs::write(
         dir.join(timeline::RUN_JSON),
         serde_json::to_vec_pretty(&meta).expect("json"),
@@ -106,7 +156,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 #[test]
 fn every_output_is_written_with_the_stated_sizes_and_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
-    synthetic_run(dir.path(), 120, 3);
+    synthetic_run(dir.path(), 120, 3, false);
     let rendered = scaleproof::report::render(dir.path(), None).expect("render");
     assert!(
         rendered.summary.verdict.pass,
@@ -153,9 +203,49 @@ fn every_output_is_written_with_the_stated_sizes_and_schema() {
 }
 
 #[test]
+fn a_watched_cluster_drives_replicas_verdict_markers_and_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path(), 100, 4, true);
+    let rendered = scaleproof::report::render(dir.path(), None).expect("render");
+    let s = &rendered.summary;
+    let replicas = s
+        .verdict
+        .checks
+        .iter()
+        .find(|c| c.name == "replicas")
+        .expect("replicas check");
+    assert_eq!(replicas.measured, "4");
+    assert!(replicas.source.contains("cluster"), "{}", replicas.source);
+    assert_eq!(s.kpis.replica_source, "cluster");
+    assert_eq!(
+        (s.kpis.ready_replicas_at_start, s.kpis.most_ready_replicas),
+        (Some(1), Some(4))
+    );
+    // Scale-out at 40 s; load crossed 1,000 rps at 17 s.
+    assert_eq!(s.kpis.time_to_first_scale_out_s, Some(23));
+    assert_eq!(s.kpis.time_to_expected_replicas_s, Some(28));
+    let cluster = s.cluster.as_ref().expect("cluster summary");
+    assert_eq!((cluster.events, cluster.scale_events), (2, 2));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("read"))
+            .expect("json");
+    assert_eq!(json["cluster"]["deployment"], "target-service");
+    assert_eq!(json["cluster"]["hpa_max_replicas"], 10);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+    assert!(html.contains("Ready replicas") && html.contains("1 → 4"));
+    assert!(html.contains("Scaled up replica set target-service-7d9f to 4 from 1"));
+    assert!(
+        !html.contains("https://"),
+        "the API server URL is shown escaped"
+    );
+    let svg = std::fs::read_to_string(dir.path().join("replicas.svg")).expect("svg");
+    assert!(svg.contains("Deployment desired") && svg.contains("HPA desired"));
+}
+
+#[test]
 fn the_html_report_is_self_contained() {
     let dir = tempfile::tempdir().expect("tempdir");
-    synthetic_run(dir.path(), 60, 2);
+    synthetic_run(dir.path(), 60, 2, false);
     scaleproof::report::render(dir.path(), None).expect("render");
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
     for forbidden in [
@@ -195,7 +285,7 @@ fn the_html_report_renders_charts_in_headless_chromium() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    synthetic_run(dir.path(), 90, 2);
+    synthetic_run(dir.path(), 90, 2, true);
     scaleproof::report::render(dir.path(), None).expect("render");
     let shot = dir.path().join("shot.png");
     let profile = dir.path().join("profile");
@@ -251,7 +341,7 @@ fn the_html_report_renders_charts_in_headless_chromium() {
 #[test]
 fn report_subcommand_re_renders_with_overridden_expectations_and_sets_the_exit_code() {
     let dir = tempfile::tempdir().expect("tempdir");
-    synthetic_run(dir.path(), 60, 2);
+    synthetic_run(dir.path(), 60, 2, false);
     let bin = env!("CARGO_BIN_EXE_scaleproof");
     let ok = Command::new(bin)
         .arg("report")

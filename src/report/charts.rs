@@ -2,8 +2,8 @@
 //! drawing of them on any backend (PNG and SVG files, the 1920×1080 dashboard, inline SVG).
 //! All charts share one time axis (seconds since the load started) and mark scale-outs.
 
-use crate::timeline::{EndpointRow, TimelineRow};
-use crate::verdict::scale_out_seconds;
+use crate::timeline::{EndpointRow, EventRow, TimelineRow};
+use crate::verdict::{has_cluster, scale_out_seconds};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -32,6 +32,20 @@ pub struct ChartSpec {
     pub markers: Vec<f64>,
     /// Shown under the title when set (e.g. where replica counts come from).
     pub note: Option<String>,
+    /// Values are counts: whole-number axis labels.
+    pub integer_y: bool,
+}
+
+/// A count that holds until it changes: each value is drawn flat to the next point's time.
+pub fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * 2);
+    for (i, &(x, y)) in points.iter().enumerate() {
+        if i > 0 {
+            out.push((x, points[i - 1].1));
+        }
+        out.push((x, y));
+    }
+    out
 }
 
 const PALETTE: [RGBColor; 8] = [
@@ -100,6 +114,7 @@ pub fn throughput(rows: &[TimelineRow]) -> ChartSpec {
         series: s,
         markers: markers(rows),
         note: None,
+        integer_y: false,
     }
 }
 
@@ -123,30 +138,81 @@ pub fn latency(rows: &[TimelineRow]) -> ChartSpec {
         ],
         markers: markers(rows),
         note: None,
+        integer_y: false,
     }
 }
 
-/// Replicas over time; with no cluster watched, the distinct serving endpoints per second.
+/// Replicas over time: the Deployment's desired (`spec.replicas`) and ready counts, the HPA's
+/// desired count and running pods when a cluster was watched; otherwise the distinct serving
+/// endpoints per second. Unknown seconds are left out, never drawn as zero.
 pub fn replicas(rows: &[TimelineRow]) -> ChartSpec {
+    if !has_cluster(rows) {
+        return ChartSpec {
+            title: "Replicas".into(),
+            y_label: "count".into(),
+            series: vec![
+                series(
+                    "serving endpoints",
+                    PALETTE[4],
+                    rows.iter().map(|r| (mid(r), r.endpoints as f64)).collect(),
+                ),
+                series(
+                    "users",
+                    RGBColor(150, 150, 150),
+                    rows.iter().map(|r| (mid(r), r.users as f64)).collect(),
+                ),
+            ],
+            markers: markers(rows),
+            note: Some(
+                "no cluster watched: replicas are distinct X-Served-By values per second".into(),
+            ),
+            integer_y: true,
+        };
+    }
+    let pick = |f: fn(&TimelineRow) -> Option<u64>| -> Vec<(f64, f64)> {
+        steps(
+            &rows
+                .iter()
+                // Sampled at the end of the second.
+                .filter_map(|r| f(r).map(|v| (r.t_s as f64 + r.span_s, v as f64)))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut s = vec![
+        series(
+            "Deployment desired",
+            PALETTE[0],
+            pick(|r| r.deploy_spec_replicas),
+        ),
+        series("ready", PALETTE[2], pick(|r| r.deploy_ready)),
+    ];
+    let hpa = pick(|r| r.hpa_desired);
+    if !hpa.is_empty() {
+        let mut h = series("HPA desired", PALETTE[1], hpa);
+        h.dashed = true;
+        s.push(h);
+    }
+    let pods = pick(|r| r.pods_running);
+    if !pods.is_empty() {
+        s.push(series("pods running", PALETTE[4], pods));
+    }
+    let mut serving = series(
+        "serving endpoints",
+        RGBColor(150, 150, 150),
+        rows.iter()
+            .filter(|r| r.requests > 0)
+            .map(|r| (mid(r), r.endpoints as f64))
+            .collect(),
+    );
+    serving.dashed = true;
+    s.push(serving);
     ChartSpec {
         title: "Replicas".into(),
         y_label: "count".into(),
-        series: vec![
-            series(
-                "serving endpoints",
-                PALETTE[4],
-                rows.iter().map(|r| (mid(r), r.endpoints as f64)).collect(),
-            ),
-            series(
-                "users",
-                RGBColor(150, 150, 150),
-                rows.iter().map(|r| (mid(r), r.users as f64)).collect(),
-            ),
-        ],
+        series: s,
         markers: markers(rows),
-        note: Some(
-            "no cluster watched: replicas are distinct X-Served-By values per second".into(),
-        ),
+        note: Some("Deployment and HPA status from the cluster, at the end of each second".into()),
+        integer_y: true,
     }
 }
 
@@ -180,10 +246,30 @@ pub fn endpoints(rows: &[TimelineRow], endpoint_rows: &[EndpointRow]) -> ChartSp
         series: s,
         markers: markers(rows),
         note: None,
+        integer_y: false,
     }
 }
 
-/// Scale-out seconds as chart markers.
+/// Scale events (`ScalingReplicaSet`, `SuccessfulRescale`) as chart markers, at the time they
+/// were received; events less than a second apart (the HPA's and the Deployment's for one
+/// decision) share one marker.
+pub fn event_markers(events: &[EventRow]) -> Vec<f64> {
+    let mut out: Vec<f64> = Vec::new();
+    let mut times: Vec<f64> = events
+        .iter()
+        .filter(|e| e.is_scale_event())
+        .map(|e| e.t_s)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    for t in times {
+        if out.last().is_none_or(|last| t - last >= 1.0) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Scale-out seconds as chart markers (when no scale events were recorded).
 pub fn markers(rows: &[TimelineRow]) -> Vec<f64> {
     scale_out_seconds(rows)
         .into_iter()
@@ -253,9 +339,14 @@ pub fn draw<DB: DrawingBackend>(
         .y_label_area_size(px(70.0))
         .build_cartesian_2d(0.0..x_max.max(1.0), 0.0..y_max)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds since start")
+    let mut mesh = chart.configure_mesh();
+    let whole = |v: &f64| format!("{v:.0}");
+    if spec.integer_y {
+        // One label per whole number (at most 11), never 0.5 of a replica.
+        mesh.y_labels((y_max.floor() as usize + 1).min(11))
+            .y_label_formatter(&whole);
+    }
+    mesh.x_desc("seconds since start")
         .y_desc(spec.y_label.clone())
         .label_style(("sans-serif", px(14.0) as f64))
         .axis_desc_style(("sans-serif", px(15.0) as f64))
@@ -415,5 +506,60 @@ mod tests {
         assert_eq!(spec.series[0].points, vec![(0.0, 10.0), (1.0, 0.0)]);
         assert_eq!(spec.series[1].points, vec![(0.0, 30.0), (1.0, 40.0)]);
         assert!(spec.series.iter().all(|s| s.filled));
+    }
+
+    #[test]
+    fn replicas_come_from_the_cluster_when_watched_and_unknown_seconds_are_gaps() {
+        let mut rows = vec![row(0, 10.0, 1), row(1, 10.0, 1), row(2, 10.0, 2)];
+        rows[0].deploy_spec_replicas = Some(1);
+        rows[0].deploy_ready = Some(1);
+        rows[0].hpa_desired = Some(1);
+        rows[2].deploy_spec_replicas = Some(2);
+        rows[2].deploy_ready = Some(2);
+        let spec = replicas(&rows);
+        let names: Vec<&str> = spec.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Deployment desired",
+                "ready",
+                "HPA desired",
+                "serving endpoints"
+            ]
+        );
+        // Counts are steps (a value holds until the next known one), placed at the end of
+        // their second, when they were sampled.
+        assert_eq!(
+            spec.series[0].points,
+            vec![(1.0, 1.0), (3.0, 1.0), (3.0, 2.0)]
+        );
+        assert!(spec.integer_y);
+        assert_eq!(spec.series[2].points, vec![(1.0, 1.0)]);
+        assert_eq!(spec.markers, vec![2.0]);
+        // Without cluster data: endpoints, and a note saying so.
+        let plain = replicas(&[row(0, 10.0, 1)]);
+        assert_eq!(plain.series[0].name, "serving endpoints");
+        assert!(
+            plain
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("no cluster"))
+        );
+    }
+
+    #[test]
+    fn scale_events_become_markers_one_per_decision() {
+        let ev = |t: f64, reason: &str| EventRow {
+            t_s: t,
+            reason: reason.into(),
+            ..Default::default()
+        };
+        let events = [
+            ev(12.2, "SuccessfulRescale"),
+            ev(12.3, "ScalingReplicaSet"),
+            ev(13.0, "Started"),
+            ev(40.5, "ScalingReplicaSet"),
+        ];
+        assert_eq!(event_markers(&events), vec![12.2, 40.5]);
     }
 }

@@ -3,7 +3,7 @@
 
 use super::Summary;
 use super::charts::PlotBox;
-use crate::timeline::TimelineRow;
+use crate::timeline::{EventRow, TimelineRow};
 
 /// One chart as inline SVG with the geometry the hover read-out needs.
 #[derive(Debug)]
@@ -36,6 +36,10 @@ fn strip_namespace(svg: &str) -> String {
     svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
 }
 
+fn count(v: Option<u64>) -> String {
+    v.map_or("null".to_owned(), |v| v.to_string())
+}
+
 fn opt(v: Option<u64>) -> String {
     v.map_or("null".to_owned(), |us| format!("{:.3}", us as f64 / 1000.0))
 }
@@ -46,7 +50,7 @@ fn data_json(rows: &[TimelineRow]) -> String {
         .iter()
         .map(|r| {
             format!(
-                "[{},{},{:.1},{},{},{},{},{},{},{},{}]",
+                "[{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{}]",
                 r.t_s,
                 r.target_rps
                     .map_or("null".to_owned(), |v| format!("{v:.1}")),
@@ -58,7 +62,10 @@ fn data_json(rows: &[TimelineRow]) -> String {
                 opt(r.p99_corrected_us),
                 opt(r.p95_us),
                 r.endpoints,
-                r.users
+                r.users,
+                count(r.deploy_ready),
+                count(r.deploy_spec_replicas),
+                count(r.hpa_desired)
             )
         })
         .collect();
@@ -105,7 +112,9 @@ for (const fig of document.querySelectorAll('figure.chart')) {
     cursor.style.display = out.style.display = 'block';
     out.textContent = `t = ${row[0]} s\\nachieved ${f(row[2], 0)} rps` + (row[1] === null ? '' : ` (target ${f(row[1], 0)})`) +
       `\\ndropped ${row[3]}  errors ${row[4]}\\np50 ${f(row[5], 2)} ms  p95 ${f(row[6], 2)} ms  p99 ${f(row[7], 2)} ms` +
-      `\\np95 raw ${f(row[8], 2)} ms\\nendpoints ${row[9]}  users ${row[10]}`;
+      `\\np95 raw ${f(row[8], 2)} ms\\nendpoints ${row[9]}  users ${row[10]}` +
+      (row[11] === null && row[12] === null ? '' :
+        `\\nreplicas ready ${row[11] ?? '?'} / desired ${row[12] ?? '?'}` + (row[13] === null ? '' : `  hpa ${row[13]}`));
   });
   fig.addEventListener('mouseleave', () => { cursor.style.display = out.style.display = 'none'; });
 }
@@ -115,6 +124,7 @@ for (const fig of document.querySelectorAll('figure.chart')) {
 pub fn page(
     summary: &Summary,
     rows: &[TimelineRow],
+    events: &[EventRow],
     charts: &[InlineChart],
     x_max: f64,
     run_json: &str,
@@ -150,22 +160,32 @@ pub fn page(
                 .map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
             "whole run".into(),
         ),
-        (
-            "Most endpoints",
-            k.most_endpoints_at_once.to_string(),
-            "serving in one second".into(),
-        ),
+        match (k.ready_replicas_at_start, k.most_ready_replicas) {
+            (Some(a), Some(b)) if k.replica_source == "cluster" => (
+                "Ready replicas",
+                format!("{a} → {b}"),
+                "at start → most (Deployment)".into(),
+            ),
+            _ => (
+                "Most endpoints",
+                k.most_endpoints_at_once.to_string(),
+                "serving in one second".into(),
+            ),
+        },
         (
             "First scale-out",
             k.time_to_first_scale_out_s
                 .map_or("-".into(), |s| format!("{s} s")),
             "after load reached the target".into(),
         ),
-        (
-            "rps per endpoint",
-            k.rps_per_endpoint.map_or("-".into(), |v| format!("{v:.0}")),
-            "mean".into(),
-        ),
+        match k.rps_per_ready_replica {
+            Some(v) => ("rps per ready replica", format!("{v:.0}"), "mean".into()),
+            None => (
+                "rps per endpoint",
+                k.rps_per_endpoint.map_or("-".into(), |v| format!("{v:.0}")),
+                "mean".into(),
+            ),
+        },
         (
             "Error rate",
             k.error_rate
@@ -221,8 +241,10 @@ pub fn page(
         }
         html.push_str("</table>");
     }
+    html.push_str("</section>");
+    cluster_section(&mut html, summary, events);
     html.push_str(&format!(
-        "</section><section><h2>Configuration (run.json)</h2><pre>{}</pre></section></main>",
+        "<section><h2>Configuration (run.json)</h2><pre>{}</pre></section></main>",
         escape(run_json)
     ));
     html.push_str(&format!(
@@ -231,6 +253,107 @@ pub fn page(
     ));
     html.push_str(&format!("<script>{SCRIPT}</script></body></html>\n"));
     html
+}
+
+/// The watched workload (context, resources, HPA) and its scale events.
+fn cluster_section(html: &mut String, summary: &Summary, events: &[EventRow]) {
+    html.push_str("<section><h2>Cluster</h2>");
+    let Some(c) = &summary.cluster else {
+        html.push_str("<p>No cluster was watched (no <code>--deployment</code>): replica counts are distinct serving endpoints.</p></section>");
+        return;
+    };
+    let r = &c.record;
+    let n = |v: Option<u64>| v.map_or("unknown".to_owned(), |v| v.to_string());
+    let mut rows: Vec<(String, String)> = vec![
+        (
+            "Deployment".into(),
+            format!("{} in namespace {}", r.deployment, r.namespace),
+        ),
+        (
+            "context / server".into(),
+            format!(
+                "{} · {}",
+                r.kube_context.as_deref().unwrap_or("-"),
+                r.server.as_deref().unwrap_or("-")
+            ),
+        ),
+        (
+            "replicas at start".into(),
+            format!(
+                "{} ready of {} desired",
+                n(r.at_start.deploy_ready),
+                n(r.at_start.deploy_spec_replicas)
+            ),
+        ),
+        (
+            "HPA".into(),
+            match &r.hpa {
+                Some(h) => format!(
+                    "{h}: {}–{} replicas; targets {}",
+                    n(r.hpa_min_replicas),
+                    n(r.hpa_max_replicas),
+                    r.hpa_metric_targets
+                ),
+                None => "none found".into(),
+            },
+        ),
+    ];
+    for ct in &r.containers {
+        let q = |m: &std::collections::BTreeMap<String, String>| {
+            if m.is_empty() {
+                "none".to_owned()
+            } else {
+                m.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        rows.push((
+            format!("container {}", ct.name),
+            format!(
+                "{} · requests {} · limits {}",
+                ct.image,
+                q(&ct.requests),
+                q(&ct.limits)
+            ),
+        ));
+    }
+    html.push_str("<table>");
+    for (k, v) in rows {
+        html.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(&k),
+            escape(&v)
+        ));
+    }
+    html.push_str("</table>");
+    if !r.warnings.is_empty() {
+        html.push_str("<h3>Watcher warnings</h3><ul>");
+        for w in &r.warnings {
+            html.push_str(&format!("<li>{}</li>", escape(w)));
+        }
+        html.push_str("</ul>");
+    }
+    html.push_str(&format!("<h3>Events ({})</h3>", events.len()));
+    if events.is_empty() {
+        html.push_str("<p>No events about the Deployment, its HPA or its pods during the run.</p>");
+    } else {
+        html.push_str(
+            "<table><tr><th>t (s)</th><th>object</th><th>reason</th><th>message</th></tr>",
+        );
+        for e in events {
+            html.push_str(&format!(
+                "<tr><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e.t_s,
+                escape(&e.object),
+                escape(&e.reason),
+                escape(&e.message)
+            ));
+        }
+        html.push_str("</table>");
+    }
+    html.push_str("</section>");
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ pub mod html;
 pub mod kpi;
 
 use crate::scenario::Expectations;
-use crate::timeline::{self, EndpointRow, RunDirError, TimelineRow, Totals};
+use crate::timeline::{
+    self, ClusterRecord, EndpointRow, EventRow, RunDirError, TimelineRow, Totals,
+};
 use crate::verdict::{self, Verdict};
 use chrono::{DateTime, Utc};
 use plotters::prelude::*;
@@ -49,7 +51,17 @@ pub struct Summary {
     pub kpis: kpi::Kpis,
     pub verdict: Verdict,
     /// Cluster context when a cluster was watched (null otherwise).
-    pub cluster: Option<serde_json::Value>,
+    pub cluster: Option<ClusterSummary>,
+}
+
+/// The cluster part of `summary.json`: the context from `run.json` and what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    #[serde(flatten)]
+    pub record: ClusterRecord,
+    /// Rows of `events.csv`, and how many of them are scale events.
+    pub events: usize,
+    pub scale_events: usize,
 }
 
 /// What [`render`] produced.
@@ -76,6 +88,13 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         Some(e) => e.clone(),
         None => serde_json::from_value(meta.expectations.clone()).unwrap_or_default(),
     };
+    // events.csv exists only when a cluster was watched.
+    let events_path = dir.join(timeline::EVENTS_CSV);
+    let events: Vec<EventRow> = if events_path.is_file() {
+        timeline::read_csv(&events_path)?
+    } else {
+        Vec::new()
+    };
     let kpis = kpi::compute(&rows, &meta.totals, &expectations);
     let verdict = verdict::evaluate(&expectations, &rows, &meta.totals);
     let summary = Summary {
@@ -89,7 +108,11 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         expectations,
         kpis,
         verdict,
-        cluster: None,
+        cluster: meta.cluster.clone().map(|record| ClusterSummary {
+            record,
+            events: events.len(),
+            scale_events: events.iter().filter(|e| e.is_scale_event()).count(),
+        }),
     };
     let mut files = Vec::new();
     let json = serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?;
@@ -98,12 +121,19 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     files.push(path);
 
     let x_max = rows.last().map_or(1.0, |r| r.t_s as f64 + 1.0);
-    let specs = [
+    let mut specs = [
         charts::throughput(&rows),
         charts::latency(&rows),
         charts::replicas(&rows),
         charts::endpoints(&rows, &endpoint_rows),
     ];
+    // Recorded scale events mark the charts at the time they happened, scale-ins included.
+    let marks = charts::event_markers(&events);
+    if !marks.is_empty() {
+        for spec in &mut specs {
+            spec.markers.clone_from(&marks);
+        }
+    }
     let mut inline = Vec::new();
     for (name, spec) in CHARTS.iter().zip(&specs) {
         files.push(write_png(dir, name, |tmp| {
@@ -124,7 +154,7 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     })?);
 
     let run_json = std::fs::read_to_string(dir.join(timeline::RUN_JSON)).unwrap_or_default();
-    let page = html::page(&summary, &rows, &inline, x_max, &run_json);
+    let page = html::page(&summary, &rows, &events, &inline, x_max, &run_json);
     let path = dir.join("report.html");
     timeline::write_atomic(&path, page.as_bytes())?;
     files.push(path);
@@ -202,15 +232,22 @@ fn draw_dashboard(
         RGBColor(203, 210, 217),
     )?;
     let k = &summary.kpis;
+    let replicas = match (
+        k.replica_source.as_str(),
+        k.ready_replicas_at_start,
+        k.most_ready_replicas,
+    ) {
+        ("cluster", Some(a), Some(b)) => format!("ready replicas {a} → {b}"),
+        _ => format!("{} endpoints", k.most_endpoints_at_once),
+    };
     let headline = format!(
-        "peak {}   ·   p95 {}   ·   {} endpoints   ·   {} errors / {} requests",
+        "peak {}   ·   p95 {}   ·   {replicas}   ·   {} errors / {} requests",
         k.peak_sustained_rps
             .map_or("-".to_owned(), |v| format!("{v:.0} rps")),
         summary
             .totals
             .p95_corrected_us
             .map_or("-".to_owned(), |us| format!("{:.1} ms", us as f64 / 1000.0)),
-        k.most_endpoints_at_once,
         summary.totals.errors,
         summary.totals.requests
     );
