@@ -61,13 +61,14 @@ pub struct ReportArgs {
 
 /// Expectations given on the command line; each overrides the scenario's `[expect]` field.
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Expectations (the verdict; exit code 1 unless all pass)")]
 pub struct ExpectArgs {
     /// Pass only if throughput of at least this many requests/s is sustained (best 60 s
     /// window, or half the run when it is shorter than 2 min).
     #[arg(long, value_name = "RPS")]
     pub expect_rps: Option<f64>,
-    /// Pass only if at least this many replicas (with no cluster: distinct serving
-    /// endpoints) served at once.
+    /// Pass only if at least this many replicas were ready at once (the Deployment's
+    /// readyReplicas; with no cluster watched: distinct serving endpoints).
     #[arg(long, value_name = "N")]
     pub expect_replicas: Option<u32>,
     /// Pass only if the whole run's p95 (corrected) is at most this, e.g. 250ms.

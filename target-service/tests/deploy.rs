@@ -268,6 +268,19 @@ fn rbac_is_exactly_read_only_on_what_the_watcher_needs() {
         .remove(0);
     let job_pod = job.spec.and_then(|s| s.template.spec).expect("job pod");
     assert_eq!(job_pod.service_account_name, o.accounts[0].metadata.name);
+    // The Job watches the Deployment the base deploys, through the Service it exposes.
+    let args = job_pod.containers[0].args.clone().unwrap_or_default();
+    let deployment = o.deployments[0].metadata.name.clone().expect("name");
+    let service = o.services[0].metadata.name.clone().expect("name");
+    assert!(
+        args.contains(&format!("--deployment={deployment}")),
+        "{args:?}"
+    );
+    assert!(
+        args.iter()
+            .any(|a| a.starts_with(&format!("--host=http://{service}:"))),
+        "{args:?}"
+    );
 }
 
 /// Instructions of the last stage of a Dockerfile.
