@@ -126,6 +126,27 @@ pub struct TimelineRow {
 }
 
 impl TimelineRow {
+    /// The cluster columns.
+    pub fn cluster(&self) -> ClusterSample {
+        ClusterSample {
+            deploy_spec_replicas: self.deploy_spec_replicas,
+            deploy_replicas: self.deploy_replicas,
+            deploy_updated: self.deploy_updated,
+            deploy_ready: self.deploy_ready,
+            deploy_available: self.deploy_available,
+            hpa_current: self.hpa_current,
+            hpa_desired: self.hpa_desired,
+            hpa_cpu_pct: self.hpa_cpu_pct,
+            hpa_metrics: self.hpa_metrics.clone(),
+            pods_pending: self.pods_pending,
+            pods_running: self.pods_running,
+            pods_succeeded: self.pods_succeeded,
+            pods_failed: self.pods_failed,
+            pods_ready: self.pods_ready,
+            pods_terminating: self.pods_terminating,
+        }
+    }
+
     /// Sets the cluster columns.
     pub fn set_cluster(&mut self, s: &ClusterSample) {
         self.deploy_spec_replicas = s.deploy_spec_replicas;
@@ -595,6 +616,24 @@ mod tests {
             text.lines().next(),
             Some(ENDPOINT_COLUMNS.join(",").as_str())
         );
+    }
+
+    #[test]
+    fn cluster_columns_round_trip_and_are_named_as_in_the_header() {
+        let sample = ClusterSample {
+            deploy_spec_replicas: Some(4),
+            deploy_ready: Some(2),
+            hpa_metrics: Some("cpu=90%".into()),
+            pods_terminating: Some(1),
+            ..Default::default()
+        };
+        let mut row = TimelineRow::default();
+        row.set_cluster(&sample);
+        assert_eq!(row.cluster(), sample);
+        // cells() names exactly the cluster columns of timeline.csv, in order.
+        let names: Vec<&str> = sample.cells().iter().map(|(n, _)| *n).collect();
+        let start = TIMELINE_COLUMNS.len() - names.len();
+        assert_eq!(names, &TIMELINE_COLUMNS[start..]);
     }
 
     #[test]

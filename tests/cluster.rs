@@ -150,26 +150,6 @@ fn state(spec: u64, ready: u64, hpa: (u64, u64, u64), pods: (u64, u64, u64)) -> 
 /// An event the script created: when, how late it may be seen, `Kind/name`, reason.
 type ExpectedEvent = (DateTime<Utc>, f64, &'static str, &'static str);
 
-fn sample_of(row: &TimelineRow) -> ClusterSample {
-    ClusterSample {
-        deploy_spec_replicas: row.deploy_spec_replicas,
-        deploy_replicas: row.deploy_replicas,
-        deploy_updated: row.deploy_updated,
-        deploy_ready: row.deploy_ready,
-        deploy_available: row.deploy_available,
-        hpa_current: row.hpa_current,
-        hpa_desired: row.hpa_desired,
-        hpa_cpu_pct: row.hpa_cpu_pct,
-        hpa_metrics: row.hpa_metrics.clone(),
-        pods_pending: row.pods_pending,
-        pods_running: row.pods_running,
-        pods_succeeded: row.pods_succeeded,
-        pods_failed: row.pods_failed,
-        pods_ready: row.pods_ready,
-        pods_terminating: row.pods_terminating,
-    }
-}
-
 fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     (to - from).num_milliseconds() as f64 / 1000.0
 }
@@ -395,7 +375,7 @@ fn a_run_records_a_scale_out_through_a_cut_watch_and_a_410_exactly_once() {
                 .get(i + 1)
                 .map_or(f64::INFINITY, |next| run_s(next.at));
             if end >= from && end < to {
-                assert_eq!(sample_of(row), step.expect, "second {} (step {i})", row.t_s);
+                assert_eq!(row.cluster(), step.expect, "second {} (step {i})", row.t_s);
                 checked[i] += 1;
             }
         }
@@ -504,16 +484,7 @@ fn forbidden_pods_leave_their_columns_unknown_and_say_why() {
 fn an_unreachable_cluster_is_unknown_and_the_watch_stops_within_a_second() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = common::closed_port();
-    let path = dir.path().join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             users:\n- name: u\n  user: {{}}\ncontexts:\n- name: gone\n  context:\n    cluster: gone\n    user: u\n\
-             current-context: gone\n"
-        ),
-    )
-    .expect("kubeconfig");
+    let path = fake_apiserver::kubeconfig(dir.path(), &format!("http://127.0.0.1:{port}"), None);
     let watch = ClusterWatch::start(ClusterOptions {
         deployment: "web".into(),
         kubeconfig: Some(path),
@@ -638,16 +609,8 @@ fn the_binary_watches_the_cluster_of_its_kubeconfig() {
 fn the_binary_completes_with_unknown_replicas_when_the_cluster_is_unreachable() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let port = common::closed_port();
-    let kubeconfig = tmp.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             users:\n- name: u\n  user: {{}}\ncontexts:\n- name: gone\n  context:\n    cluster: gone\n    user: u\n    namespace: demo\n\
-             current-context: gone\n"
-        ),
-    )
-    .expect("kubeconfig");
+    let kubeconfig =
+        fake_apiserver::kubeconfig(tmp.path(), &format!("http://127.0.0.1:{port}"), Some(NS));
     let out = tmp.path().join("reports");
     let started = Instant::now();
     let output = scaleproof()

@@ -283,17 +283,29 @@ impl FakeApiServer {
 
     /// Writes a kubeconfig whose current context points at this server.
     pub fn kubeconfig(&self, dir: &std::path::Path, namespace: &str) -> std::path::PathBuf {
-        let path = dir.join("kubeconfig");
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n\
-             users:\n- name: tester\n  user:\n    token: not-a-real-token\n\
-             contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n    namespace: {namespace}\n\
-             current-context: fake\n",
-            self.url
-        );
-        std::fs::write(&path, text).expect("write kubeconfig");
-        path
+        kubeconfig(dir, &self.url, Some(namespace))
     }
+}
+
+/// Writes `dir/kubeconfig` with one context (`fake`) for `server`, a dummy token, and the
+/// namespace if given.
+pub fn kubeconfig(
+    dir: &std::path::Path,
+    server: &str,
+    namespace: Option<&str>,
+) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    let namespace = namespace
+        .map(|ns| format!("    namespace: {ns}\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {server}\n\
+         users:\n- name: tester\n  user:\n    token: not-a-real-token\n\
+         contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n{namespace}\
+         current-context: fake\n"
+    );
+    std::fs::write(&path, text).expect("write kubeconfig");
+    path
 }
 
 impl Drop for FakeApiServer {
