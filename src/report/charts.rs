@@ -2,7 +2,7 @@
 //! drawing of them on any backend (PNG and SVG files, the 1920×1080 dashboard, inline SVG).
 //! All charts share one time axis (seconds since the load started) and mark scale-outs.
 
-use crate::timeline::{EndpointRow, EventRow, TimelineRow};
+use crate::timeline::{ClusterChangeRow, EndpointRow, EventRow, TimelineRow};
 use crate::verdict::{has_cluster, scale_out_seconds};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -40,7 +40,7 @@ pub struct ChartSpec {
 pub fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(points.len() * 2);
     for (i, &(x, y)) in points.iter().enumerate() {
-        if i > 0 {
+        if i > 0 && points[i - 1].1 != y {
             out.push((x, points[i - 1].1));
         }
         out.push((x, y));
@@ -143,10 +143,12 @@ pub fn latency(rows: &[TimelineRow]) -> ChartSpec {
 }
 
 /// Replicas over time: the Deployment's desired (`spec.replicas`) and ready counts, the HPA's
-/// desired count and running pods when a cluster was watched; otherwise the distinct serving
-/// endpoints per second. Unknown seconds are left out, never drawn as zero.
-pub fn replicas(rows: &[TimelineRow]) -> ChartSpec {
-    if !has_cluster(rows) {
+/// desired count and running pods when a cluster was watched — drawn as steps at the exact
+/// times the watcher saw each change (`cluster.csv`), or at the end of each second from the
+/// timeline when there is no change log; otherwise the distinct serving endpoints per second.
+/// Unknown stretches are left out, never drawn as zero.
+pub fn replicas(rows: &[TimelineRow], changes: &[ClusterChangeRow]) -> ChartSpec {
+    if !has_cluster(rows) && changes.iter().all(|c| c.value.is_none()) {
         return ChartSpec {
             title: "Replicas".into(),
             y_label: "count".into(),
@@ -169,30 +171,56 @@ pub fn replicas(rows: &[TimelineRow]) -> ChartSpec {
             integer_y: true,
         };
     }
-    let pick = |f: fn(&TimelineRow) -> Option<u64>| -> Vec<(f64, f64)> {
-        steps(
-            &rows
-                .iter()
-                // Sampled at the end of the second.
-                .filter_map(|r| f(r).map(|v| (r.t_s as f64 + r.span_s, v as f64)))
-                .collect::<Vec<_>>(),
-        )
+    let end = rows.last().map_or(0.0, |r| r.t_s as f64 + r.span_s);
+    let from_rows = |f: fn(&TimelineRow) -> Option<u64>| -> Vec<(f64, f64)> {
+        let points: Vec<(f64, f64)> = rows
+            .iter()
+            // Sampled at the end of the second.
+            .filter_map(|r| f(r).map(|v| (r.t_s as f64 + r.span_s, v as f64)))
+            .collect();
+        steps(&points)
+    };
+    let from_changes = |column: &str| -> Vec<(f64, f64)> {
+        let mut points: Vec<(f64, f64)> = changes
+            .iter()
+            .filter(|c| c.column == column)
+            .filter_map(|c| c.value.as_deref()?.parse().ok().map(|v| (c.t_s, v)))
+            .collect();
+        // The last value holds to the end of the run.
+        if let Some(&(t, v)) = points.last()
+            && t < end
+        {
+            points.push((end, v));
+        }
+        steps(&points)
+    };
+    let exact = !changes.is_empty();
+    let pick = |column: &str, f: fn(&TimelineRow) -> Option<u64>| {
+        if exact {
+            from_changes(column)
+        } else {
+            from_rows(f)
+        }
     };
     let mut s = vec![
         series(
             "Deployment desired",
             PALETTE[0],
-            pick(|r| r.deploy_spec_replicas),
+            pick("deploy_spec_replicas", |r| r.deploy_spec_replicas),
         ),
-        series("ready", PALETTE[2], pick(|r| r.deploy_ready)),
+        series(
+            "ready",
+            PALETTE[2],
+            pick("deploy_ready", |r| r.deploy_ready),
+        ),
     ];
-    let hpa = pick(|r| r.hpa_desired);
+    let hpa = pick("hpa_desired", |r| r.hpa_desired);
     if !hpa.is_empty() {
         let mut h = series("HPA desired", PALETTE[1], hpa);
         h.dashed = true;
         s.push(h);
     }
-    let pods = pick(|r| r.pods_running);
+    let pods = pick("pods_running", |r| r.pods_running);
     if !pods.is_empty() {
         s.push(series("pods running", PALETTE[4], pods));
     }
@@ -211,7 +239,11 @@ pub fn replicas(rows: &[TimelineRow]) -> ChartSpec {
         y_label: "count".into(),
         series: s,
         markers: markers(rows),
-        note: Some("Deployment and HPA status from the cluster, at the end of each second".into()),
+        note: Some(if exact {
+            "Deployment and HPA status from the cluster, at the moment each change was seen".into()
+        } else {
+            "Deployment and HPA status from the cluster, at the end of each second".into()
+        }),
         integer_y: true,
     }
 }
@@ -516,7 +548,7 @@ mod tests {
         rows[0].hpa_desired = Some(1);
         rows[2].deploy_spec_replicas = Some(2);
         rows[2].deploy_ready = Some(2);
-        let spec = replicas(&rows);
+        let spec = replicas(&rows, &[]);
         let names: Vec<&str> = spec.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
@@ -537,13 +569,41 @@ mod tests {
         assert_eq!(spec.series[2].points, vec![(1.0, 1.0)]);
         assert_eq!(spec.markers, vec![2.0]);
         // Without cluster data: endpoints, and a note saying so.
-        let plain = replicas(&[row(0, 10.0, 1)]);
+        let plain = replicas(&[row(0, 10.0, 1)], &[]);
         assert_eq!(plain.series[0].name, "serving endpoints");
         assert!(
             plain
                 .note
                 .as_deref()
                 .is_some_and(|n| n.contains("no cluster"))
+        );
+    }
+
+    #[test]
+    fn with_a_change_log_replicas_step_at_the_exact_times_and_hold_to_the_end() {
+        let rows: Vec<TimelineRow> = (0..5).map(|t| row(t, 10.0, 1)).collect();
+        let change = |t: f64, column: &str, value: Option<&str>| ClusterChangeRow {
+            t_s: t,
+            column: column.into(),
+            value: value.map(str::to_owned),
+        };
+        let changes = [
+            change(0.0, "deploy_spec_replicas", Some("1")),
+            change(0.0, "deploy_ready", None),
+            change(1.426, "deploy_spec_replicas", Some("4")),
+            change(2.5, "deploy_ready", Some("2")),
+        ];
+        let spec = replicas(&rows, &changes);
+        assert_eq!(
+            spec.series[0].points,
+            vec![(0.0, 1.0), (1.426, 1.0), (1.426, 4.0), (5.0, 4.0)]
+        );
+        // Unknown until 2.5 s: nothing drawn there.
+        assert_eq!(spec.series[1].points, vec![(2.5, 2.0), (5.0, 2.0)]);
+        assert!(
+            spec.note
+                .as_deref()
+                .is_some_and(|n| n.contains("each change"))
         );
     }
 

@@ -9,7 +9,7 @@ pub mod kpi;
 
 use crate::scenario::Expectations;
 use crate::timeline::{
-    self, ClusterRecord, EndpointRow, EventRow, RunDirError, TimelineRow, Totals,
+    self, ClusterChangeRow, ClusterRecord, EndpointRow, EventRow, RunDirError, TimelineRow, Totals,
 };
 use crate::verdict::{self, Verdict};
 use chrono::{DateTime, Utc};
@@ -88,10 +88,16 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         Some(e) => e.clone(),
         None => serde_json::from_value(meta.expectations.clone()).unwrap_or_default(),
     };
-    // events.csv exists only when a cluster was watched.
+    // cluster.csv and events.csv exist only when a cluster was watched.
     let events_path = dir.join(timeline::EVENTS_CSV);
     let events: Vec<EventRow> = if events_path.is_file() {
         timeline::read_csv(&events_path)?
+    } else {
+        Vec::new()
+    };
+    let changes_path = dir.join(timeline::CLUSTER_CSV);
+    let changes: Vec<ClusterChangeRow> = if changes_path.is_file() {
+        timeline::read_csv(&changes_path)?
     } else {
         Vec::new()
     };
@@ -124,7 +130,7 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     let mut specs = [
         charts::throughput(&rows),
         charts::latency(&rows),
-        charts::replicas(&rows),
+        charts::replicas(&rows, &changes),
         charts::endpoints(&rows, &endpoint_rows),
     ];
     // Recorded scale events mark the charts at the time they happened, scale-ins included.
