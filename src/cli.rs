@@ -154,7 +154,7 @@ pub struct RunArgs {
     /// Folder for run directories.
     #[arg(short = 'o', long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
-    /// No live progress on stderr.
+    /// No live progress on stderr (warnings still print).
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// Request timeout [default: 30s].
@@ -209,11 +209,7 @@ pub struct ClusterArgs {
 
 impl ClusterArgs {
     /// The watch to run, if any: flags over the scenario's `[cluster]` section.
-    pub fn resolve(
-        &self,
-        spec: &ClusterSpec,
-        quiet: bool,
-    ) -> Result<Option<ClusterOptions>, ConfigError> {
+    pub fn resolve(&self, spec: &ClusterSpec) -> Result<Option<ClusterOptions>, ConfigError> {
         if self.no_cluster {
             return Ok(None);
         }
@@ -241,7 +237,8 @@ impl ClusterArgs {
             hpa,
             context: self.context.clone(),
             kubeconfig: self.kubeconfig.clone(),
-            quiet,
+            // Warnings print even with --quiet (which silences progress only).
+            quiet: false,
         }))
     }
 }
@@ -396,7 +393,7 @@ impl TryFrom<RunArgs> for RunConfig {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(2, usize::from),
         };
-        let cluster = args.cluster.resolve(&scenario.cluster, args.quiet)?;
+        let cluster = args.cluster.resolve(&scenario.cluster)?;
         Ok(RunConfig {
             cluster,
             target,
@@ -443,6 +440,67 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cluster_flags_override_the_scenario_and_no_cluster_turns_the_watch_off() {
+        assert!(
+            config(&[]).expect("valid").cluster.is_none(),
+            "no --deployment"
+        );
+        let c = config(&[
+            "--deployment",
+            "web",
+            "-n",
+            "demo",
+            "--context",
+            "kind-demo",
+        ])
+        .expect("valid");
+        let o = c.cluster.expect("watched");
+        assert_eq!(
+            (
+                o.deployment.as_str(),
+                o.namespace.as_deref(),
+                o.hpa.as_deref()
+            ),
+            ("web", Some("demo"), None)
+        );
+        assert_eq!(o.context.as_deref(), Some("kind-demo"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "[[request]]\nname = 'a'\npath = '/'\n[cluster]\ndeployment = 'api'\nnamespace = 'prod'\n",
+        )
+        .expect("write");
+        let scenario = path.to_str().expect("utf-8");
+        let from_file = config(&["--scenario", scenario]).expect("valid");
+        let o = from_file.cluster.expect("watched");
+        assert_eq!(
+            (o.deployment.as_str(), o.namespace.as_deref()),
+            ("api", Some("prod"))
+        );
+        let flag_wins = config(&["--scenario", scenario, "--deployment", "web"]).expect("valid");
+        assert_eq!(flag_wins.cluster.expect("watched").deployment, "web");
+        let off = config(&["--scenario", scenario, "--no-cluster"]).expect("valid");
+        assert!(off.cluster.is_none());
+    }
+
+    #[test]
+    fn bad_cluster_flags_name_the_flag() {
+        let e = config(&["--deployment", "Web_App"]).expect_err("invalid");
+        assert!(
+            e.contains("--deployment") && e.contains("Kubernetes object name"),
+            "{e}"
+        );
+        let e = config(&["--hpa", "web"]).expect_err("invalid");
+        assert!(
+            e.contains("--hpa") && e.contains("needs --deployment"),
+            "{e}"
+        );
+        let e = config(&["--no-cluster", "--deployment", "web"]).expect_err("conflict");
+        assert!(e.contains("--no-cluster"), "{e}");
     }
 
     #[test]

@@ -76,7 +76,7 @@ struct Db {
     rv: u64,
     objects: BTreeMap<(Kind, String, String), Value>,
     log: Vec<Change>,
-    /// Watches from a resourceVersion at or below this get 410 Expired.
+    /// Watches from a resourceVersion below this get 410 Expired.
     compacted: u64,
     forbidden: HashSet<Kind>,
     requests: Vec<String>,
@@ -254,7 +254,7 @@ impl FakeApiServer {
     }
 
     /// Compacts history: every open watch gets an in-stream 410 and ends; watching from any
-    /// resourceVersion seen so far gets 410 too, so clients must LIST again.
+    /// older resourceVersion gets 410 too, so clients must LIST again.
     pub fn expire(&self) {
         {
             let mut db = self.db();
@@ -443,7 +443,8 @@ fn watch_response(
     let mut expire = shared.expire.subscribe();
     let (backlog, expired, mut last_rv) = {
         let db = shared.db.lock().unwrap_or_else(|p| p.into_inner());
-        let expired = from <= db.compacted && db.compacted > 0;
+        // History before `compacted` is gone; from `compacted` on nothing is missing.
+        let expired = from < db.compacted;
         let backlog: Vec<Change> = db.log.iter().filter(|c| c.rv > from).cloned().collect();
         (backlog, expired, from)
     };
