@@ -255,6 +255,46 @@ pub fn page(
     html
 }
 
+/// An HPA's `spec.metrics` in words: `cpu 60% utilization, pods/http_requests 100 average`.
+fn metric_targets(metrics: &serde_json::Value) -> String {
+    let Some(list) = metrics.as_array().filter(|l| !l.is_empty()) else {
+        return "none (80% CPU by default)".into();
+    };
+    let text: Vec<String> = list
+        .iter()
+        .map(|m| {
+            let kind = m["type"].as_str().unwrap_or("?");
+            let section = match kind {
+                "Resource" => &m["resource"],
+                "Pods" => &m["pods"],
+                "Object" => &m["object"],
+                "External" => &m["external"],
+                "ContainerResource" => &m["containerResource"],
+                _ => &serde_json::Value::Null,
+            };
+            let name = section["name"]
+                .as_str()
+                .or(section["metric"]["name"].as_str())
+                .unwrap_or("?");
+            let t = &section["target"];
+            let target = if let Some(pct) = t["averageUtilization"].as_u64() {
+                format!("{pct}% utilization")
+            } else if let Some(v) = t["averageValue"].as_str() {
+                format!("{v} average")
+            } else if let Some(v) = t["value"].as_str() {
+                format!("{v} value")
+            } else {
+                "?".into()
+            };
+            match kind {
+                "Resource" => format!("{name} {target}"),
+                other => format!("{}/{name} {target}", other.to_lowercase()),
+            }
+        })
+        .collect();
+    text.join(", ")
+}
+
 /// The watched workload (context, resources, HPA) and its scale events.
 fn cluster_section(html: &mut String, summary: &Summary, events: &[EventRow]) {
     html.push_str("<section><h2>Cluster</h2>");
@@ -289,10 +329,10 @@ fn cluster_section(html: &mut String, summary: &Summary, events: &[EventRow]) {
             "HPA".into(),
             match &r.hpa {
                 Some(h) => format!(
-                    "{h}: {}–{} replicas; targets {}",
+                    "{h}: {}–{} replicas; targets: {}",
                     n(r.hpa_min_replicas),
                     n(r.hpa_max_replicas),
-                    r.hpa_metric_targets
+                    metric_targets(&r.hpa_metric_targets)
                 ),
                 None => "none found".into(),
             },
@@ -359,6 +399,22 @@ fn cluster_section(html: &mut String, summary: &Summary, events: &[EventRow]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hpa_targets_read_as_words() {
+        let metrics = serde_json::json!([
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}},
+            {"type": "Pods", "pods": {"metric": {"name": "http_requests"}, "target": {"type": "AverageValue", "averageValue": "100"}}}
+        ]);
+        assert_eq!(
+            metric_targets(&metrics),
+            "cpu 60% utilization, pods/http_requests 100 average"
+        );
+        assert_eq!(
+            metric_targets(&serde_json::Value::Null),
+            "none (80% CPU by default)"
+        );
+    }
 
     #[test]
     fn escaping_leaves_no_markup_and_no_url_scheme() {
