@@ -637,6 +637,22 @@ mod tests {
     }
 
     #[test]
+    fn timelines_written_before_the_cluster_columns_still_read_as_unknown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(TIMELINE_CSV);
+        let old_columns = &TIMELINE_COLUMNS[..TIMELINE_COLUMNS.len() - 15];
+        assert_eq!(old_columns.last(), Some(&"endpoints"));
+        let mut text = old_columns.join(",");
+        text.push_str(
+            "\n0,2026-11-26T00:00:00Z,1.0,5,,100.0,100,100,0,0,0,0,0,0,0,0,1,2,3,4,5,1,3,4,5,2\n",
+        );
+        std::fs::write(&path, text).expect("write");
+        let rows: Vec<TimelineRow> = read_csv(&path).expect("read");
+        assert_eq!(rows[0].endpoints, 2);
+        assert_eq!(rows[0].cluster(), ClusterSample::default());
+    }
+
+    #[test]
     fn empty_tables_still_have_their_header() {
         let bytes = to_csv::<TimelineRow>(&[], TIMELINE_COLUMNS).expect("csv");
         assert_eq!(
