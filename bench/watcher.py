@@ -7,7 +7,8 @@ against the fake API server (the test double under tests/, pinned to core 1) whi
 one pod's readiness 20 times per second (a busy scale-out) and 500 times per second (stress).
 Reported per run: achieved rps, corrected p99, dropped slots, the whole process's CPU, the
 watcher thread's CPU, and how long after each write the watcher recorded it (cluster.csv time
-vs the fake's write time; both on this machine's clock).
+vs the fake's write time; both on this machine's clock, at millisecond resolution). The run
+without a cluster is made first and again last, to show the run-to-run noise.
 
 Loopback only; each run is bounded (RATE for SECONDS). Usage: python3 bench/watcher.py
 """
@@ -26,7 +27,8 @@ from common import ROOT, cargo_build, cpu_seconds, machine, write_results
 RATE = 2000
 SECONDS = 20
 PODS = 100
-CHURNS = [None, 20, 500]
+# The run without a cluster comes first and last, to show the run-to-run noise.
+CHURNS = [None, 20, 500, None]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 
 

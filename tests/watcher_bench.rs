@@ -85,12 +85,13 @@ fn churning_cluster() {
         // Pods become ready one by one, then unready one by one: each update moves the count.
         let i = k % pods;
         let up = (k / pods).is_multiple_of(2);
-        fake.apply(Kind::Pod, pod(i, up));
-        ready = if up { ready + 1 } else { ready - 1 };
+        // The write's time is taken before it is made: the lag includes the fake's own work.
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("clock")
             .as_millis();
+        fake.apply(Kind::Pod, pod(i, up));
+        ready = if up { ready + 1 } else { ready - 1 };
         writeln!(log, "{now},{ready}").expect("write");
     }
     log.flush().expect("flush");
