@@ -486,6 +486,33 @@ fn forbidden_pods_leave_their_columns_unknown_and_say_why() {
 }
 
 #[test]
+fn an_hpa_that_cannot_read_metrics_is_reported_with_the_likely_cause() {
+    let fake = FakeApiServer::start();
+    seed(&fake);
+    let mut blind = hpa(1, 1, 0);
+    blind["status"] = json!({"currentReplicas": 1, "desiredReplicas": 1, "conditions": [
+        {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+         "message": "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"}]});
+    fake.apply(Kind::Hpa, blind);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let watch = ClusterWatch::start(options(&fake, dir.path()));
+    assert!(watch.wait_settled(Duration::from_secs(5)));
+    let t0 = Instant::now();
+    let recording = watch.finish(t0, Instant::now());
+    assert_eq!(
+        recording.at(0.0).hpa_cpu_pct,
+        None,
+        "no CPU reading, not 0%"
+    );
+    let warnings = recording.record.warnings.join("\n");
+    assert!(
+        warnings.contains("HorizontalPodAutoscaler web cannot scale")
+            && warnings.contains("metrics-server"),
+        "{warnings}"
+    );
+}
+
+#[test]
 fn an_unreachable_cluster_is_unknown_and_the_watch_stops_within_a_second() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = common::closed_port();

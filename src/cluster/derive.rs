@@ -78,6 +78,27 @@ fn metric_text(m: &MetricStatus) -> Option<String> {
     None
 }
 
+/// Why an HPA cannot scale, from its conditions: `AbleToScale` or `ScalingActive` false (the
+/// classic: no metrics-server, so no CPU utilisation to act on). `None` when it can.
+pub fn hpa_blocked(h: &HorizontalPodAutoscaler) -> Option<String> {
+    let conditions = h.status.as_ref()?.conditions.as_ref()?;
+    let blocked = conditions.iter().find(|c| {
+        matches!(c.type_.as_str(), "AbleToScale" | "ScalingActive") && c.status == "False"
+    })?;
+    let reason = blocked.reason.as_deref().unwrap_or("unknown reason");
+    let hint = if reason.starts_with("FailedGet") {
+        " (is metrics-server installed and the pods' CPU requests set?)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "HorizontalPodAutoscaler {} cannot scale: {} is False: {reason}: {}{hint}",
+        h.metadata.name.as_deref().unwrap_or("?"),
+        blocked.type_,
+        blocked.message.as_deref().unwrap_or("")
+    ))
+}
+
 /// Sets the pod columns from the pods matching the Deployment's selector (`None`: unknown).
 pub fn pod_columns<'a>(
     sample: &mut ClusterSample,
@@ -313,6 +334,29 @@ mod tests {
             (s.hpa_desired, s.hpa_cpu_pct, s.hpa_metrics),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn an_hpa_without_metrics_says_why_it_cannot_scale() {
+        let h: HorizontalPodAutoscaler = from(json!({
+            "metadata": {"name": "web"},
+            "spec": {"maxReplicas": 5, "scaleTargetRef": {"kind": "Deployment", "name": "web"}},
+            "status": {"desiredReplicas": 1, "conditions": [
+                {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale"},
+                {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+                 "message": "the HPA was unable to compute the replica count: failed to get cpu utilization"}
+            ]}
+        }));
+        let text = hpa_blocked(&h).expect("blocked");
+        assert!(text.starts_with("HorizontalPodAutoscaler web cannot scale: ScalingActive is False: FailedGetResourceMetric"), "{text}");
+        assert!(text.contains("metrics-server"), "{text}");
+        let fine: HorizontalPodAutoscaler = from(json!({
+            "metadata": {"name": "web"},
+            "spec": {"maxReplicas": 5, "scaleTargetRef": {"kind": "Deployment", "name": "web"}},
+            "status": {"desiredReplicas": 1, "conditions": [
+                {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound"}]}
+        }));
+        assert_eq!(hpa_blocked(&fine), None);
     }
 
     #[test]

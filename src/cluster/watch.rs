@@ -299,6 +299,9 @@ impl Loop {
         }
         if let Some(h) = hpa {
             self.filter.hpa = h.metadata.name.clone();
+            if let Some(text) = derive::hpa_blocked(h) {
+                self.warn(text);
+            }
         }
         let mut shared = self.lock();
         if shared.record.containers.is_empty()
