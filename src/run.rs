@@ -99,7 +99,12 @@ fn start_cluster(config: &RunConfig) -> Option<ClusterWatch> {
     let settled = watch.wait_settled(CLUSTER_SETTLE);
     if !config.quiet {
         let record = watch.record();
-        let state = progress::cluster(&watch.monitor().latest());
+        let latest = watch.monitor().latest();
+        let state = if latest.is_unknown() {
+            " | replicas unknown (see the warning above)".to_owned()
+        } else {
+            progress::cluster(&latest)
+        };
         eprintln!(
             "scaleproof: watching Deployment {}{}{}{}{}",
             options.deployment,
