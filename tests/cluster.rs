@@ -8,7 +8,7 @@ mod fake_apiserver;
 
 use chrono::{DateTime, Utc};
 use fake_apiserver::{FakeApiServer, Kind};
-use scaleproof::cluster::{ClusterOptions, ClusterWatch};
+use scaleproof::cluster::{ClusterOptions, ClusterRecording, ClusterWatch};
 use scaleproof::timeline::{self, ClusterChangeRow, ClusterSample, EventRow, RunMeta, TimelineRow};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -109,6 +109,18 @@ fn options(fake: &FakeApiServer, dir: &Path) -> ClusterOptions {
         quiet: true,
         ..Default::default()
     }
+}
+
+/// Watches for `hold` after the first answers, then stops.
+fn watch_briefly(options: ClusterOptions, hold: Duration) -> ClusterRecording {
+    let watch = ClusterWatch::start(options);
+    assert!(
+        watch.wait_settled(Duration::from_secs(5)),
+        "lists and errors both settle the start"
+    );
+    let t0 = Instant::now();
+    std::thread::sleep(hold);
+    watch.finish(t0, Instant::now())
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -461,14 +473,7 @@ fn forbidden_pods_leave_their_columns_unknown_and_say_why() {
     seed(&fake);
     fake.forbid(Kind::Pod);
     let dir = tempfile::tempdir().expect("tempdir");
-    let watch = ClusterWatch::start(options(&fake, dir.path()));
-    assert!(
-        watch.wait_settled(Duration::from_secs(5)),
-        "errors settle the start"
-    );
-    let t0 = Instant::now();
-    std::thread::sleep(Duration::from_millis(300));
-    let recording = watch.finish(t0, Instant::now());
+    let recording = watch_briefly(options(&fake, dir.path()), Duration::from_millis(300));
     let s = recording.at(0.2);
     assert_eq!(s.deploy_ready, Some(1));
     assert_eq!(s.hpa_desired, Some(1));
@@ -495,10 +500,7 @@ fn an_hpa_that_cannot_read_metrics_is_reported_with_the_likely_cause() {
          "message": "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"}]});
     fake.apply(Kind::Hpa, blind);
     let dir = tempfile::tempdir().expect("tempdir");
-    let watch = ClusterWatch::start(options(&fake, dir.path()));
-    assert!(watch.wait_settled(Duration::from_secs(5)));
-    let t0 = Instant::now();
-    let recording = watch.finish(t0, Instant::now());
+    let recording = watch_briefly(options(&fake, dir.path()), Duration::ZERO);
     assert_eq!(
         recording.at(0.0).hpa_cpu_pct,
         None,
@@ -551,10 +553,7 @@ fn a_missing_deployment_is_named_and_nothing_is_counted() {
     let fake = FakeApiServer::start();
     fake.apply(Kind::Pod, pod("web-7d9f-a", "Running", true));
     let dir = tempfile::tempdir().expect("tempdir");
-    let watch = ClusterWatch::start(options(&fake, dir.path()));
-    assert!(watch.wait_settled(Duration::from_secs(5)));
-    let t0 = Instant::now();
-    let recording = watch.finish(t0, Instant::now());
+    let recording = watch_briefly(options(&fake, dir.path()), Duration::ZERO);
     let s = recording.at(0.0);
     assert!(s.is_unknown(), "{s:?}");
     let warnings = recording.record.warnings.join("\n");
