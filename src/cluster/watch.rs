@@ -164,8 +164,10 @@ impl Loop {
                 h.failing_since = None;
                 self.stale_warned[source as usize] = false;
                 // The reflector has applied the complete LIST by the time it yields InitDone.
+                // For events, the first complete LIST is also the baseline: what it holds
+                // happened before the run (see `on_event`).
                 if matches!(event, WatchEvent::InitDone) && !h.synced {
-                    h.synced = source != Source::Events;
+                    h.synced = true;
                     self.lock().settle(source);
                 }
             }
@@ -215,8 +217,6 @@ impl Loop {
 
     fn on_event(&mut self, item: WatchEvent<Event>) {
         match item {
-            // The first complete LIST is the baseline: what it holds happened before the run.
-            WatchEvent::InitDone => self.health[Source::Events as usize].synced = true,
             WatchEvent::Apply(e) | WatchEvent::InitApply(e) => {
                 // Every event is remembered, matching or not, so that an event whose object
                 // only becomes known later (the HPA) is still not recorded twice.
@@ -227,7 +227,7 @@ impl Loop {
                     self.lock().events.push((Instant::now(), row));
                 }
             }
-            WatchEvent::Init | WatchEvent::Delete(_) => {}
+            WatchEvent::Init | WatchEvent::InitDone | WatchEvent::Delete(_) => {}
         }
     }
 
