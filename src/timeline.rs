@@ -529,6 +529,18 @@ pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, R
     reader.deserialize().map(|row| row.map_err(parse)).collect()
 }
 
+/// Reads CSV rows written by [`to_csv`] from a file that a run may not have written
+/// (`cluster.csv`, `events.csv` exist only when a cluster was watched): none if it is absent.
+pub fn read_csv_if_present<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<Vec<T>, RunDirError> {
+    if path.is_file() {
+        read_csv(path)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// Reads `run.json`.
 pub fn read_run_meta(dir: &Path) -> Result<RunMeta, RunDirError> {
     let path = dir.join(RUN_JSON);

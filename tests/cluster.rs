@@ -328,11 +328,7 @@ fn a_run_records_a_scale_out_through_a_cut_watch_and_a_410_exactly_once() {
         assert_eq!(outcome.end.to_string(), "completed");
         script.join().expect("script")
     });
-    let dir = std::fs::read_dir(out.path())
-        .expect("out")
-        .map(|e| e.expect("entry").path())
-        .find(|p| p.is_dir())
-        .expect("run dir");
+    let dir = only_run_dir(out.path());
     let meta: RunMeta = timeline::read_run_meta(&dir).expect("run.json");
     let rows: Vec<TimelineRow> =
         timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline");

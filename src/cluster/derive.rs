@@ -2,7 +2,7 @@
 //! pod phases, HPA metrics, the cluster context and scale events. No I/O here.
 
 use crate::timeline::{ClusterSample, ContainerRecord, EventRow};
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, MetricStatus};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use std::collections::{BTreeMap, HashMap};
@@ -13,15 +13,17 @@ fn count(v: Option<i32>) -> Option<u64> {
 
 /// Sets the Deployment columns (all unknown when there is no Deployment).
 pub fn deployment_columns(sample: &mut ClusterSample, d: Option<&Deployment>) {
-    let spec = d.and_then(|d| d.spec.as_ref());
-    let status = d.map(|d| d.status.clone().unwrap_or_default());
+    let status = d.map(|d| d.status.as_ref());
     // Kubernetes omits zero counts from the status; with a Deployment present, absent is 0.
-    let known = |v: Option<i32>| status.as_ref().map(|_| count(v).unwrap_or(0));
-    sample.deploy_spec_replicas = d.map(|_| count(spec.and_then(|s| s.replicas)).unwrap_or(1));
-    sample.deploy_replicas = known(status.as_ref().and_then(|s| s.replicas));
-    sample.deploy_updated = known(status.as_ref().and_then(|s| s.updated_replicas));
-    sample.deploy_ready = known(status.as_ref().and_then(|s| s.ready_replicas));
-    sample.deploy_available = known(status.as_ref().and_then(|s| s.available_replicas));
+    let known = |field: fn(&DeploymentStatus) -> Option<i32>| {
+        status.map(|s| count(s.and_then(field)).unwrap_or(0))
+    };
+    sample.deploy_spec_replicas =
+        d.map(|d| count(d.spec.as_ref().and_then(|s| s.replicas)).unwrap_or(1));
+    sample.deploy_replicas = known(|s| s.replicas);
+    sample.deploy_updated = known(|s| s.updated_replicas);
+    sample.deploy_ready = known(|s| s.ready_replicas);
+    sample.deploy_available = known(|s| s.available_replicas);
 }
 
 /// Sets the HPA columns (all unknown when there is no HPA or it has no status yet).

@@ -348,11 +348,11 @@ pub struct ClusterRecording {
 impl ClusterRecording {
     /// The state at `t` seconds into the run.
     pub fn at(&self, t: f64) -> ClusterSample {
-        self.samples
-            .iter()
-            .take_while(|(at, _)| *at <= t)
-            .last()
-            .map(|(_, s)| s.clone())
+        // Samples are in time order: the last one at or before `t`.
+        let after = self.samples.partition_point(|(at, _)| *at <= t);
+        after
+            .checked_sub(1)
+            .map(|i| self.samples[i].1.clone())
             .unwrap_or_default()
     }
 
@@ -387,19 +387,19 @@ fn recording(shared: &Shared, t0: Instant, end: Instant) -> ClusterRecording {
         samples.push((seconds(t0, *at), s.clone()));
     }
     let mut changes = Vec::new();
-    let mut previous: Option<&ClusterSample> = None;
+    let mut previous: Option<[(&str, Option<String>); 15]> = None;
     for (t, s) in &samples {
-        for (i, (column, value)) in s.cells().into_iter().enumerate() {
-            let old = previous.map(|p| p.cells()[i].1.clone());
-            if old.as_ref() != Some(&value) {
+        let cells = s.cells();
+        for (i, (column, value)) in cells.iter().enumerate() {
+            if previous.as_ref().is_none_or(|p| p[i].1 != *value) {
                 changes.push(ClusterChangeRow {
                     t_s: *t,
-                    column: column.to_owned(),
-                    value,
+                    column: (*column).to_owned(),
+                    value: value.clone(),
                 });
             }
         }
-        previous = Some(s);
+        previous = Some(cells);
     }
     // Events that arrived before the load started happened before the run.
     let events = shared

@@ -88,19 +88,9 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         Some(e) => e.clone(),
         None => serde_json::from_value(meta.expectations.clone()).unwrap_or_default(),
     };
-    // cluster.csv and events.csv exist only when a cluster was watched.
-    let events_path = dir.join(timeline::EVENTS_CSV);
-    let events: Vec<EventRow> = if events_path.is_file() {
-        timeline::read_csv(&events_path)?
-    } else {
-        Vec::new()
-    };
-    let changes_path = dir.join(timeline::CLUSTER_CSV);
-    let changes: Vec<ClusterChangeRow> = if changes_path.is_file() {
-        timeline::read_csv(&changes_path)?
-    } else {
-        Vec::new()
-    };
+    let events: Vec<EventRow> = timeline::read_csv_if_present(&dir.join(timeline::EVENTS_CSV))?;
+    let changes: Vec<ClusterChangeRow> =
+        timeline::read_csv_if_present(&dir.join(timeline::CLUSTER_CSV))?;
     let kpis = kpi::compute(&rows, &meta.totals, &expectations);
     let verdict = verdict::evaluate(&expectations, &rows, &meta.totals);
     let summary = Summary {
