@@ -31,16 +31,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             span_s: 1.0,
             users: 200,
             target_rps: Some(1100.0),
-            achieved_rps: rps,
+            ok_rps: rps,
+            completed_rps: rps,
             requests: rps as u64,
             ok: rps as u64,
-            p50_us: Some(900 + t % 50),
-            p95_us: Some(4000 + (t * 7) % 900),
-            p99_us: Some(9000 + (t * 13) % 2000),
+            p50_raw_us: Some(900 + t % 50),
+            p95_raw_us: Some(4000 + (t * 7) % 900),
+            p99_raw_us: Some(9000 + (t * 13) % 2000),
             p50_corrected_us: Some(950),
             p95_corrected_us: Some(4500 + (t * 7) % 900),
             p99_corrected_us: Some(9800),
-            endpoints: n,
+            endpoints: Some(n),
             deploy_spec_replicas: Some(n),
             deploy_ready: Some(serving(t.saturating_sub(5))),
             hpa_desired: Some(n),
@@ -52,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 t_s: t,
                 endpoint: format!("target-service-7d9f8-{e:05}"),
                 requests: rps as u64 / n,
-                p95_us: Some(4000),
+                p95_raw_us: Some(4000),
                 ..Default::default()
             });
         }
@@ -74,7 +75,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         endpoint_header: "x-served-by".into(),
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
-        expectations: serde_json::json!({"rps": 1000.0, "replicas": 2, "p95_ms": 250.0, "scale_within_s": 120.0}),
+        expectations: scaleproof::expectations::Expectations {
+            rps: Some(1000.0),
+            replicas: Some(2),
+            p95_ms: Some(250.0),
+            scale_within_s: Some(120.0),
+            ..Default::default()
+        },
         started_at: chrono::Utc::now(),
         ended_at: chrono::Utc::now(),
         duration_s: SECONDS as f64,
@@ -93,7 +100,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
     };
     // One ScalingReplicaSet event per scale-out of the Deployment (the first 50).
-    let events: Vec<EventRow> = scaleproof::verdict::scale_out_seconds(&rows)
+    let events: Vec<EventRow> = timeline::Timeline::new(&rows)
+        .scale_out_seconds()
         .into_iter()
         .take(50)
         .map(|t| EventRow {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod embedded;
+pub mod expectations;
 pub mod load;
 pub mod progress;
 pub mod report;

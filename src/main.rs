@@ -1,24 +1,60 @@
 //! The `scaleproof` command line: parse, run, report, print the verdict, exit with a
 //! documented code.
 
+use anyhow::Context;
 use clap::Parser;
-use scaleproof::cli::{Cli, Command, ReportArgs};
+use scaleproof::cli::{Cli, Command, ReportArgs, RunArgs};
 use scaleproof::config::RunConfig;
+use scaleproof::expectations::Expectations;
 use scaleproof::load::control::EndReason;
-use scaleproof::report;
-use scaleproof::verdict;
+use scaleproof::report::{self, headline};
+use scaleproof::verdict::{self, State};
 use std::path::Path;
 use std::process::ExitCode;
 
 /// An expectation failed.
 const EXIT_FAILED: u8 = 1;
-/// Invalid arguments or scenario.
+/// Invalid arguments, scenario or run directory: nothing was sent.
 const EXIT_USAGE: u8 = 2;
-/// The run could not be carried out or its directory not written.
+/// The run could not be carried out or its directory or reports not written.
 const EXIT_RUN: u8 = 3;
+/// The evidence cannot support a pass (see the verdict's caveats and checks).
+const EXIT_INCONCLUSIVE: u8 = 4;
+
+/// Why the command ended without a verdict: an exit code and the error chain to print once.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+trait OrExit<T> {
+    fn or_exit(self, code: u8) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> OrExit<T> for Result<T, E> {
+    fn or_exit(self, code: u8) -> Result<T, Failure> {
+        self.map_err(|e| Failure {
+            code,
+            error: e.into(),
+        })
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("scaleproof: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn init_logging() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
@@ -27,84 +63,67 @@ fn main() -> ExitCode {
                 tracing_subscriber::EnvFilter::new("warn,kube_runtime=off,kube_client=off"),
             ),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Report(args)) => report_only(&args),
-        Some(Command::Run(args)) => run(*args),
-        None => run(cli.run),
+        Some(Command::Run(args)) => load_test(*args),
+        None => load_test(cli.run),
     }
 }
 
-fn run(args: scaleproof::cli::RunArgs) -> ExitCode {
-    let config = match RunConfig::try_from(args) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("scaleproof: {e}");
-            return ExitCode::from(EXIT_USAGE);
+fn load_test(args: RunArgs) -> Result<ExitCode, Failure> {
+    let config = RunConfig::try_from(args).or_exit(EXIT_USAGE)?;
+    let outcome = scaleproof::run::execute(&config).or_exit(EXIT_RUN)?;
+    let state = render(&outcome.dir, None);
+    match &state {
+        Ok((_, line)) => eprintln!(
+            "scaleproof: {} after {:.1} s: {line}",
+            outcome.end, outcome.meta.duration_s
+        ),
+        Err(_) => {
+            let t = &outcome.meta.totals;
+            eprintln!(
+                "scaleproof: {} after {:.1} s: {} requests, {} failed, {} dropped (no report: see below)",
+                outcome.end, outcome.meta.duration_s, t.requests, t.errors, t.dropped
+            );
         }
-    };
-    let outcome = match scaleproof::run::execute(&config) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            eprintln!("scaleproof: {:#}", anyhow::Error::from(e));
-            return ExitCode::from(EXIT_RUN);
-        }
-    };
-    let t = &outcome.meta.totals;
-    eprintln!(
-        "scaleproof: {} after {:.1} s: {} requests, {} errors, {} dropped; p95 {}",
-        outcome.end,
-        outcome.meta.duration_s,
-        t.requests,
-        t.errors,
-        t.dropped,
-        t.p95_us
-            .map_or("-".to_owned(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
-    );
-    let passed = render(&outcome.dir, None);
+    }
     println!("{}", outcome.dir.display());
-    match (outcome.end, passed) {
-        (EndReason::Interrupted(signal), _) => ExitCode::from(signal.exit_code()),
-        (EndReason::Completed, Some(true)) => ExitCode::SUCCESS,
-        (EndReason::Completed, Some(false)) => ExitCode::from(EXIT_FAILED),
-        (EndReason::Completed, None) => ExitCode::from(EXIT_RUN),
+    let (state, _) = state?;
+    Ok(match outcome.end {
+        EndReason::Interrupted(signal) => ExitCode::from(signal.exit_code()),
+        EndReason::Completed => exit_code(state),
+    })
+}
+
+fn exit_code(state: State) -> ExitCode {
+    match state {
+        State::Pass | State::None => ExitCode::SUCCESS,
+        State::Fail => ExitCode::from(EXIT_FAILED),
+        State::Inconclusive => ExitCode::from(EXIT_INCONCLUSIVE),
     }
 }
 
-/// Writes the reports, prints the verdict; `None` when the reports could not be written.
-fn render(dir: &Path, expect: Option<&scaleproof::scenario::Expectations>) -> Option<bool> {
-    match report::render(dir, expect) {
-        Ok(rendered) => {
-            eprint!("{}", verdict::table(&rendered.summary.verdict));
-            eprintln!("scaleproof: report {}", dir.join("report.html").display());
-            Some(rendered.summary.verdict.pass)
-        }
-        Err(e) => {
-            eprintln!("scaleproof: {:#}", anyhow::Error::from(e));
-            None
-        }
-    }
+/// Writes the reports and prints the verdict; returns its state and the headline line.
+fn render(dir: &Path, expect: Option<&Expectations>) -> Result<(State, String), Failure> {
+    let rendered = report::render(dir, expect)
+        .with_context(|| format!("cannot write the reports of {}", dir.display()))
+        .or_exit(EXIT_RUN)?;
+    let summary = &rendered.summary;
+    eprint!("{}", verdict::table(&summary.verdict));
+    eprintln!("scaleproof: report {}", dir.join("report.html").display());
+    Ok((summary.verdict.state, headline::line(summary)))
 }
 
-fn report_only(args: &ReportArgs) -> ExitCode {
-    let recorded = match scaleproof::timeline::read_run_meta(&args.run_dir) {
-        Ok(meta) => serde_json::from_value(meta.expectations).unwrap_or_default(),
-        Err(e) => {
-            eprintln!("scaleproof: {:#}", anyhow::Error::from(e));
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let expect = match args.expect.apply(recorded) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("scaleproof: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    match render(&args.run_dir, Some(&expect)) {
-        Some(true) => ExitCode::SUCCESS,
-        Some(false) => ExitCode::from(EXIT_FAILED),
-        None => ExitCode::from(EXIT_RUN),
-    }
+fn report_only(args: &ReportArgs) -> Result<ExitCode, Failure> {
+    let meta = scaleproof::timeline::read_run_meta(&args.run_dir).or_exit(EXIT_USAGE)?;
+    let expect = args.expect.apply(meta.expectations).or_exit(EXIT_USAGE)?;
+    let (state, line) = render(&args.run_dir, Some(&expect))?;
+    eprintln!("scaleproof: {line}");
+    Ok(exit_code(state))
 }

@@ -1,9 +1,13 @@
 //! Live progress on stderr: one line per closed second.
 
+use crate::report::headline::UNKNOWN;
 use crate::timeline::{ClusterSample, TimelineRow};
 use std::time::Duration;
 
-/// `[  12s/30s] users 40 | rps 1187 (target 1200, dropped 0) | p95 3.21 ms | errors 0 | endpoints 1`
+/// `[  12s/30s] users 40 | ok rps 1187 (target 1200, dropped 0) | p95 3.21 ms corrected | errors 0 | endpoints 1`
+///
+/// Per second: successful requests/s, and p95 of successful requests — corrected in the open
+/// model, raw in the closed model (which has no due time). Unknown is `–`.
 pub fn line(row: &TimelineRow, planned: Option<Duration>) -> String {
     let elapsed = row.t_s + 1;
     let clock = match planned {
@@ -12,18 +16,25 @@ pub fn line(row: &TimelineRow, planned: Option<Duration>) -> String {
     };
     let rate = match row.target_rps {
         Some(target) => format!(
-            "rps {:>6.0} (target {:.0}, dropped {})",
-            row.achieved_rps, target, row.dropped
+            "ok rps {:>6.0} (target {:.0}, dropped {})",
+            row.ok_rps, target, row.dropped
         ),
-        None => format!("rps {:>6.0}", row.achieved_rps),
+        None => format!("ok rps {:>6.0}", row.ok_rps),
     };
-    let p95 = row.p95_us.map_or_else(
-        || "-".to_owned(),
+    let (p95, kind) = match row.target_rps {
+        Some(_) => (row.p95_corrected_us, "corrected"),
+        None => (row.p95_raw_us, "raw"),
+    };
+    let p95 = p95.map_or_else(
+        || UNKNOWN.to_owned(),
         |us| format!("{:.2} ms", us as f64 / 1000.0),
     );
+    let endpoints = row
+        .endpoints
+        .map_or_else(|| UNKNOWN.to_owned(), |n| n.to_string());
     format!(
-        "{clock} users {:>4} | {rate} | p95 {p95} | errors {} | endpoints {}",
-        row.users, row.errors, row.endpoints
+        "{clock} users {:>4} | {rate} | p95 {p95} {kind} | errors {} | endpoints {endpoints}",
+        row.users, row.errors
     )
 }
 
@@ -54,20 +65,24 @@ mod tests {
             t_s: 11,
             users: 40,
             target_rps: Some(1200.0),
-            achieved_rps: 1187.0,
+            ok_rps: 1187.0,
             dropped: 2,
-            p95_us: Some(3210),
+            p95_corrected_us: Some(3210),
+            p95_raw_us: Some(1000),
             errors: 1,
-            endpoints: 2,
+            endpoints: Some(2),
             ..Default::default()
         };
         let text = line(&row, Some(Duration::from_secs(30)));
         assert_eq!(
             text,
-            "[  12s/30s] users   40 | rps   1187 (target 1200, dropped 2) | p95 3.21 ms | errors 1 | endpoints 2"
+            "[  12s/30s] users   40 | ok rps   1187 (target 1200, dropped 2) | p95 3.21 ms corrected | errors 1 | endpoints 2"
         );
         let idle = line(&TimelineRow::default(), None);
-        assert!(idle.contains("p95 -"), "{idle}");
+        assert_eq!(
+            idle,
+            "[   1s] users    0 | ok rps      0 | p95 – raw | errors 0 | endpoints –"
+        );
         let scaling = ClusterSample {
             deploy_ready: Some(2),
             deploy_spec_replicas: Some(3),

@@ -68,7 +68,7 @@ pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads)
-        .thread_name("scaleproof-load")
+        .thread_name(load::health::WORKER_THREAD_NAME)
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
@@ -168,8 +168,10 @@ async fn run_async(
         planned(config),
         cluster.as_ref().map(ClusterWatch::monitor),
     ));
+    let probe = tokio::spawn(load::health::probe(handle.recorder.clone()));
     let result = load::run(config, &handle, prepared).await;
     closer.abort();
+    probe.abort();
     let ended = Instant::now();
     let t0 = handle.recorder.t0();
     // Stop the watch first: it must not outlive the run by more than a second.
@@ -306,7 +308,7 @@ fn run_meta(
         endpoint_header: config.endpoint_header.to_string(),
         request_timeout_s: config.timeout.as_secs_f64(),
         recycle_connections_s: config.recycle.map(|d| d.as_secs_f64()),
-        expectations: serde_json::to_value(&config.scenario.expect).unwrap_or_default(),
+        expectations: config.scenario.expect.clone(),
         started_at,
         ended_at,
         duration_s: duration.as_secs_f64(),

@@ -51,22 +51,7 @@ pub struct LoadSpec {
     pub max_lag: Option<Duration>,
 }
 
-/// Pass/fail expectations, evaluated by the verdict after the run.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Expectations {
-    /// Minimum sustained requests per second.
-    pub rps: Option<f64>,
-    /// Minimum ready replicas (or distinct serving endpoints without a cluster).
-    pub replicas: Option<u32>,
-    /// Maximum p95 latency, in milliseconds.
-    pub p95_ms: Option<f64>,
-    /// Maximum p99 latency, in milliseconds.
-    pub p99_ms: Option<f64>,
-    /// Maximum error rate, as a fraction (0.01 = 1%).
-    pub error_rate: Option<f64>,
-    /// Longest time from load crossing `rps` to the first scale-out, in seconds.
-    pub scale_within_s: Option<f64>,
-}
+pub use crate::expectations::Expectations;
 
 /// The Kubernetes workload a scenario is about; `--namespace`, `--deployment` and `--hpa`
 /// override each field.

@@ -1,9 +1,42 @@
 //! The verdict: expectations evaluated on the timeline. Every expectation gets a row (wanted,
-//! measured, pass/fail, and where the measurement came from); the run passes when all do.
+//! measured, its state, and where the measurement came from), and the run gets one state:
+//!
+//! - `pass`: every expectation met, by evidence that supports it;
+//! - `fail`: an expectation not met, where the evidence puts it on the service;
+//! - `inconclusive`: the evidence cannot support a pass — an expectation with no data, the
+//!   generator itself the bottleneck ([`crate::timeline::GEN_SATURATED_SHARE`]), or more
+//!   dropped slots than [`crate::timeline::DROPPED_SHARE_LIMIT`].
+//!
+//! A fail outranks inconclusive. A shortfall the generator may have caused (too little
+//! throughput or too much latency while it was saturated) is inconclusive, not fail; a
+//! throughput shortfall made of failed requests is a fail whatever the generator did.
 
-use crate::scenario::Expectations;
-use crate::timeline::{TimelineRow, Totals};
+use crate::expectations::Expectations;
+use crate::timeline::{DROPPED_SHARE_LIMIT, Timeline, TimelineRow, Totals};
 use serde::{Deserialize, Serialize};
+
+/// The state of one expectation, or of the whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Pass,
+    Fail,
+    Inconclusive,
+    /// No expectation was set: nothing to conclude.
+    None,
+}
+
+impl State {
+    /// `PASS`, `FAIL`, `INCONCLUSIVE`, `NO EXPECTATIONS`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pass => "PASS",
+            Self::Fail => "FAIL",
+            Self::Inconclusive => "INCONCLUSIVE",
+            Self::None => "NO EXPECTATIONS",
+        }
+    }
+}
 
 /// One evaluated expectation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -11,243 +44,353 @@ pub struct Check {
     /// `rps`, `replicas`, `p95`, `p99`, `error_rate`, `scale_within`.
     pub name: String,
     pub wanted: String,
+    /// What was measured, or why nothing could be (`no data: …`).
     pub measured: String,
-    pub pass: bool,
+    pub state: State,
     /// What the measurement is based on.
     pub source: String,
+    /// Why the state is what it is, when the measurement alone does not say.
+    pub note: Option<String>,
 }
 
 /// All checks of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
-    pub pass: bool,
+    pub state: State,
     pub checks: Vec<Check>,
-}
-
-/// Length of the window over which throughput must be sustained: 60 s, or half the run for
-/// runs shorter than two minutes (a 30 s demo holds its rate for 15 s).
-pub fn sustain_window(rows: usize) -> usize {
-    if rows >= 120 { 60 } else { (rows / 2).max(1) }
-}
-
-/// Best mean `achieved_rps` over any `window` consecutive seconds.
-pub fn best_window_rps(rows: &[TimelineRow], window: usize) -> Option<f64> {
-    if rows.is_empty() || window == 0 {
-        return None;
-    }
-    let w = window.min(rows.len());
-    rows.windows(w)
-        .map(|s| s.iter().map(|r| r.achieved_rps).sum::<f64>() / w as f64)
-        .max_by(f64::total_cmp)
-}
-
-/// First second whose throughput reaches `rps` (0 without an rps expectation).
-pub fn crossing_second(rows: &[TimelineRow], rps: Option<f64>) -> Option<u64> {
-    match rps {
-        None => rows.first().map(|r| r.t_s),
-        Some(rps) => rows.iter().find(|r| r.achieved_rps >= rps).map(|r| r.t_s),
-    }
-}
-
-/// True when the timeline has replica counts from a watched cluster.
-pub fn has_cluster(rows: &[TimelineRow]) -> bool {
-    rows.iter()
-        .any(|r| r.deploy_spec_replicas.is_some() || r.deploy_ready.is_some())
-}
-
-/// Ready replicas in a second: the Deployment's `readyReplicas` when a cluster was watched,
-/// else the distinct serving endpoints.
-pub fn ready_replicas(row: &TimelineRow, cluster: bool) -> Option<u64> {
-    if cluster {
-        row.deploy_ready
-    } else {
-        (row.requests > 0).then_some(row.endpoints)
-    }
-}
-
-/// Seconds looked back on when deciding whether the endpoint count rose.
-const SCALE_LOOKBACK: usize = 3;
-
-/// Seconds at which the service scaled out. With a watched cluster: the seconds whose
-/// Deployment `spec.replicas` is above the last known value before them (the HPA's decision
-/// taking effect). Without: the seconds in which more endpoints served than in any of the
-/// previous three seconds with traffic (debounced, so that an endpoint missing from one
-/// quiet second and back in the next is not counted).
-pub fn scale_out_seconds(rows: &[TimelineRow]) -> Vec<u64> {
-    if has_cluster(rows) {
-        let mut last: Option<u64> = None;
-        let mut out = Vec::new();
-        for r in rows {
-            if let Some(spec) = r.deploy_spec_replicas {
-                if last.is_some_and(|l| spec > l) {
-                    out.push(r.t_s);
-                }
-                last = Some(spec);
-            }
-        }
-        return out;
-    }
-    let busy: Vec<&TimelineRow> = rows.iter().filter(|r| r.requests > 0).collect();
-    busy.iter()
-        .enumerate()
-        .skip(1)
-        .filter(|(i, r)| {
-            let recent = &busy[i.saturating_sub(SCALE_LOOKBACK)..*i];
-            r.endpoints > recent.iter().map(|p| p.endpoints).max().unwrap_or(0)
-        })
-        .map(|(_, r)| r.t_s)
-        .collect()
+    /// Run-wide reasons the evidence cannot support a pass.
+    pub caveats: Vec<String>,
 }
 
 fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
 }
 
-/// Evaluates every expectation that is set.
-pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) -> Verdict {
-    let mut checks = Vec::new();
-    let no_data = |name: &str, wanted: String, source: &str| Check {
-        name: name.to_owned(),
-        wanted,
-        measured: "no data".to_owned(),
-        pass: false,
-        source: source.to_owned(),
-    };
-    if let Some(want) = expect.rps {
-        let window = sustain_window(rows.len());
-        let source = format!("best {window} s window of achieved rps");
-        checks.push(match best_window_rps(rows, window) {
-            Some(best) => Check {
-                name: "rps".into(),
-                wanted: format!("≥ {want:.0} rps"),
-                measured: format!("{best:.1} rps"),
-                pass: best >= want,
-                source,
-            },
-            None => no_data("rps", format!("≥ {want:.0} rps"), &source),
+/// Failed requests and dropped slots over completed requests and dropped slots: the one
+/// error rate of a run (`None` when nothing was sent or dropped).
+pub fn error_rate(totals: &Totals) -> Option<f64> {
+    let all = totals.requests + totals.dropped;
+    (all > 0).then(|| (totals.errors + totals.dropped) as f64 / all as f64)
+}
+
+/// Dropped slots over slots sent or dropped.
+pub fn dropped_share(totals: &Totals) -> Option<f64> {
+    let all = totals.requests + totals.dropped;
+    (all > 0).then(|| totals.dropped as f64 / all as f64)
+}
+
+struct Builder {
+    checks: Vec<Check>,
+}
+
+impl Builder {
+    fn push(&mut self, name: &str, wanted: String, measured: String, state: State, source: &str) {
+        self.checks.push(Check {
+            name: name.to_owned(),
+            wanted,
+            measured,
+            state,
+            source: source.to_owned(),
+            note: None,
         });
     }
-    let cluster = has_cluster(rows);
+
+    fn note(&mut self, note: impl Into<String>) {
+        if let Some(c) = self.checks.last_mut() {
+            c.note = Some(note.into());
+        }
+    }
+}
+
+fn pass_or(pass: bool, otherwise: State) -> State {
+    if pass { State::Pass } else { otherwise }
+}
+
+/// Evaluates every expectation that is set.
+pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) -> Verdict {
+    let t = Timeline::new(rows);
+    let health = t.generator_health();
+    let dropped = dropped_share(totals).unwrap_or(0.0);
+    let mut caveats = Vec::new();
+    if health.saturated {
+        caveats.push(format!(
+            "the load generator was saturated in {} of {} seconds with traffic (worker CPU ≥ {:.0}% or timer lag ≥ {} ms): it may have been the bottleneck",
+            health.saturated_seconds,
+            health.busy_seconds,
+            crate::timeline::GEN_CPU_SATURATED_PCT,
+            crate::timeline::GEN_LAG_SATURATED_US / 1000
+        ));
+    }
+    if dropped > DROPPED_SHARE_LIMIT {
+        caveats.push(format!(
+            "{:.2}% of the planned send slots were dropped (limit {:.0}%): the planned load was not offered",
+            dropped * 100.0,
+            DROPPED_SHARE_LIMIT * 100.0
+        ));
+    }
+    // A shortfall the generator may have caused is not the service's failure.
+    let generator_suspect = health.saturated || dropped > DROPPED_SHARE_LIMIT;
+    let suspect_note = "the generator may have caused this (see the caveats)";
+    let mut b = Builder { checks: Vec::new() };
+
+    if let Some(want) = expect.rps {
+        let window = t.sustain_window();
+        let source = format!("best {window} s window of successful requests/s");
+        let wanted = format!("≥ {want:.0} ok rps");
+        match t.sustained_ok_rps() {
+            Some(best) if best >= want => {
+                b.push(
+                    "rps",
+                    wanted,
+                    format!("{best:.1} ok rps"),
+                    State::Pass,
+                    &source,
+                );
+            }
+            Some(best) => {
+                let completed = t.sustained_completed_rps().unwrap_or(0.0);
+                let state = if completed >= want || !generator_suspect {
+                    State::Fail
+                } else {
+                    State::Inconclusive
+                };
+                b.push("rps", wanted, format!("{best:.1} ok rps"), state, &source);
+                if completed >= want {
+                    b.note(format!(
+                        "{completed:.1} requests/s completed, but failed requests are not throughput"
+                    ));
+                } else if state == State::Inconclusive {
+                    b.note(suspect_note);
+                }
+            }
+            None => b.push(
+                "rps",
+                wanted,
+                "no data: no second recorded".into(),
+                State::Inconclusive,
+                &source,
+            ),
+        }
+    }
+
     if let Some(want) = expect.replicas {
-        let source = if cluster {
+        let source = if t.has_cluster() {
             "most ready replicas of the Deployment at the end of a second (status.readyReplicas, cluster watch)"
         } else {
             "most distinct X-Served-By endpoints in one second (no cluster data)"
         };
-        let most = rows
-            .iter()
-            .filter_map(|r| ready_replicas(r, cluster))
-            .max()
-            .filter(|_| totals.requests > 0);
-        checks.push(match most {
-            Some(most) => Check {
-                name: "replicas".into(),
-                wanted: format!("≥ {want}"),
-                measured: most.to_string(),
-                pass: most >= u64::from(want),
-                source: source.into(),
-            },
-            None => no_data("replicas", format!("≥ {want}"), source),
-        });
+        let wanted = format!("≥ {want}");
+        match t.most_ready_replicas() {
+            Some(most) => b.push(
+                "replicas",
+                wanted,
+                most.to_string(),
+                pass_or(most >= u64::from(want), State::Fail),
+                source,
+            ),
+            None => b.push(
+                "replicas",
+                wanted,
+                "no data: replicas unknown".into(),
+                State::Inconclusive,
+                source,
+            ),
+        }
     }
-    for (name, want, measured, raw) in [
+
+    let kind = t.latency_kind();
+    for (name, want, corrected, raw) in [
         (
             "p95",
             expect.p95_ms,
-            ms(totals.p95_corrected_us),
-            ms(totals.p95_us),
+            totals.p95_corrected_us,
+            totals.p95_raw_us,
         ),
         (
             "p99",
             expect.p99_ms,
-            ms(totals.p99_corrected_us),
-            ms(totals.p99_us),
+            totals.p99_corrected_us,
+            totals.p99_raw_us,
         ),
     ] {
         let Some(want) = want else { continue };
-        let source = "whole run, latency from the due time (coordinated-omission corrected)";
-        checks.push(match measured.or(raw) {
-            Some(got) => Check {
-                name: name.into(),
-                wanted: format!("≤ {want} ms"),
-                measured: format!("{got:.2} ms"),
-                pass: got <= want,
-                source: source.into(),
-            },
-            None => no_data(name, format!("≤ {want} ms"), source),
-        });
-    }
-    if let Some(want) = expect.error_rate {
-        let source = "failed requests / completed requests, whole run";
-        checks.push(if totals.requests == 0 {
-            no_data("error_rate", format!("≤ {:.2}%", want * 100.0), source)
-        } else {
-            let rate = totals.errors as f64 / totals.requests as f64;
-            Check {
-                name: "error_rate".into(),
-                wanted: format!("≤ {:.2}%", want * 100.0),
-                measured: format!("{:.3}%", rate * 100.0),
-                pass: rate <= want,
-                source: source.into(),
-            }
-        });
-    }
-    if let Some(want) = expect.scale_within_s {
-        let source = if cluster {
-            "seconds from load reaching the rps expectation to the Deployment's first scale-out (spec.replicas up)"
-        } else {
-            "seconds from load reaching the rps expectation to more endpoints serving"
+        let (value, source) = match kind {
+            crate::timeline::LatencyKind::Corrected => (
+                ms(corrected),
+                "whole run, corrected: successful requests from their due time, dropped slots at their lag",
+            ),
+            crate::timeline::LatencyKind::Raw => (
+                ms(raw),
+                "whole run, raw: successful requests from the send (closed model: no due time to correct from)",
+            ),
         };
-        let crossing = crossing_second(rows, expect.rps);
-        let first = crossing.and_then(|c| scale_out_seconds(rows).into_iter().find(|&s| s >= c));
-        checks.push(match (crossing, first) {
-            (Some(c), Some(s)) => {
-                let took = (s - c) as f64;
-                Check {
-                    name: "scale_within".into(),
-                    wanted: format!("≤ {want:.0} s"),
-                    measured: format!("{took:.0} s"),
-                    pass: took <= want,
-                    source: source.into(),
+        let wanted = format!("≤ {want} ms");
+        match value {
+            Some(got) => {
+                let over = if generator_suspect {
+                    State::Inconclusive
+                } else {
+                    State::Fail
+                };
+                let state = pass_or(got <= want, over);
+                b.push(
+                    name,
+                    wanted,
+                    format!("{got:.2} ms {}", kind.label()),
+                    state,
+                    source,
+                );
+                if state == State::Inconclusive {
+                    b.note(suspect_note);
                 }
             }
-            (None, _) => Check {
-                measured: "load never reached the rps expectation".into(),
-                ..no_data("scale_within", format!("≤ {want:.0} s"), source)
-            },
-            (Some(_), None) => Check {
-                measured: "no scale-out seen".into(),
-                ..no_data("scale_within", format!("≤ {want:.0} s"), source)
-            },
-        });
+            None => b.push(
+                name,
+                wanted,
+                "no data: no successful request".into(),
+                State::Inconclusive,
+                source,
+            ),
+        }
     }
+
+    if let Some(want) = expect.error_rate {
+        let source =
+            "(failed requests + dropped slots) / (completed requests + dropped slots), whole run";
+        let wanted = format!("≤ {:.2}%", want * 100.0);
+        match error_rate(totals) {
+            Some(rate) => b.push(
+                "error_rate",
+                wanted,
+                format!("{:.3}%", rate * 100.0),
+                pass_or(rate <= want, State::Fail),
+                source,
+            ),
+            None => b.push(
+                "error_rate",
+                wanted,
+                "no data: nothing sent".into(),
+                State::Inconclusive,
+                source,
+            ),
+        }
+    }
+
+    if let Some(want) = expect.scale_within_s {
+        scale_within(&mut b, &t, expect.rps, want);
+    }
+
+    let state = if b.checks.is_empty() {
+        State::None
+    } else if b.checks.iter().any(|c| c.state == State::Fail) {
+        State::Fail
+    } else if !caveats.is_empty() || b.checks.iter().any(|c| c.state != State::Pass) {
+        State::Inconclusive
+    } else {
+        State::Pass
+    };
     Verdict {
-        pass: checks.iter().all(|c| c.pass),
-        checks,
+        state,
+        checks: b.checks,
+        caveats,
+    }
+}
+
+/// Time from load first reaching the rps expectation to the first scale-out; a scale-out
+/// during the ramp, before that, counts as 0 s.
+fn scale_within(b: &mut Builder, t: &Timeline<'_>, rps: Option<f64>, want: f64) {
+    let cluster = t.has_cluster();
+    let source = if cluster {
+        "seconds from load reaching the rps expectation to the Deployment's first scale-out (spec.replicas up)"
+    } else {
+        "seconds from load reaching the rps expectation to more endpoints serving"
+    };
+    let wanted = format!("≤ {want:.0} s");
+    if !cluster && !t.has_endpoints() {
+        b.push(
+            "scale_within",
+            wanted,
+            "no data: no cluster watched and no endpoint header seen".into(),
+            State::Inconclusive,
+            source,
+        );
+        return;
+    }
+    let Some(crossing) = t.crossing_second(rps) else {
+        b.push(
+            "scale_within",
+            wanted,
+            "no data: load never reached the rps expectation".into(),
+            State::Inconclusive,
+            source,
+        );
+        return;
+    };
+    match t.scale_out_seconds().first() {
+        Some(&first) => {
+            let took = first.saturating_sub(crossing) as f64;
+            b.push(
+                "scale_within",
+                wanted,
+                format!("{took:.0} s"),
+                pass_or(took <= want, State::Fail),
+                source,
+            );
+            if first < crossing {
+                b.note(format!(
+                    "scaled out at {first} s, during the ramp, before load reached the expectation at {crossing} s"
+                ));
+            }
+        }
+        None => {
+            let last = t.rows().last().map_or(0, |r| r.t_s + 1);
+            let watched = last.saturating_sub(crossing) as f64;
+            if watched > want {
+                b.push(
+                    "scale_within",
+                    wanted,
+                    format!("no scale-out in {watched:.0} s"),
+                    State::Fail,
+                    source,
+                );
+            } else {
+                b.push(
+                    "scale_within",
+                    wanted,
+                    format!(
+                        "no data: the run ended {watched:.0} s after load reached the expectation"
+                    ),
+                    State::Inconclusive,
+                    source,
+                );
+            }
+        }
     }
 }
 
 /// The verdict as a plain-text table for the terminal.
 pub fn table(verdict: &Verdict) -> String {
-    if verdict.checks.is_empty() {
-        return "verdict: no expectations set\n".to_owned();
+    let mut out = String::new();
+    if !verdict.checks.is_empty() {
+        out.push_str("expectation   wanted          measured            result        source\n");
     }
-    let mut out = String::from("expectation   wanted          measured        result  source\n");
     for c in &verdict.checks {
         out.push_str(&format!(
-            "{:<13} {:<15} {:<15} {:<7} {}\n",
+            "{:<13} {:<15} {:<19} {:<13} {}\n",
             c.name,
             c.wanted,
             c.measured,
-            if c.pass { "pass" } else { "FAIL" },
+            c.state.label().to_lowercase(),
             c.source
         ));
+        if let Some(note) = &c.note {
+            out.push_str(&format!("{:<13} ↳ {note}\n", ""));
+        }
     }
-    out.push_str(if verdict.pass {
-        "verdict: PASS\n"
-    } else {
-        "verdict: FAIL\n"
-    });
+    for caveat in &verdict.caveats {
+        out.push_str(&format!("caveat: {caveat}\n"));
+    }
+    out.push_str(&format!("verdict: {}\n", verdict.state.label()));
     out
 }
 
@@ -255,16 +398,20 @@ pub fn table(verdict: &Verdict) -> String {
 mod tests {
     use super::*;
 
-    fn rows(rps: &[f64], endpoints: &[u64]) -> Vec<TimelineRow> {
-        rps.iter()
+    /// Seconds at `ok` successful requests/s, `endpoints` serving, nothing failing.
+    fn rows(ok: &[f64], endpoints: &[u64]) -> Vec<TimelineRow> {
+        ok.iter()
             .zip(endpoints)
             .enumerate()
             .map(|(i, (&r, &e))| TimelineRow {
                 t_s: i as u64,
                 span_s: 1.0,
-                achieved_rps: r,
+                ok_rps: r,
+                completed_rps: r,
                 requests: r as u64,
-                endpoints: e,
+                ok: r as u64,
+                endpoints: Some(e),
+                target_rps: Some(r),
                 ..Default::default()
             })
             .collect()
@@ -275,7 +422,7 @@ mod tests {
             requests,
             errors,
             ok: requests - errors,
-            p95_us,
+            p95_raw_us: p95_us,
             p95_corrected_us: p95_us,
             ..Default::default()
         }
@@ -292,6 +439,13 @@ mod tests {
         }
     }
 
+    fn states(v: &Verdict) -> Vec<(&str, State)> {
+        v.checks
+            .iter()
+            .map(|c| (c.name.as_str(), c.state))
+            .collect()
+    }
+
     #[test]
     fn exactly_at_the_limit_passes() {
         let r = rows(&[1000.0; 10], &[2; 10]);
@@ -300,8 +454,9 @@ mod tests {
             &r,
             &totals(10_000, 100, Some(250_000)),
         );
-        assert!(v.pass, "{}", table(&v));
+        assert_eq!(v.state, State::Pass, "{}", table(&v));
         assert_eq!(v.checks.len(), 4);
+        assert_eq!(v.checks[2].measured, "250.00 ms corrected");
     }
 
     #[test]
@@ -312,15 +467,19 @@ mod tests {
             &r,
             &totals(10_000, 101, Some(250_001)),
         );
-        assert!(!v.pass);
-        assert!(v.checks.iter().all(|c| !c.pass), "{}", table(&v));
-        assert_eq!(v.checks[0].measured, "999.0 rps");
-        assert_eq!(v.checks[2].measured, "250.00 ms");
+        assert_eq!(v.state, State::Fail);
+        assert!(
+            v.checks.iter().all(|c| c.state == State::Fail),
+            "{}",
+            table(&v)
+        );
+        assert_eq!(v.checks[0].measured, "999.0 ok rps");
+        assert_eq!(v.checks[2].measured, "250.00 ms corrected");
         assert!(v.checks[1].source.contains("no cluster"));
     }
 
     #[test]
-    fn no_data_fails_rather_than_passing_vacuously() {
+    fn no_data_is_inconclusive_never_a_pass() {
         let expect = Expectations {
             rps: Some(1.0),
             replicas: Some(1),
@@ -330,32 +489,169 @@ mod tests {
             ..Default::default()
         };
         let v = evaluate(&expect, &[], &Totals::default());
-        assert!(!v.pass);
+        assert_eq!(v.state, State::Inconclusive, "{}", table(&v));
         assert_eq!(v.checks.len(), 5);
-        assert!(v.checks.iter().all(|c| !c.pass));
+        assert!(v.checks.iter().all(|c| c.state == State::Inconclusive));
+        assert!(v.checks.iter().all(|c| c.measured.starts_with("no data")));
+        assert_eq!(
+            evaluate(&Expectations::default(), &[], &Totals::default()).state,
+            State::None
+        );
     }
 
     #[test]
-    fn sustained_rps_needs_the_whole_window() {
-        // 20 s run: window 10 s. A 5 s burst at 2000 does not sustain 1500.
-        let mut rps = vec![1000.0; 20];
-        rps[3..8].fill(2000.0);
-        let best = best_window_rps(&rows(&rps, &[1; 20]), sustain_window(20)).expect("data");
-        assert!((best - 1500.0).abs() < 1e-9, "{best}");
-        assert_eq!(sustain_window(600), 60);
+    fn a_dead_service_fails_failed_requests_are_neither_throughput_nor_latency() {
+        // Every request a refused connection, 28,000 of them a second.
+        let r: Vec<TimelineRow> = (0..4)
+            .map(|t| TimelineRow {
+                t_s: t,
+                span_s: 1.0,
+                completed_rps: 28_000.0,
+                requests: 28_000,
+                errors: 28_000,
+                err_connect: 28_000,
+                p95_all_raw_us: Some(90),
+                ..Default::default()
+            })
+            .collect();
+        let t = Totals {
+            requests: 112_000,
+            errors: 112_000,
+            err_connect: 112_000,
+            p95_all_raw_us: Some(90),
+            ..Default::default()
+        };
+        let expect = Expectations {
+            rps: Some(1000.0),
+            p95_ms: Some(10.0),
+            ..Default::default()
+        };
+        let v = evaluate(&expect, &r, &t);
+        assert_eq!(v.state, State::Fail, "{}", table(&v));
+        assert_eq!(
+            states(&v),
+            [("rps", State::Fail), ("p95", State::Inconclusive)]
+        );
+        assert_eq!(v.checks[0].measured, "0.0 ok rps");
+        assert!(
+            v.checks[0]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("failed requests")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn half_the_requests_failing_cannot_pass_the_rps_expectation() {
+        let mut r = rows(&[600.0; 10], &[1; 10]);
+        for row in &mut r {
+            row.completed_rps = 1200.0;
+            row.requests = 1200;
+            row.errors = 600;
+            row.err_backpressure = 600;
+        }
+        let expect = Expectations {
+            rps: Some(1000.0),
+            ..Default::default()
+        };
+        let v = evaluate(&expect, &r, &totals(12_000, 6_000, Some(1_000)));
+        assert_eq!(v.state, State::Fail, "{}", table(&v));
+    }
+
+    fn saturate(r: &mut [TimelineRow]) {
+        for row in r.iter_mut() {
+            row.gen_cpu_pct = Some(99.0);
+        }
+    }
+
+    #[test]
+    fn a_saturated_generator_is_not_a_slow_service() {
+        let expect = Expectations {
+            rps: Some(1000.0),
+            p95_ms: Some(100.0),
+            ..Default::default()
+        };
+        // Short of throughput and over the latency limit while the generator was saturated.
+        let mut r = rows(&[800.0; 10], &[1; 10]);
+        saturate(&mut r);
+        let v = evaluate(&expect, &r, &totals(8_000, 0, Some(300_000)));
+        assert_eq!(v.state, State::Inconclusive, "{}", table(&v));
+        assert_eq!(
+            states(&v),
+            [("rps", State::Inconclusive), ("p95", State::Inconclusive)]
+        );
+        assert_eq!(v.caveats.len(), 1);
+        assert!(v.caveats[0].contains("saturated"), "{:?}", v.caveats);
+        // Every figure within its limit still does not make a pass.
+        let mut r = rows(&[1200.0; 10], &[1; 10]);
+        saturate(&mut r);
+        let v = evaluate(&expect, &r, &totals(12_000, 0, Some(1_000)));
+        assert_eq!(v.state, State::Inconclusive);
+        assert!(v.checks.iter().all(|c| c.state == State::Pass));
+        // The same shortfall with a healthy generator is the service's.
+        let r = rows(&[800.0; 10], &[1; 10]);
+        assert_eq!(
+            evaluate(&expect, &r, &totals(8_000, 0, Some(300_000))).state,
+            State::Fail
+        );
+    }
+
+    #[test]
+    fn dropped_slots_count_as_errors_and_too_many_leave_the_run_inconclusive() {
+        let r = rows(&[1000.0; 10], &[2; 10]);
+        let mut t = totals(10_000, 0, Some(1_000));
+        t.dropped = 200; // 1.96% of 10,200 slots
+        let expect = Expectations {
+            rps: Some(1000.0),
+            ..Default::default()
+        };
+        let v = evaluate(&expect, &r, &t);
+        assert_eq!(v.state, State::Inconclusive, "{}", table(&v));
+        assert!(v.caveats[0].contains("dropped"), "{:?}", v.caveats);
+        let rate = Expectations {
+            error_rate: Some(0.01),
+            ..Default::default()
+        };
+        let v = evaluate(&rate, &r, &t);
+        assert_eq!(v.state, State::Fail, "{}", table(&v));
+        assert_eq!(v.checks[0].measured, "1.961%");
+        // Within the limit, drops still count in the error rate but allow a pass.
+        t.dropped = 10;
+        let v = evaluate(&rate, &r, &t);
+        assert_eq!(v.state, State::Pass, "{}", table(&v));
+        assert_eq!(v.checks[0].measured, "0.100%");
+    }
+
+    #[test]
+    fn a_closed_model_verdict_uses_raw_latency_and_says_so() {
+        let mut r = rows(&[100.0; 4], &[1; 4]);
+        for row in &mut r {
+            row.target_rps = None;
+        }
+        let mut t = totals(400, 0, Some(2_000));
+        t.p95_corrected_us = None;
+        let expect = Expectations {
+            p95_ms: Some(5.0),
+            ..Default::default()
+        };
+        let v = evaluate(&expect, &r, &t);
+        assert_eq!(v.state, State::Pass);
+        assert_eq!(v.checks[0].measured, "2.00 ms raw");
+        assert!(v.checks[0].source.contains("raw"), "{}", v.checks[0].source);
     }
 
     #[test]
     fn scale_within_counts_from_the_crossing_to_the_first_new_endpoint() {
-        let rps = [100.0, 500.0, 1000.0, 1100.0, 1200.0, 1200.0, 1200.0, 1200.0];
+        let ok = [100.0, 500.0, 1000.0, 1100.0, 1200.0, 1200.0, 1200.0, 1200.0];
         let eps = [1, 1, 1, 1, 1, 2, 2, 3];
-        let r = rows(&rps, &eps);
-        assert_eq!(scale_out_seconds(&r), vec![5, 7]);
+        let r = rows(&ok, &eps);
+        assert_eq!(Timeline::new(&r).scale_out_seconds(), vec![5, 7]);
         // A dip and a recovery within the look-back is not a scale-out; a later rise is.
         let r2 = rows(&[10.0; 10], &[2, 2, 1, 2, 2, 2, 2, 1, 1, 1]);
-        assert!(scale_out_seconds(&r2).is_empty());
+        assert!(Timeline::new(&r2).scale_out_seconds().is_empty());
         let r3 = rows(&[10.0; 9], &[2, 1, 1, 1, 1, 2, 2, 2, 3]);
-        assert_eq!(scale_out_seconds(&r3), vec![5, 8]);
+        assert_eq!(Timeline::new(&r3).scale_out_seconds(), vec![5, 8]);
         let expect = Expectations {
             rps: Some(1000.0),
             scale_within_s: Some(3.0),
@@ -363,13 +659,56 @@ mod tests {
         };
         let v = evaluate(&expect, &r, &totals(8000, 0, Some(1000)));
         let c = &v.checks[1];
-        assert_eq!((c.measured.as_str(), c.pass), ("3 s", true));
+        assert_eq!((c.measured.as_str(), c.state), ("3 s", State::Pass));
         let expect = Expectations {
             scale_within_s: Some(2.0),
             rps: Some(1000.0),
             ..Default::default()
         };
-        assert!(!evaluate(&expect, &r, &totals(8000, 0, Some(1000))).pass);
+        assert_eq!(
+            evaluate(&expect, &r, &totals(8000, 0, Some(1000))).state,
+            State::Fail
+        );
+    }
+
+    #[test]
+    fn a_scale_out_during_the_ramp_counts_as_immediate() {
+        // More endpoints at t=2, load reaches 1000 at t=4.
+        let ok = [200.0, 400.0, 600.0, 800.0, 1000.0, 1000.0, 1000.0, 1000.0];
+        let r = rows(&ok, &[1, 1, 2, 2, 2, 2, 2, 2]);
+        let expect = Expectations {
+            rps: Some(1000.0),
+            scale_within_s: Some(5.0),
+            ..Default::default()
+        };
+        let v = evaluate(&expect, &r, &totals(6000, 0, Some(1000)));
+        let c = &v.checks[1];
+        assert_eq!(
+            (c.measured.as_str(), c.state),
+            ("0 s", State::Pass),
+            "{}",
+            table(&v)
+        );
+        assert!(
+            c.note
+                .as_deref()
+                .is_some_and(|n| n.contains("during the ramp"))
+        );
+    }
+
+    #[test]
+    fn no_scale_out_fails_only_after_the_allowed_time_has_been_watched() {
+        let expect = Expectations {
+            rps: Some(1000.0),
+            scale_within_s: Some(5.0),
+            ..Default::default()
+        };
+        let long = rows(&[1000.0; 10], &[1; 10]);
+        let v = evaluate(&expect, &long, &totals(10_000, 0, Some(1000)));
+        assert_eq!(v.checks[1].state, State::Fail, "{}", table(&v));
+        let short = rows(&[1000.0; 4], &[1; 4]);
+        let v = evaluate(&expect, &short, &totals(4_000, 0, Some(1000)));
+        assert_eq!(v.checks[1].state, State::Inconclusive, "{}", table(&v));
     }
 
     fn with_cluster(
@@ -387,13 +726,14 @@ mod tests {
     #[test]
     fn a_watched_cluster_is_the_source_of_replicas_and_scale_outs() {
         // One endpoint header value seen (e.g. a proxy in front), but the Deployment scaled.
-        let rps = [500.0, 1000.0, 1100.0, 1200.0, 1200.0, 1200.0];
+        let ok = [500.0, 1000.0, 1100.0, 1200.0, 1200.0, 1200.0];
         let spec = [Some(1), Some(1), None, Some(3), Some(3), Some(2)];
         let ready = [Some(1), Some(1), None, Some(1), Some(3), Some(2)];
-        let r = with_cluster(rows(&rps, &[1; 6]), &spec, &ready);
-        assert!(has_cluster(&r));
+        let r = with_cluster(rows(&ok, &[1; 6]), &spec, &ready);
+        let t = Timeline::new(&r);
+        assert!(t.has_cluster());
         // The unknown second neither counts as a change nor hides one.
-        assert_eq!(scale_out_seconds(&r), vec![3]);
+        assert_eq!(t.scale_out_seconds(), vec![3]);
         let expect = Expectations {
             rps: Some(1000.0),
             replicas: Some(3),
@@ -401,7 +741,7 @@ mod tests {
             ..Default::default()
         };
         let v = evaluate(&expect, &r, &totals(6000, 0, Some(1000)));
-        assert!(v.pass, "{}", table(&v));
+        assert_eq!(v.state, State::Pass, "{}", table(&v));
         let replicas = &v.checks[1];
         assert_eq!(replicas.measured, "3");
         assert!(
@@ -414,19 +754,31 @@ mod tests {
     }
 
     #[test]
-    fn unknown_replicas_fall_back_to_endpoints_and_never_count_as_zero_or_pass() {
+    fn unknown_replicas_are_never_zero_and_never_pass() {
         let r = with_cluster(rows(&[100.0; 4], &[2; 4]), &[None; 4], &[None; 4]);
-        assert!(!has_cluster(&r));
+        assert!(!Timeline::new(&r).has_cluster());
         let expect = Expectations {
             replicas: Some(2),
             ..Default::default()
         };
         let v = evaluate(&expect, &r, &totals(400, 0, Some(1000)));
-        assert!(v.pass);
+        assert_eq!(v.state, State::Pass);
         assert!(v.checks[0].source.contains("X-Served-By"));
-        // No cluster data and no traffic: no data, a failure.
-        let idle = with_cluster(rows(&[0.0; 4], &[0; 4]), &[None; 4], &[None; 4]);
-        let v = evaluate(&expect, &idle, &Totals::default());
-        assert_eq!((v.checks[0].measured.as_str(), v.pass), ("no data", false));
+        // A service that sends no endpoint header: replicas are unknown, not 0.
+        let mut blind = rows(&[100.0; 4], &[1; 4]);
+        for row in &mut blind {
+            row.endpoints = None;
+        }
+        let v = evaluate(&expect, &blind, &totals(400, 0, Some(1000)));
+        assert_eq!(
+            (v.checks[0].measured.as_str(), v.state),
+            ("no data: replicas unknown", State::Inconclusive)
+        );
+        let within = Expectations {
+            scale_within_s: Some(10.0),
+            ..Default::default()
+        };
+        let v = evaluate(&within, &blind, &totals(400, 0, Some(1000)));
+        assert_eq!(v.checks[0].state, State::Inconclusive, "{}", table(&v));
     }
 }

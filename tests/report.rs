@@ -2,10 +2,13 @@
 //! byte for byte), a self-contained HTML page that renders in headless Chromium, and the
 //! `report` subcommand's verdict and exit code.
 
+use scaleproof::expectations::Expectations;
+use scaleproof::report::headline;
 use scaleproof::timeline::{
     self, ClusterRecord, EndpointRow, EventRow, GeneratorRecord, LoadRecord, RunMeta, TimelineRow,
     Totals,
 };
+use scaleproof::verdict::State;
 use std::path::Path;
 use std::process::Command;
 
@@ -24,19 +27,23 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
             span_s: 1.0,
             users: 50,
             target_rps: Some(rps),
-            achieved_rps: rps,
+            ok_rps: rps,
+            completed_rps: rps,
             requests: rps as u64,
             ok: rps as u64,
-            p50_us: Some(800),
-            p90_us: Some(1500),
-            p95_us: Some(2000 + t * 3),
-            p99_us: Some(5000),
-            max_us: Some(9000),
+            p50_raw_us: Some(800),
+            p90_raw_us: Some(1500),
+            p95_raw_us: Some(2000 + t * 3),
+            p99_raw_us: Some(5000),
+            max_raw_us: Some(9000),
             p50_corrected_us: Some(900),
+            p90_corrected_us: Some(1800),
             p95_corrected_us: Some(2500 + t * 3),
             p99_corrected_us: Some(6000),
             max_corrected_us: Some(9500),
-            endpoints: serving as u64,
+            endpoints: Some(serving as u64),
+            gen_cpu_pct: Some(20.0),
+            gen_lag_max_us: Some(1500),
             ..Default::default()
         });
         if cluster {
@@ -75,7 +82,12 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
         endpoint_header: "x-served-by".into(),
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
-        expectations: serde_json::json!({"rps": 1000.0, "replicas": 2, "p95_ms": 250.0}),
+        expectations: Expectations {
+            rps: Some(1000.0),
+            replicas: Some(2),
+            p95_ms: Some(250.0),
+            ..Default::default()
+        },
         started_at: chrono::Utc::now(),
         ended_at: chrono::Utc::now(),
         duration_s: seconds as f64,
@@ -83,9 +95,10 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
         totals: Totals {
             requests,
             ok: requests,
-            endpoints: endpoints as u64,
-            p95_us: Some(2500),
+            endpoints: Some(endpoints as u64),
+            p95_raw_us: Some(2500),
             p95_corrected_us: Some(3000),
+            p99_corrected_us: Some(6000),
             ..Default::default()
         },
         generator: GeneratorRecord::here(),
@@ -158,8 +171,9 @@ fn every_output_is_written_with_the_stated_sizes_and_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
     synthetic_run(dir.path(), 120, 3, false);
     let rendered = scaleproof::report::render(dir.path(), None).expect("render");
-    assert!(
-        rendered.summary.verdict.pass,
+    assert_eq!(
+        rendered.summary.verdict.state,
+        State::Pass,
         "{:?}",
         rendered.summary.verdict
     );
@@ -176,7 +190,8 @@ fn every_output_is_written_with_the_stated_sizes_and_schema() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("read"))
             .expect("json");
-    assert_eq!(summary["schema"], "scaleproof-summary/1");
+    assert_eq!(summary["schema"], "scaleproof-summary/2");
+    assert_eq!(summary["verdict"]["state"], "pass");
     for key in [
         "scenario",
         "target",
@@ -368,4 +383,128 @@ fn report_subcommand_re_renders_with_overridden_expectations_and_sets_the_exit_c
         .output()
         .expect("run");
     assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn every_page_shows_the_same_headline_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path(), 60, 2, false);
+    let rendered = scaleproof::report::render(dir.path(), None).expect("render");
+    let s = &rendered.summary;
+    // summary.json: the verdict's rps window is the headline's window.
+    assert_eq!(s.kpis.sustain_window_s, 30);
+    let rps = s
+        .verdict
+        .checks
+        .iter()
+        .find(|c| c.name == "rps")
+        .expect("rps check");
+    assert!(rps.source.contains("best 30 s window"), "{}", rps.source);
+    let peak = s.kpis.peak_sustained_ok_rps.expect("peak");
+    assert_eq!(rps.measured, format!("{peak:.1} ok rps"));
+    let p95 = s
+        .verdict
+        .checks
+        .iter()
+        .find(|c| c.name == "p95")
+        .expect("p95 check");
+    assert_eq!(p95.measured, "3.00 ms corrected");
+    assert_eq!(s.kpis.p95_ms, Some(3.0));
+    // report.html shows every headline figure as formatted once.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+    for fig in headline::figures(s) {
+        assert!(
+            html.contains(&format!("{}<b>{}</b>", fig.label, fig.value)),
+            "report.html lacks {fig:?}"
+        );
+    }
+    assert!(html.contains("p95 corrected<b>3.00 ms</b>"));
+    assert!(html.contains("Peak sustained<b>1200 ok rps</b>"));
+    // The terminal prints the same line the dashboard draws.
+    let out = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("report")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&headline::line(s)), "{stderr}");
+    assert!(
+        headline::line(s).starts_with("peak 1200 ok rps (best 30 s) · p95 corrected 3.00 ms"),
+        "{}",
+        headline::line(s)
+    );
+}
+
+#[test]
+fn a_run_json_that_cannot_be_read_is_an_error_never_a_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path(), 10, 1, false);
+    let path = dir.path().join(timeline::RUN_JSON);
+    let good = std::fs::read_to_string(&path).expect("read");
+    let bin = env!("CARGO_BIN_EXE_scaleproof");
+    let report = || {
+        Command::new(bin)
+            .arg("report")
+            .arg(dir.path())
+            .output()
+            .expect("run")
+    };
+    // Expectations that do not decode.
+    let bad = good.replace("\"p95_ms\": 250.0", "\"p95_ms\": \"fast\"");
+    assert_ne!(bad, good);
+    std::fs::write(&path, bad).expect("write");
+    let out = report();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("run.json") && err.contains("not a valid run file"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("summary.json").exists(),
+        "nothing rendered"
+    );
+    // A run directory of another format says so.
+    std::fs::write(
+        &path,
+        good.replace(timeline::RUN_FORMAT, "scaleproof-run/1"),
+    )
+    .expect("write");
+    let out = report();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("scaleproof-run/1"), "{err}");
+}
+
+#[test]
+fn unknown_endpoints_show_as_unknown_never_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path(), 40, 1, false);
+    let path = dir.path().join(timeline::TIMELINE_CSV);
+    let mut rows: Vec<TimelineRow> = timeline::read_csv(&path).expect("read");
+    for r in &mut rows {
+        r.endpoints = None;
+    }
+    std::fs::write(
+        &path,
+        timeline::to_csv(&rows, timeline::TIMELINE_COLUMNS).expect("csv"),
+    )
+    .expect("write");
+    let rendered = scaleproof::report::render(dir.path(), None).expect("render");
+    let s = &rendered.summary;
+    assert_eq!(s.kpis.most_endpoints_at_once, None);
+    let replicas = s
+        .verdict
+        .checks
+        .iter()
+        .find(|c| c.name == "replicas")
+        .expect("replicas");
+    assert_eq!(replicas.state, State::Inconclusive);
+    assert_eq!(s.verdict.state, State::Inconclusive);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+    assert!(
+        html.contains("Most endpoints<b>–</b>"),
+        "unknown shown as –"
+    );
+    assert!(html.contains("INCONCLUSIVE"));
 }

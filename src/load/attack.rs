@@ -122,12 +122,14 @@ impl Shared {
                 let now = Instant::now();
                 match pacer.take(now) {
                     Take::Exhausted { dropped } => {
-                        self.recorder.record_dropped(now, dropped);
+                        self.recorder
+                            .record_dropped(now, dropped.map(|k| pacer.due_of(k)));
                         self.control.stop(EndReason::Completed);
                         return false;
                     }
                     Take::Send { due, dropped, .. } => {
-                        self.recorder.record_dropped(now, dropped);
+                        self.recorder
+                            .record_dropped(now, dropped.map(|k| pacer.due_of(k)));
                         tokio::select! {
                             () = tokio::time::sleep_until(due.into()) => {}
                             () = &mut interrupted => return false,
@@ -148,7 +150,7 @@ impl Shared {
             return false;
         };
         let sample = Sample {
-            due: due.unwrap_or(sent),
+            due,
             sent,
             done: Instant::now(),
             outcome,

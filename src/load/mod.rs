@@ -8,6 +8,7 @@
 mod attack;
 pub mod clients;
 pub mod control;
+pub mod health;
 pub mod pacer;
 pub mod recorder;
 pub mod request;

@@ -8,21 +8,22 @@
 //! busy when it fell due), one more user is admitted, up to the cap.
 
 use super::stages::RatePlan;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// What a user gets from [`Pacer::take`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Take {
-    /// Send at `due`; `dropped` overdue slots were skipped to get here.
+    /// Send at `due`; the `dropped` overdue slots were skipped to get here.
     Send {
         slot: u64,
         due: Instant,
-        dropped: u64,
+        dropped: Range<u64>,
     },
-    /// The plan has no more slots; `dropped` overdue slots were skipped on the way.
-    Exhausted { dropped: u64 },
+    /// The plan has no more slots; the `dropped` overdue slots were skipped on the way.
+    Exhausted { dropped: Range<u64> },
 }
 
 /// Shared by every user of an open-model run.
@@ -65,6 +66,11 @@ impl Pacer {
         &self.plan
     }
 
+    /// When slot `slot` is (or was) due.
+    pub fn due_of(&self, slot: u64) -> Instant {
+        self.t0 + self.plan.due(slot).unwrap_or_else(|| self.plan.duration())
+    }
+
     /// Users admitted so far.
     pub fn admitted(&self) -> usize {
         self.admitted.load(Ordering::Relaxed)
@@ -105,7 +111,6 @@ impl Pacer {
         let mut current = self.next.load(Ordering::Relaxed);
         loop {
             let slot = current.max(first_sendable);
-            let dropped = slot - current;
             if slot >= self.total {
                 // Claim the remaining overdue slots once, then report exhaustion.
                 return match self.next.compare_exchange_weak(
@@ -115,9 +120,9 @@ impl Pacer {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => Take::Exhausted {
-                        dropped: self.total.saturating_sub(current),
+                        dropped: current.min(self.total)..self.total,
                     },
-                    Err(actual) if actual >= self.total => Take::Exhausted { dropped: 0 },
+                    Err(actual) if actual >= self.total => Take::Exhausted { dropped: 0..0 },
                     Err(actual) => {
                         current = actual;
                         continue;
@@ -131,11 +136,15 @@ impl Pacer {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    let due = self.t0 + self.plan.due(slot).unwrap_or_else(|| self.plan.duration());
+                    let due = self.due_of(slot);
                     if due < now {
                         self.admit_one();
                     }
-                    return Take::Send { slot, due, dropped };
+                    return Take::Send {
+                        slot,
+                        due,
+                        dropped: current..slot,
+                    };
                 }
                 Err(actual) => current = actual,
             }
@@ -176,13 +185,16 @@ mod tests {
         for k in 0..10 {
             match pacer.take(Instant::now()) {
                 Take::Send { slot, due, dropped } => {
-                    assert_eq!((slot, dropped), (k, 0));
+                    assert_eq!((slot, dropped), (k, k..k));
                     assert_eq!(due, t0 + Duration::from_millis(100 * k));
                 }
                 other => panic!("slot {k}: {other:?}"),
             }
         }
-        assert_eq!(pacer.take(Instant::now()), Take::Exhausted { dropped: 0 });
+        assert_eq!(
+            pacer.take(Instant::now()),
+            Take::Exhausted { dropped: 10..10 }
+        );
         assert_eq!(pacer.admitted(), 2);
     }
 
@@ -194,7 +206,11 @@ mod tests {
         let Take::Send { slot, dropped, due } = pacer.take(t0 + Duration::from_secs(2)) else {
             panic!("expected a slot")
         };
-        assert_eq!((slot, dropped), (150, 150));
+        assert_eq!((slot, dropped.clone()), (150, 0..150));
+        assert_eq!(
+            pacer.due_of(dropped.end - 1),
+            t0 + Duration::from_millis(1490)
+        );
         assert_eq!(due, t0 + Duration::from_millis(1500));
         assert_eq!(pacer.admitted(), 2, "a late take admits one user");
         pacer.take(t0 + Duration::from_secs(2));
@@ -208,12 +224,12 @@ mod tests {
         let pacer = Pacer::new(plan("10:0s,10:1s"), t0, Duration::from_millis(100), 1, 1);
         assert_eq!(
             pacer.take(t0 + Duration::from_secs(5)),
-            Take::Exhausted { dropped: 10 }
+            Take::Exhausted { dropped: 0..10 }
         );
-        assert_eq!(
+        assert!(matches!(
             pacer.take(t0 + Duration::from_secs(5)),
-            Take::Exhausted { dropped: 0 }
-        );
+            Take::Exhausted { dropped } if dropped.is_empty()
+        ));
     }
 
     #[tokio::test]

@@ -1,5 +1,11 @@
-//! Per-request outcomes into per-second buckets: counts, errors by kind, HdrHistograms of raw
-//! and corrected latency, and counts and latency per serving endpoint.
+//! Per-request outcomes into per-second buckets: counts, errors by kind, HdrHistograms of
+//! latency (successful requests raw and corrected, every request raw), counts and latency per
+//! serving endpoint, and the generator's own health.
+//!
+//! Corrected latency (open model only) is measured from each slot's due time; a slot dropped
+//! because no user could take it within the allowed lag enters the corrected histogram at its
+//! lag when it was dropped, so overload shows in the corrected percentiles instead of
+//! vanishing from them (coordinated omission through the drop path).
 //!
 //! Memory is bounded by seconds × endpoints, never by requests: a second's histograms are
 //! summarised into a timeline row and serialized (compact V2 encoding) when it closes.
@@ -32,6 +38,30 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every failure kind, in the order of the `err_*` columns.
+    pub const FAILURES: [Outcome; 6] = [
+        Self::Connect,
+        Self::Timeout,
+        Self::Client4xx,
+        Self::Server5xx,
+        Self::Backpressure,
+        Self::Other,
+    ];
+
+    /// The kind's one name: `ok`, or the `err_<name>` column's suffix (`connect`, `timeout`,
+    /// `4xx`, `5xx`, `backpressure`, `other`). Used by the request log and `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Connect => "connect",
+            Self::Timeout => "timeout",
+            Self::Client4xx => "4xx",
+            Self::Server5xx => "5xx",
+            Self::Backpressure => "backpressure",
+            Self::Other => "other",
+        }
+    }
+
     /// Classifies an HTTP status against the expected ones.
     pub fn from_status(status: u16, expected: &[u16]) -> Self {
         let ok = if expected.is_empty() {
@@ -52,8 +82,9 @@ impl Outcome {
 /// One finished request.
 #[derive(Debug, Clone)]
 pub struct Sample {
-    /// When the request was due (open model), else when it was sent.
-    pub due: Instant,
+    /// When the request was due (open model); `None` in the closed model, which has no due
+    /// time and so no corrected latency.
+    pub due: Option<Instant>,
     pub sent: Instant,
     pub done: Instant,
     pub outcome: Outcome,
@@ -105,9 +136,15 @@ struct EndpointBucket {
 #[derive(Debug)]
 struct Bucket {
     counts: Counts,
+    /// Successful requests, send → end of body.
     raw: Histogram<u32>,
+    /// Successful requests from their due time, and dropped slots at their lag.
     corrected: Histogram<u32>,
+    /// Every completed request, send → end (failures included).
+    all_raw: Histogram<u32>,
     endpoints: HashMap<Arc<str>, EndpointBucket>,
+    gen_lag_max: Option<u64>,
+    gen_cpu_pct: Option<f64>,
 }
 
 fn histogram<T: Counter>() -> Histogram<T> {
@@ -121,7 +158,10 @@ impl Bucket {
             counts: Counts::default(),
             raw: histogram(),
             corrected: histogram(),
+            all_raw: histogram(),
             endpoints: HashMap::new(),
+            gen_lag_max: None,
+            gen_cpu_pct: None,
         }
     }
 }
@@ -141,6 +181,13 @@ fn quantile<T: Counter>(h: &Histogram<T>, q: f64) -> Option<u64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q))
 }
 
+fn max<T: Counter>(h: &Histogram<T>) -> Option<u64> {
+    (!h.is_empty()).then(|| h.max())
+}
+
+/// Tags of the per-second interval log, in the order each second's histograms are written.
+pub const HISTOGRAM_TAGS: [&str; 3] = ["raw", "corrected", "all_raw"];
+
 /// Values sampled at the moment a second closes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gauges {
@@ -154,9 +201,9 @@ pub struct Recording {
     pub rows: Vec<TimelineRow>,
     pub endpoint_rows: Vec<EndpointRow>,
     pub totals: Totals,
-    /// HdrHistogram interval log, one `raw` and one `corrected` entry per second.
+    /// HdrHistogram interval log, one `raw`, `corrected` and `all_raw` entry per second.
     pub per_second_hlog: Vec<u8>,
-    /// Interval log of whole-run histograms (`raw`, `corrected`, `endpoint=<name>`).
+    /// Interval log of whole-run histograms (`raw`, `corrected`, `all_raw`, `endpoint=<name>`).
     pub total_hlog: Vec<u8>,
 }
 
@@ -167,11 +214,12 @@ struct State {
     next_to_close: u64,
     rows: Vec<TimelineRow>,
     endpoint_rows: Vec<EndpointRow>,
-    /// (second, raw, corrected) of closed seconds, V2 deflate-encoded.
-    closed_histograms: Vec<(u64, Vec<u8>, Vec<u8>)>,
+    /// (second, [raw, corrected, all_raw]) of closed seconds, V2 deflate-encoded.
+    closed_histograms: Vec<(u64, [Vec<u8>; 3])>,
     totals: Counts,
     total_raw: Histogram<u64>,
     total_corrected: Histogram<u64>,
+    total_all_raw: Histogram<u64>,
     total_endpoints: BTreeMap<Arc<str>, Histogram<u64>>,
     cancelled: u64,
     late_samples: u64,
@@ -202,6 +250,7 @@ impl Recorder {
                 totals: Counts::default(),
                 total_raw: histogram(),
                 total_corrected: histogram(),
+                total_all_raw: histogram(),
                 total_endpoints: BTreeMap::new(),
                 cancelled: 0,
                 late_samples: 0,
@@ -231,28 +280,39 @@ impl Recorder {
         at.saturating_duration_since(self.t0).as_secs()
     }
 
-    /// Records one finished request in the second it completed.
-    pub fn record(&self, sample: &Sample) {
-        let raw = micros(sample.done.saturating_duration_since(sample.sent));
-        let corrected = micros(
-            sample
-                .done
-                .saturating_duration_since(sample.due.min(sample.sent)),
-        );
-        let mut state = self.lock();
-        let mut second = self.second_of(sample.done);
+    /// The open bucket of the second `at` falls in (or the oldest open one, should that
+    /// second be closed already).
+    fn bucket_at<'a>(&self, state: &'a mut State, at: Instant) -> &'a mut Bucket {
+        let mut second = self.second_of(at);
         if second < state.next_to_close {
             state.late_samples += 1;
             second = state.next_to_close;
         }
-        let bucket = state.open.entry(second).or_insert_with(Bucket::new);
-        bucket.counts.add(sample.outcome);
-        put(&mut bucket.raw, raw);
-        put(&mut bucket.corrected, corrected);
+        state.open.entry(second).or_insert_with(Bucket::new)
+    }
+
+    /// Records one finished request in the second it completed.
+    pub fn record(&self, sample: &Sample) {
+        let raw = micros(sample.done.saturating_duration_since(sample.sent));
+        let ok = sample.outcome == Outcome::Ok;
+        let corrected = sample
+            .due
+            .filter(|_| ok)
+            .map(|due| micros(sample.done.saturating_duration_since(due.min(sample.sent))));
         let endpoint = sample
             .endpoint
             .clone()
             .unwrap_or_else(|| NONE_ENDPOINT.clone());
+        let mut state = self.lock();
+        let bucket = self.bucket_at(&mut state, sample.done);
+        bucket.counts.add(sample.outcome);
+        put(&mut bucket.all_raw, raw);
+        if ok {
+            put(&mut bucket.raw, raw);
+        }
+        if let Some(c) = corrected {
+            put(&mut bucket.corrected, c);
+        }
         if sample.status.is_some() {
             let ep = bucket
                 .endpoints
@@ -263,37 +323,73 @@ impl Recorder {
                     latency: histogram(),
                 });
             ep.requests += 1;
-            ep.errors += u64::from(sample.outcome != Outcome::Ok);
-            put(&mut ep.latency, raw);
+            ep.errors += u64::from(!ok);
+            if ok {
+                put(&mut ep.latency, raw);
+            }
         }
         state.totals.add(sample.outcome);
-        put(&mut state.total_raw, raw);
-        put(&mut state.total_corrected, corrected);
+        put(&mut state.total_all_raw, raw);
+        if ok {
+            put(&mut state.total_raw, raw);
+        }
+        if let Some(c) = corrected {
+            put(&mut state.total_corrected, c);
+        }
         if sample.status.is_some() {
-            put(
-                state
-                    .total_endpoints
-                    .entry(endpoint)
-                    .or_insert_with(histogram),
-                raw,
-            );
+            let h = state
+                .total_endpoints
+                .entry(endpoint)
+                .or_insert_with(histogram);
+            if ok {
+                put(h, raw);
+            }
         }
     }
 
-    /// Counts send slots dropped at `at`.
-    pub fn record_dropped(&self, at: Instant, n: u64) {
-        if n == 0 {
+    /// Counts send slots dropped at `at`, each due at one of `dues`: each enters the corrected
+    /// histogram at its lag when dropped (`at - due`).
+    pub fn record_dropped(&self, at: Instant, dues: impl IntoIterator<Item = Instant>) {
+        let mut dues = dues.into_iter().peekable();
+        if dues.peek().is_none() {
             return;
         }
         let mut state = self.lock();
-        let second = self.second_of(at).max(state.next_to_close);
-        state
-            .open
-            .entry(second)
-            .or_insert_with(Bucket::new)
-            .counts
-            .dropped += n;
+        let mut n = 0;
+        let mut lags = Vec::new();
+        for due in dues {
+            n += 1;
+            lags.push(micros(at.saturating_duration_since(due)));
+        }
+        let bucket = self.bucket_at(&mut state, at);
+        bucket.counts.dropped += n;
+        for &lag in &lags {
+            put(&mut bucket.corrected, lag);
+        }
         state.totals.dropped += n;
+        for lag in lags {
+            put(&mut state.total_corrected, lag);
+        }
+    }
+
+    /// Records how late the generator's probe timer woke at `at`.
+    pub fn record_probe(&self, at: Instant, late: Duration) {
+        let mut state = self.lock();
+        let bucket = self.bucket_at(&mut state, at);
+        let late = late.as_micros() as u64;
+        bucket.gen_lag_max = Some(bucket.gen_lag_max.map_or(late, |m| m.max(late)));
+    }
+
+    /// Records the generator's CPU use over second `second`, unless it is closed already.
+    pub fn record_cpu(&self, second: u64, pct: f64) {
+        let mut state = self.lock();
+        if second >= state.next_to_close {
+            state
+                .open
+                .entry(second)
+                .or_insert_with(Bucket::new)
+                .gen_cpu_pct = Some(pct);
+        }
     }
 
     /// Counts a request abandoned in flight at the end of the run.
@@ -331,15 +427,14 @@ impl Recorder {
                     endpoint: name.to_string(),
                     requests: ep.requests,
                     errors: ep.errors,
-                    p50_us: quantile(&ep.latency, 0.50),
-                    p95_us: quantile(&ep.latency, 0.95),
-                    p99_us: quantile(&ep.latency, 0.99),
-                    max_us: (!ep.latency.is_empty()).then(|| ep.latency.max()),
+                    p50_raw_us: quantile(&ep.latency, 0.50),
+                    p95_raw_us: quantile(&ep.latency, 0.95),
+                    p99_raw_us: quantile(&ep.latency, 0.99),
+                    max_raw_us: max(&ep.latency),
                 });
             }
-            let raw = encode_compact(&bucket.raw);
-            let corrected = encode_compact(&bucket.corrected);
-            state.closed_histograms.push((s, raw, corrected));
+            let encoded = [&bucket.raw, &bucket.corrected, &bucket.all_raw].map(encode_compact);
+            state.closed_histograms.push((s, encoded));
             state.rows.push(row.clone());
             closed.push(row);
         }
@@ -349,13 +444,19 @@ impl Recorder {
     fn summarise(&self, s: u64, span: f64, bucket: &Bucket, gauges: Gauges) -> TimelineRow {
         let c = &bucket.counts;
         let time = self.started_at + chrono::Duration::seconds(s as i64);
+        let endpoints = bucket
+            .endpoints
+            .keys()
+            .filter(|k| k.as_ref() != NO_ENDPOINT)
+            .count() as u64;
         TimelineRow {
             t_s: s,
             time: time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             span_s: span,
             users: gauges.users,
             target_rps: gauges.target_rps,
-            achieved_rps: c.requests as f64 / span,
+            ok_rps: c.ok as f64 / span,
+            completed_rps: c.requests as f64 / span,
             requests: c.requests,
             ok: c.ok,
             errors: c.errors(),
@@ -366,20 +467,21 @@ impl Recorder {
             err_backpressure: c.backpressure,
             err_other: c.other,
             dropped: c.dropped,
-            p50_us: quantile(&bucket.raw, 0.50),
-            p90_us: quantile(&bucket.raw, 0.90),
-            p95_us: quantile(&bucket.raw, 0.95),
-            p99_us: quantile(&bucket.raw, 0.99),
-            max_us: (!bucket.raw.is_empty()).then(|| bucket.raw.max()),
+            p50_raw_us: quantile(&bucket.raw, 0.50),
+            p90_raw_us: quantile(&bucket.raw, 0.90),
+            p95_raw_us: quantile(&bucket.raw, 0.95),
+            p99_raw_us: quantile(&bucket.raw, 0.99),
+            max_raw_us: max(&bucket.raw),
             p50_corrected_us: quantile(&bucket.corrected, 0.50),
+            p90_corrected_us: quantile(&bucket.corrected, 0.90),
             p95_corrected_us: quantile(&bucket.corrected, 0.95),
             p99_corrected_us: quantile(&bucket.corrected, 0.99),
-            max_corrected_us: (!bucket.corrected.is_empty()).then(|| bucket.corrected.max()),
-            endpoints: bucket
-                .endpoints
-                .keys()
-                .filter(|k| k.as_ref() != NO_ENDPOINT)
-                .count() as u64,
+            max_corrected_us: max(&bucket.corrected),
+            p95_all_raw_us: quantile(&bucket.all_raw, 0.95),
+            p99_all_raw_us: quantile(&bucket.all_raw, 0.99),
+            endpoints: (endpoints > 0).then_some(endpoints),
+            gen_cpu_pct: bucket.gen_cpu_pct,
+            gen_lag_max_us: bucket.gen_lag_max,
             // Cluster columns are filled from the cluster watch when the run ends.
             ..TimelineRow::default()
         }
@@ -413,17 +515,24 @@ impl Recorder {
             err_other: t.other,
             dropped: t.dropped,
             cancelled: state.cancelled,
-            endpoints: state
-                .total_endpoints
-                .keys()
-                .filter(|k| k.as_ref() != NO_ENDPOINT)
-                .count() as u64,
-            p50_us: quantile(&state.total_raw, 0.50),
-            p95_us: quantile(&state.total_raw, 0.95),
-            p99_us: quantile(&state.total_raw, 0.99),
-            max_us: (!state.total_raw.is_empty()).then(|| state.total_raw.max()),
+            endpoints: Some(
+                state
+                    .total_endpoints
+                    .keys()
+                    .filter(|k| k.as_ref() != NO_ENDPOINT)
+                    .count() as u64,
+            )
+            .filter(|&n| n > 0),
+            p50_raw_us: quantile(&state.total_raw, 0.50),
+            p95_raw_us: quantile(&state.total_raw, 0.95),
+            p99_raw_us: quantile(&state.total_raw, 0.99),
+            max_raw_us: max(&state.total_raw),
+            p50_corrected_us: quantile(&state.total_corrected, 0.50),
             p95_corrected_us: quantile(&state.total_corrected, 0.95),
             p99_corrected_us: quantile(&state.total_corrected, 0.99),
+            max_corrected_us: max(&state.total_corrected),
+            p95_all_raw_us: quantile(&state.total_all_raw, 0.95),
+            p99_all_raw_us: quantile(&state.total_all_raw, 0.99),
         };
         if state.late_samples > 0 {
             tracing::debug!(
@@ -440,20 +549,22 @@ impl Recorder {
         }
     }
 
-    fn per_second_log(&self, seconds: &[(u64, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    fn per_second_log(&self, seconds: &[(u64, [Vec<u8>; 3])]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut serializer = V2DeflateSerializer::new();
         let mut builder = IntervalLogWriterBuilder::new();
         builder
-            .add_comment("scaleproof per-second latency, microseconds; tags: raw, corrected")
+            .add_comment(
+                "scaleproof per-second latency, microseconds; tags: raw, corrected, all_raw",
+            )
             .with_start_time(self.started_wall)
             .with_base_time(self.started_wall);
         let mut log = builder
             .begin_log_with(&mut out, &mut serializer)
             .expect("writing an interval log header into a Vec cannot fail");
         let mut deserializer = Deserializer::new();
-        for (s, raw, corrected) in seconds {
-            for (tag, bytes) in [("raw", raw), ("corrected", corrected)] {
+        for (s, encoded) in seconds {
+            for (tag, bytes) in HISTOGRAM_TAGS.iter().zip(encoded) {
                 let h: Histogram<u64> = deserializer
                     .deserialize(&mut bytes.as_slice())
                     .expect("bytes written by V2DeflateSerializer read back");
@@ -475,7 +586,7 @@ impl Recorder {
         let mut builder = IntervalLogWriterBuilder::new();
         builder
             .add_comment(
-                "scaleproof whole-run latency, microseconds; tags: raw, corrected, endpoint=<name>",
+                "scaleproof whole-run latency, microseconds; tags: raw, corrected, all_raw, endpoint=<name>",
             )
             .with_start_time(self.started_wall)
             .with_base_time(self.started_wall);
@@ -486,6 +597,7 @@ impl Recorder {
         let mut entries: Vec<(String, &Histogram<u64>)> = vec![
             ("raw".to_owned(), &state.total_raw),
             ("corrected".to_owned(), &state.total_corrected),
+            ("all_raw".to_owned(), &state.total_all_raw),
         ];
         for (name, h) in &state.total_endpoints {
             entries.push((format!("endpoint={}", tag_safe(name)), h));
@@ -537,7 +649,7 @@ mod tests {
         let done = rec.t0() + Duration::from_millis(at_ms);
         let sent = done - Duration::from_millis(latency_ms);
         Sample {
-            due: sent - Duration::from_millis(lag_ms),
+            due: Some(sent - Duration::from_millis(lag_ms)),
             sent,
             done,
             outcome,
@@ -563,16 +675,21 @@ mod tests {
         let rec = Recorder::new(Instant::now(), Utc::now());
         rec.record(&sample(&rec, 100, 10, 0, Outcome::Ok, Some("pod-a")));
         rec.record(&sample(&rec, 900, 20, 0, Outcome::Ok, Some("pod-b")));
+        rec.record(&sample(&rec, 1100, 30, 50, Outcome::Ok, Some("pod-a")));
         rec.record(&sample(
             &rec,
-            1100,
-            30,
-            50,
+            1150,
+            900,
+            0,
             Outcome::Server5xx,
             Some("pod-a"),
         ));
         rec.record(&sample(&rec, 1200, 5, 0, Outcome::Connect, None));
-        rec.record_dropped(rec.t0() + Duration::from_millis(1500), 3);
+        let t0 = rec.t0();
+        rec.record_dropped(
+            t0 + Duration::from_millis(1500),
+            [400, 450, 500].map(|ms| t0 + Duration::from_millis(ms)),
+        );
         let rows = rec.close_until(2, 1.0, |s| Gauges {
             users: 10 + s,
             target_rps: Some(5.0),
@@ -585,29 +702,76 @@ mod tests {
                 rows[0].errors,
                 rows[0].endpoints
             ),
-            (2, 2, 0, 2)
+            (2, 2, 0, Some(2))
         );
         assert_eq!(rows[0].users, 10);
         assert_eq!(
             (
                 rows[1].requests,
+                rows[1].ok,
                 rows[1].err_5xx,
                 rows[1].err_connect,
                 rows[1].dropped
             ),
-            (2, 1, 1, 3)
+            (3, 1, 1, 1, 3)
         );
-        assert_eq!(rows[1].endpoints, 1);
-        // Corrected latency includes the 50 ms the request waited past its due time.
-        let p99 = rows[1].max_corrected_us.expect("data");
-        assert!((79_000..=81_000).contains(&p99), "{p99}");
+        assert_eq!((rows[1].ok_rps, rows[1].completed_rps), (1.0, 3.0));
+        assert_eq!(rows[1].endpoints, Some(1));
+        // Raw latency is of successful requests only: the 900 ms failure is not in it…
+        let raw = rows[1].max_raw_us.expect("data");
+        assert!((29_900..=30_100).contains(&raw), "{raw}");
+        // …but it is in the all-requests figure.
+        let all = rows[1].p99_all_raw_us.expect("data");
+        assert!((899_000..=901_000).contains(&all), "{all}");
+        // Corrected: the ok request from its due time (80 ms) and the three dropped slots at
+        // their lag when dropped (1000, 1050, 1100 ms).
+        let p50 = rows[1].p50_corrected_us.expect("data");
+        let max = rows[1].max_corrected_us.expect("data");
+        assert!((999_000..=1_001_000).contains(&p50), "{p50}");
+        assert!((1_099_000..=1_101_000).contains(&max), "{max}");
         let rec2 = rec.finish(rec.t0() + Duration::from_millis(2000), |_| {
             Gauges::default()
         });
         assert_eq!(rec2.endpoint_rows.len(), 3);
-        assert_eq!(rec2.totals.requests, 4);
+        assert_eq!(rec2.totals.requests, 5);
         assert_eq!(rec2.totals.dropped, 3);
-        assert_eq!(rec2.totals.endpoints, 2);
+        assert_eq!(rec2.totals.endpoints, Some(2));
+    }
+
+    #[test]
+    fn closed_model_samples_have_no_corrected_latency_and_no_header_is_unknown() {
+        let rec = Recorder::new(Instant::now(), Utc::now());
+        let mut s = sample(&rec, 100, 10, 0, Outcome::Ok, None);
+        s.due = None;
+        s.status = Some(200);
+        rec.record(&s);
+        let out = rec.finish(rec.t0() + Duration::from_secs(1), |_| Gauges::default());
+        assert_eq!(out.rows[0].ok, 1);
+        assert!(out.rows[0].p95_raw_us.is_some());
+        assert_eq!(out.rows[0].p95_corrected_us, None);
+        assert_eq!(out.totals.p95_corrected_us, None);
+        assert_eq!(
+            out.rows[0].endpoints, None,
+            "no X-Served-By is unknown, not 0"
+        );
+        assert_eq!(out.totals.endpoints, None);
+    }
+
+    #[test]
+    fn generator_health_is_kept_per_second() {
+        let rec = Recorder::new(Instant::now(), Utc::now());
+        let t0 = rec.t0();
+        rec.record_probe(t0 + Duration::from_millis(10), Duration::from_micros(300));
+        rec.record_probe(t0 + Duration::from_millis(20), Duration::from_micros(1200));
+        rec.record_probe(t0 + Duration::from_millis(30), Duration::from_micros(500));
+        rec.record_cpu(0, 42.5);
+        let out = rec.finish(t0 + Duration::from_secs(2), |_| Gauges::default());
+        assert_eq!(out.rows[0].gen_lag_max_us, Some(1200));
+        assert_eq!(out.rows[0].gen_cpu_pct, Some(42.5));
+        assert_eq!(
+            (out.rows[1].gen_lag_max_us, out.rows[1].gen_cpu_pct),
+            (None, None)
+        );
     }
 
     #[test]
@@ -619,9 +783,9 @@ mod tests {
         });
         assert_eq!(out.rows.len(), 3);
         assert_eq!(out.rows[0].requests, 0);
-        assert_eq!(out.rows[0].p95_us, None);
+        assert_eq!(out.rows[0].p95_raw_us, None);
         assert!((out.rows[2].span_s - 0.5).abs() < 1e-9);
-        assert!((out.rows[2].achieved_rps - 2.0).abs() < 1e-9);
+        assert!((out.rows[2].ok_rps - 2.0).abs() < 1e-9);
     }
 
     #[test]
@@ -654,10 +818,10 @@ mod tests {
                 ));
             }
         }
-        assert_eq!(per_second.len(), 4);
+        assert_eq!(per_second.len(), 6);
         assert_eq!(per_second[0], (Some("raw".to_owned()), Duration::ZERO, 30));
         assert_eq!(
-            per_second[3],
+            per_second[4],
             (Some("corrected".to_owned()), Duration::from_secs(1), 30)
         );
         let tags: Vec<String> = IntervalLogIterator::new(&out.total_hlog)
@@ -666,7 +830,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(tags, ["raw", "corrected", "endpoint=a", "endpoint=b"]);
+        assert_eq!(
+            tags,
+            ["raw", "corrected", "all_raw", "endpoint=a", "endpoint=b"]
+        );
     }
 
     fn base64_decode(text: &str) -> Vec<u8> {

@@ -1,7 +1,7 @@
 //! Optional per-request log (`--request-log FILE`): one CSV line per finished request, for
 //! audits and for checking the recorder's percentiles against exact ones.
 
-use super::recorder::{Outcome, Sample};
+use super::recorder::Sample;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
@@ -44,28 +44,22 @@ impl RequestLog {
     pub fn write(&self, s: &Sample) {
         let at = |i: Instant| i.saturating_duration_since(self.t0).as_micros().to_string();
         let latency = s.done.saturating_duration_since(s.sent).as_micros().max(1);
-        let corrected = s
-            .done
-            .saturating_duration_since(s.due.min(s.sent))
-            .as_micros()
-            .max(1);
-        let outcome = match s.outcome {
-            Outcome::Ok => "ok",
-            Outcome::Connect => "connect",
-            Outcome::Timeout => "timeout",
-            Outcome::Client4xx => "4xx",
-            Outcome::Server5xx => "5xx",
-            Outcome::Backpressure => "backpressure",
-            Outcome::Other => "other",
-        };
+        // The closed model has no due time: both cells stay empty.
+        let corrected = s.due.map(|due| {
+            s.done
+                .saturating_duration_since(due.min(s.sent))
+                .as_micros()
+                .max(1)
+                .to_string()
+        });
         let record = [
-            at(s.due),
+            s.due.map(at).unwrap_or_default(),
             at(s.sent),
             at(s.done),
             latency.to_string(),
-            corrected.to_string(),
+            corrected.unwrap_or_default(),
             s.status.map(|c| c.to_string()).unwrap_or_default(),
-            outcome.to_owned(),
+            s.outcome.name().to_owned(),
             s.endpoint.as_deref().unwrap_or_default().to_owned(),
         ];
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());

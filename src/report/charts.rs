@@ -3,7 +3,7 @@
 //! All charts share one time axis (seconds since the load started) and mark scale-outs.
 
 use crate::timeline::{ClusterChangeRow, EndpointRow, EventRow, TimelineRow};
-use crate::verdict::{has_cluster, scale_out_seconds};
+use crate::timeline::{LatencyKind, Timeline};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -88,9 +88,9 @@ pub fn throughput(rows: &[TimelineRow]) -> ChartSpec {
         s.push(target);
     }
     s.push(series(
-        "achieved",
+        "successful",
         PALETTE[0],
-        rows.iter().map(|r| (mid(r), r.achieved_rps)).collect(),
+        rows.iter().map(|r| (mid(r), r.ok_rps)).collect(),
     ));
     if rows.iter().any(|r| r.dropped > 0) {
         s.push(series(
@@ -118,24 +118,42 @@ pub fn throughput(rows: &[TimelineRow]) -> ChartSpec {
     }
 }
 
-/// p50/p95/p99 from the due time (solid) and raw p95 (dashed), in milliseconds.
+/// Latency of successful requests in milliseconds. Open model: p50/p95/p99 corrected (from
+/// the due time, dropped slots included; solid) and raw p95 (dashed). Closed model, which has
+/// no due time: p50/p95/p99 raw, and the title says so.
 pub fn latency(rows: &[TimelineRow]) -> ChartSpec {
     let pick = |f: fn(&TimelineRow) -> Option<u64>| -> Vec<(f64, f64)> {
         rows.iter()
             .filter_map(|r| f(r).map(|us| (mid(r), us as f64 / 1000.0)))
             .collect()
     };
-    let mut raw = series("p95 raw", RGBColor(120, 120, 120), pick(|r| r.p95_us));
-    raw.dashed = true;
+    let (title, series) = match Timeline::new(rows).latency_kind() {
+        LatencyKind::Corrected => {
+            let mut raw = series("p95 raw", RGBColor(120, 120, 120), pick(|r| r.p95_raw_us));
+            raw.dashed = true;
+            (
+                "Latency, corrected (from the due time; dropped slots included)",
+                vec![
+                    series("p50 corrected", PALETTE[2], pick(|r| r.p50_corrected_us)),
+                    series("p95 corrected", PALETTE[1], pick(|r| r.p95_corrected_us)),
+                    series("p99 corrected", PALETTE[3], pick(|r| r.p99_corrected_us)),
+                    raw,
+                ],
+            )
+        }
+        LatencyKind::Raw => (
+            "Latency, raw (closed model: no due time to correct from)",
+            vec![
+                series("p50 raw", PALETTE[2], pick(|r| r.p50_raw_us)),
+                series("p95 raw", PALETTE[1], pick(|r| r.p95_raw_us)),
+                series("p99 raw", PALETTE[3], pick(|r| r.p99_raw_us)),
+            ],
+        ),
+    };
     ChartSpec {
-        title: "Latency (corrected for coordinated omission)".into(),
-        y_label: "ms".into(),
-        series: vec![
-            series("p50", PALETTE[2], pick(|r| r.p50_corrected_us)),
-            series("p95", PALETTE[1], pick(|r| r.p95_corrected_us)),
-            series("p99", PALETTE[3], pick(|r| r.p99_corrected_us)),
-            raw,
-        ],
+        title: title.into(),
+        y_label: "ms (successful requests)".into(),
+        series,
         markers: markers(rows),
         note: None,
         integer_y: false,
@@ -148,7 +166,7 @@ pub fn latency(rows: &[TimelineRow]) -> ChartSpec {
 /// timeline when there is no change log; otherwise the distinct serving endpoints per second.
 /// Unknown stretches are left out, never drawn as zero.
 pub fn replicas(rows: &[TimelineRow], changes: &[ClusterChangeRow]) -> ChartSpec {
-    if !has_cluster(rows) && changes.iter().all(|c| c.value.is_none()) {
+    if !Timeline::new(rows).has_cluster() && changes.iter().all(|c| c.value.is_none()) {
         return ChartSpec {
             title: "Replicas".into(),
             y_label: "count".into(),
@@ -156,7 +174,9 @@ pub fn replicas(rows: &[TimelineRow], changes: &[ClusterChangeRow]) -> ChartSpec
                 series(
                     "serving endpoints",
                     PALETTE[4],
-                    rows.iter().map(|r| (mid(r), r.endpoints as f64)).collect(),
+                    rows.iter()
+                        .filter_map(|r| r.endpoints.map(|n| (mid(r), n as f64)))
+                        .collect(),
                 ),
                 series(
                     "users",
@@ -229,7 +249,7 @@ pub fn replicas(rows: &[TimelineRow], changes: &[ClusterChangeRow]) -> ChartSpec
         RGBColor(150, 150, 150),
         rows.iter()
             .filter(|r| r.requests > 0)
-            .map(|r| (mid(r), r.endpoints as f64))
+            .filter_map(|r| r.endpoints.map(|n| (mid(r), n as f64)))
             .collect(),
     );
     serving.dashed = true;
@@ -303,7 +323,8 @@ pub fn event_markers(events: &[EventRow]) -> Vec<f64> {
 
 /// Scale-out seconds as chart markers (when no scale events were recorded).
 pub fn markers(rows: &[TimelineRow]) -> Vec<f64> {
-    scale_out_seconds(rows)
+    Timeline::new(rows)
+        .scale_out_seconds()
         .into_iter()
         .map(|s| s as f64)
         .collect()
@@ -470,13 +491,15 @@ mod tests {
         TimelineRow {
             t_s: t,
             span_s: 1.0,
-            achieved_rps: rps,
-            requests: rps as u64,
+            ok_rps: rps,
+            completed_rps: rps + 1.0,
+            requests: rps as u64 + 1,
+            ok: rps as u64,
             target_rps: Some(rps + 10.0),
             dropped: 2,
             errors: 1,
-            endpoints,
-            p95_us: Some(2000),
+            endpoints: Some(endpoints),
+            p95_raw_us: Some(2000),
             p95_corrected_us: Some(3000),
             ..Default::default()
         }
@@ -487,7 +510,7 @@ mod tests {
         let rows = vec![row(0, 100.0, 1), row(1, 200.0, 2), row(2, 300.0, 2)];
         let spec = throughput(&rows);
         let names: Vec<&str> = spec.series.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["target", "achieved", "dropped", "errors"]);
+        assert_eq!(names, ["target", "successful", "dropped", "errors"]);
         assert_eq!(
             spec.series[1].points,
             vec![(0.0, 100.0), (1.0, 200.0), (2.0, 300.0)]
@@ -500,7 +523,12 @@ mod tests {
     #[test]
     fn latency_is_in_milliseconds_with_raw_dashed() {
         let spec = latency(&[row(0, 1.0, 1)]);
-        let p95 = spec.series.iter().find(|s| s.name == "p95").expect("p95");
+        assert!(spec.title.contains("corrected"), "{}", spec.title);
+        let p95 = spec
+            .series
+            .iter()
+            .find(|s| s.name == "p95 corrected")
+            .expect("p95");
         assert_eq!(p95.points, vec![(0.0, 3.0)]);
         let raw = spec
             .series
@@ -509,6 +537,18 @@ mod tests {
             .expect("raw");
         assert!(raw.dashed);
         assert_eq!(raw.points, vec![(0.0, 2.0)]);
+    }
+
+    #[test]
+    fn closed_model_latency_is_raw_and_titled_so() {
+        let mut r = row(0, 1.0, 1);
+        (r.target_rps, r.dropped, r.p95_corrected_us) = (None, 0, None);
+        let spec = latency(&[r]);
+        assert!(spec.title.contains("raw"), "{}", spec.title);
+        assert!(!spec.title.contains("corrected"), "{}", spec.title);
+        let names: Vec<&str> = spec.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["p50 raw", "p95 raw", "p99 raw"]);
+        assert_eq!(spec.series[1].points, vec![(0.0, 2.0)]);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `report.html`: one self-contained page — inline SVG charts, CSS and a few lines of
 //! JavaScript for hover read-outs; no external URL of any kind, so it opens offline.
 
-use super::Summary;
 use super::charts::PlotBox;
+use super::{Summary, headline};
 use crate::timeline::{EventRow, TimelineRow};
 
 /// One chart as inline SVG with the geometry the hover read-out needs.
@@ -50,22 +50,24 @@ fn data_json(rows: &[TimelineRow]) -> String {
         .iter()
         .map(|r| {
             format!(
-                "[{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{}]",
+                "[{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{}]",
                 r.t_s,
                 r.target_rps
                     .map_or("null".to_owned(), |v| format!("{v:.1}")),
-                r.achieved_rps,
+                r.ok_rps,
                 r.dropped,
                 r.errors,
                 opt(r.p50_corrected_us),
                 opt(r.p95_corrected_us),
                 opt(r.p99_corrected_us),
-                opt(r.p95_us),
-                r.endpoints,
+                opt(r.p95_raw_us),
+                count(r.endpoints),
                 r.users,
                 count(r.deploy_ready),
                 count(r.deploy_spec_replicas),
-                count(r.hpa_desired)
+                count(r.hpa_desired),
+                opt(r.p50_raw_us),
+                opt(r.p99_raw_us)
             )
         })
         .collect();
@@ -77,7 +79,7 @@ body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:0;background:#f5f6f8;co
 header{background:#1f2933;color:#fff;padding:18px 28px;display:flex;align-items:center;gap:24px}
 header h1{margin:0;font-size:24px} header p{margin:4px 0 0;color:#cbd2d9;font-size:14px}
 .badge{margin-left:auto;font-size:28px;font-weight:bold;padding:8px 22px;border-radius:8px}
-.pass{background:#2f9e44}.fail{background:#c92a2a}.none{background:#5c677d}
+.pass{background:#2f9e44}.fail{background:#c92a2a}.inconclusive{background:#e67700}.none{background:#5c677d}
 main{padding:18px 28px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
 .kpi{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 2px #0002}
@@ -90,13 +92,14 @@ figure svg{width:100%;height:auto;display:block}
  padding:6px 10px;font-size:13px;display:none;pointer-events:none;white-space:pre}
 table{border-collapse:collapse;background:#fff;margin-top:8px}
 td,th{border:1px solid #ddd;padding:6px 10px;text-align:left;font-size:14px}
-td.ok{color:#2f9e44;font-weight:bold} td.bad{color:#c92a2a;font-weight:bold}
+td.pass{color:#2f9e44;font-weight:bold} td.fail{color:#c92a2a;font-weight:bold}
+td.inconclusive{color:#e67700;font-weight:bold} .caveat{color:#a65f00}
 pre{background:#fff;padding:12px;border-radius:8px;overflow:auto;font-size:12px}
 ";
 
 const SCRIPT: &str = "
 const rows = JSON.parse(document.getElementById('timeline').textContent);
-const f = (v, d) => v === null ? '-' : v.toFixed(d);
+const f = (v, d) => v === null ? '\\u2013' : v.toFixed(d);
 for (const fig of document.querySelectorAll('figure.chart')) {
   const [l, t, r, b] = fig.dataset.plot.split(',').map(Number);
   const w = Number(fig.dataset.w), xmax = Number(fig.dataset.xmax);
@@ -110,9 +113,12 @@ for (const fig of document.querySelectorAll('figure.chart')) {
     const px = l + row[0] / xmax * (r - l);
     cursor.style.left = (box.left - fig.getBoundingClientRect().left + px * k) + 'px';
     cursor.style.display = out.style.display = 'block';
-    out.textContent = `t = ${row[0]} s\\nachieved ${f(row[2], 0)} rps` + (row[1] === null ? '' : ` (target ${f(row[1], 0)})`) +
-      `\\ndropped ${row[3]}  errors ${row[4]}\\np50 ${f(row[5], 2)} ms  p95 ${f(row[6], 2)} ms  p99 ${f(row[7], 2)} ms` +
-      `\\np95 raw ${f(row[8], 2)} ms\\nendpoints ${row[9]}  users ${row[10]}` +
+    const lat = row[6] === null
+      ? `\\nraw p50 ${f(row[14], 2)} ms  p95 ${f(row[8], 2)} ms  p99 ${f(row[15], 2)} ms`
+      : `\\ncorrected p50 ${f(row[5], 2)} ms  p95 ${f(row[6], 2)} ms  p99 ${f(row[7], 2)} ms\\nraw p95 ${f(row[8], 2)} ms`;
+    out.textContent = `t = ${row[0]} s\\nsuccessful ${f(row[2], 0)} rps` + (row[1] === null ? '' : ` (target ${f(row[1], 0)})`) +
+      `\\ndropped ${row[3]}  errors ${row[4]}` + lat +
+      `\\nendpoints ${row[9] ?? '\\u2013'}  users ${row[10]}` +
       (row[11] === null && row[12] === null ? '' :
         `\\nreplicas ready ${row[11] ?? '?'} / desired ${row[12] ?? '?'}` + (row[13] === null ? '' : `  hpa ${row[13]}`));
   });
@@ -129,70 +135,9 @@ pub fn page(
     x_max: f64,
     run_json: &str,
 ) -> String {
-    let (class, word) = match (summary.verdict.checks.is_empty(), summary.verdict.pass) {
-        (true, _) => ("none", "NO EXPECTATIONS"),
-        (false, true) => ("pass", "PASS"),
-        (false, false) => ("fail", "FAIL"),
-    };
-    let k = &summary.kpis;
-    let t = &summary.totals;
-    let kpis = [
-        (
-            "Peak sustained",
-            k.peak_sustained_rps
-                .map_or("-".into(), |v| format!("{v:.0} rps")),
-            format!("best {} s", k.peak_window_s),
-        ),
-        (
-            "Requests",
-            t.requests.to_string(),
-            format!("{} errors, {} dropped", t.errors, t.dropped),
-        ),
-        (
-            "p95 (corrected)",
-            t.p95_corrected_us
-                .map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
-            "whole run".into(),
-        ),
-        (
-            "p99 (corrected)",
-            t.p99_corrected_us
-                .map_or("-".into(), |us| format!("{:.2} ms", us as f64 / 1000.0)),
-            "whole run".into(),
-        ),
-        match (k.ready_replicas_at_start, k.most_ready_replicas) {
-            (Some(a), Some(b)) if k.replica_source == "cluster" => (
-                "Ready replicas",
-                format!("{a} → {b}"),
-                "at start → most (Deployment)".into(),
-            ),
-            _ => (
-                "Most endpoints",
-                k.most_endpoints_at_once.to_string(),
-                "serving in one second".into(),
-            ),
-        },
-        (
-            "First scale-out",
-            k.time_to_first_scale_out_s
-                .map_or("-".into(), |s| format!("{s} s")),
-            "after load reached the target".into(),
-        ),
-        match k.rps_per_ready_replica {
-            Some(v) => ("rps per ready replica", format!("{v:.0}"), "mean".into()),
-            None => (
-                "rps per endpoint",
-                k.rps_per_endpoint.map_or("-".into(), |v| format!("{v:.0}")),
-                "mean".into(),
-            ),
-        },
-        (
-            "Error rate",
-            k.error_rate
-                .map_or("-".into(), |r| format!("{:.3}%", r * 100.0)),
-            "failed / completed".into(),
-        ),
-    ];
+    let class = headline::state_class(summary.verdict.state);
+    let word = summary.verdict.state.label();
+    let kpis = headline::figures(summary);
     let mut html = String::with_capacity(256 * 1024);
     html.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     html.push_str(&format!(
@@ -208,12 +153,12 @@ pub fn page(
         escape(&summary.end_reason),
     ));
     html.push_str("<section class=\"kpis\">");
-    for (label, value, hint) in kpis {
+    for fig in kpis {
         html.push_str(&format!(
             "<div class=\"kpi\">{}<b>{}</b><small>{}</small></div>",
-            escape(label),
-            escape(&value),
-            escape(&hint)
+            escape(&fig.label),
+            escape(&fig.value),
+            escape(&fig.hint)
         ));
     }
     html.push_str("</section><section class=\"charts\">");
@@ -230,16 +175,26 @@ pub fn page(
         html.push_str("<table><tr><th>expectation</th><th>wanted</th><th>measured</th><th>result</th><th>source</th></tr>");
         for c in &summary.verdict.checks {
             html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}{}</td></tr>",
                 escape(&c.name),
                 escape(&c.wanted),
                 escape(&c.measured),
-                if c.pass { "ok" } else { "bad" },
-                if c.pass { "pass" } else { "FAIL" },
-                escape(&c.source)
+                headline::state_class(c.state),
+                c.state.label().to_lowercase(),
+                escape(&c.source),
+                c.note
+                    .as_deref()
+                    .map(|n| format!("<br><small>{}</small>", escape(n)))
+                    .unwrap_or_default()
             ));
         }
         html.push_str("</table>");
+        for caveat in &summary.verdict.caveats {
+            html.push_str(&format!(
+                "<p class=\"caveat\">caveat: {}</p>",
+                escape(caveat)
+            ));
+        }
     }
     html.push_str("</section>");
     cluster_section(&mut html, summary, events);

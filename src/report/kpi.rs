@@ -1,35 +1,44 @@
-//! Headline numbers computed from the timeline alone.
+//! Headline numbers computed from the timeline alone, with the definitions in
+//! [`crate::timeline::Timeline`] that the verdict uses too.
 
-use crate::scenario::Expectations;
-use crate::timeline::{TimelineRow, Totals};
-use crate::verdict::{
-    best_window_rps, crossing_second, has_cluster, ready_replicas, scale_out_seconds,
-};
+use crate::expectations::Expectations;
+use crate::load::recorder::Outcome;
+use crate::timeline::{GeneratorHealth, LatencyKind, Timeline, TimelineRow, Totals};
+use crate::verdict;
 use serde::{Deserialize, Serialize};
 
 /// p95 around one scale-out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScaleEventLatency {
-    /// Second of the scale-out (see [`crate::verdict::scale_out_seconds`]).
+    /// Second of the scale-out (see [`Timeline::scale_out_seconds`]).
     pub t_s: u64,
-    pub endpoints_after: u64,
+    /// Serving endpoints in that second (null: unknown).
+    pub endpoints_after: Option<u64>,
     /// The Deployment's `spec.replicas` in that second (cluster watched only).
     pub replicas_after: Option<u64>,
-    /// Worst per-second p95 (corrected, ms) in the 10 s before, the 10 s from, and the 10 s after.
+    /// Worst per-second p95 (of `latency_kind`, ms) in the 10 s before, the 10 s from, and
+    /// the 10 s after.
     pub p95_before_ms: Option<f64>,
     pub p95_during_ms: Option<f64>,
     pub p95_after_ms: Option<f64>,
 }
 
-/// The KPIs of `summary.json`.
+/// The KPIs of `summary.json`: the figures every page shows, each with one definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Kpis {
-    /// Best mean throughput over 60 s (or the whole run when shorter), and that window's length.
-    pub peak_sustained_rps: Option<f64>,
-    pub peak_window_s: u64,
-    /// Longest run of consecutive seconds at or above the rps expectation.
+    /// Best mean successful requests/s over `sustain_window_s` consecutive seconds (the
+    /// verdict's window: 60 s, or half the run when it is shorter than two minutes).
+    pub peak_sustained_ok_rps: Option<f64>,
+    pub sustain_window_s: u64,
+    /// Whole-run p95 and p99 of successful requests, ms, of `latency_kind`.
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// `corrected` (open model: from due times, dropped slots included) or `raw` (closed).
+    pub latency_kind: LatencyKind,
+    /// Longest run of consecutive seconds at or above the rps expectation (successful).
     pub longest_stretch_at_expected_rps_s: Option<u64>,
-    /// Seconds from load reaching the rps expectation (or the start) to the first scale-out.
+    /// Seconds from load reaching the rps expectation (or the start) to the first scale-out;
+    /// 0 when it scaled out during the ramp.
     pub time_to_first_scale_out_s: Option<u64>,
     /// Seconds from the same point to the expected number of ready replicas (endpoints
     /// serving without a cluster).
@@ -37,57 +46,65 @@ pub struct Kpis {
     /// Seconds from the same point to per-second p95 back under its limit after a breach.
     pub time_to_p95_recovered_s: Option<u64>,
     pub scale_events: Vec<ScaleEventLatency>,
-    /// Mean throughput per serving endpoint over seconds with traffic.
+    /// Mean successful requests/s per serving endpoint over seconds with known endpoints.
     pub rps_per_endpoint: Option<f64>,
-    pub most_endpoints_at_once: u64,
+    /// Most distinct serving endpoints in one second (null: no response named one).
+    pub most_endpoints_at_once: Option<u64>,
     /// `cluster` (the Deployment's status) or `endpoints` (distinct X-Served-By values).
     pub replica_source: String,
     /// Ready replicas in the first second, and the most at the end of any second.
     pub ready_replicas_at_start: Option<u64>,
     pub most_ready_replicas: Option<u64>,
-    /// Mean throughput per ready replica over seconds with traffic (cluster watched only).
+    /// Mean successful requests/s per ready replica over seconds with traffic (cluster only).
     pub rps_per_ready_replica: Option<f64>,
-    /// Failed requests / completed requests, whole run, by kind.
+    /// (failed requests + dropped slots) / (completed requests + dropped slots), whole run.
     pub error_rate: Option<f64>,
+    /// Each failure kind over the same denominator; `dropped` is the dropped slots.
     pub error_rate_by_kind: std::collections::BTreeMap<String, f64>,
     pub dropped: u64,
+    /// How the load generator fared.
+    pub generator: GeneratorHealth,
 }
 
-fn worst_p95(rows: &[TimelineRow], from: u64, to: u64) -> Option<f64> {
-    rows.iter()
+fn worst_p95(t: &Timeline<'_>, from: u64, to: u64) -> Option<f64> {
+    t.rows()
+        .iter()
         .filter(|r| r.t_s >= from && r.t_s < to)
-        .filter_map(|r| r.p95_corrected_us.or(r.p95_us))
+        .filter_map(|r| t.p95_us(r))
         .max()
         .map(|us| us as f64 / 1000.0)
 }
 
+fn ms(us: Option<u64>) -> Option<f64> {
+    us.map(|v| v as f64 / 1000.0)
+}
+
 /// Computes every KPI.
 pub fn compute(rows: &[TimelineRow], totals: &Totals, expect: &Expectations) -> Kpis {
-    let window = rows.len().clamp(1, 60);
-    let crossing = crossing_second(rows, expect.rps);
-    let scale_outs = scale_out_seconds(rows);
-    let cluster = has_cluster(rows);
+    let t = Timeline::new(rows);
+    let crossing = t.crossing_second(expect.rps);
+    let scale_outs = t.scale_out_seconds();
+    let kind = t.latency_kind();
     let longest = expect.rps.map(|want| {
         let mut best = 0u64;
         let mut run = 0u64;
         for r in rows {
-            run = if r.achieved_rps >= want { run + 1 } else { 0 };
+            run = if r.ok_rps >= want { run + 1 } else { 0 };
             best = best.max(run);
         }
         best
     });
-    let first_scale = crossing.and_then(|c| scale_outs.iter().find(|&&s| s >= c).map(|s| s - c));
+    let first_scale = crossing.and_then(|c| scale_outs.first().map(|s| s.saturating_sub(c)));
     let to_replicas = match (crossing, expect.replicas) {
         (Some(c), Some(n)) => rows
             .iter()
-            .find(|r| r.t_s >= c && ready_replicas(r, cluster).is_some_and(|v| v >= u64::from(n)))
+            .find(|r| r.t_s >= c && t.ready_replicas(r).is_some_and(|v| v >= u64::from(n)))
             .map(|r| r.t_s - c),
         _ => None,
     };
     let to_p95 = match (crossing, expect.p95_ms) {
         (Some(c), Some(limit)) => {
-            let p95 =
-                |r: &TimelineRow| r.p95_corrected_us.or(r.p95_us).map(|us| us as f64 / 1000.0);
+            let p95 = |r: &TimelineRow| ms(t.p95_us(r));
             let breach = rows
                 .iter()
                 .find(|r| r.t_s >= c && p95(r).is_some_and(|v| v > limit));
@@ -99,73 +116,77 @@ pub fn compute(rows: &[TimelineRow], totals: &Totals, expect: &Expectations) -> 
         }
         _ => None,
     };
+    let at = |s: u64| rows.iter().find(|r| r.t_s == s);
     let scale_events = scale_outs
         .iter()
         .map(|&s| ScaleEventLatency {
             t_s: s,
-            endpoints_after: rows.iter().find(|r| r.t_s == s).map_or(0, |r| r.endpoints),
-            replicas_after: rows
-                .iter()
-                .find(|r| r.t_s == s)
-                .and_then(|r| r.deploy_spec_replicas),
-            p95_before_ms: worst_p95(rows, s.saturating_sub(10), s),
-            p95_during_ms: worst_p95(rows, s, s + 10),
-            p95_after_ms: worst_p95(rows, s + 10, s + 20),
+            endpoints_after: at(s).and_then(|r| r.endpoints),
+            replicas_after: at(s).and_then(|r| r.deploy_spec_replicas),
+            p95_before_ms: worst_p95(&t, s.saturating_sub(10), s),
+            p95_during_ms: worst_p95(&t, s, s + 10),
+            p95_after_ms: worst_p95(&t, s + 10, s + 20),
         })
         .collect();
-    let serving: Vec<&TimelineRow> = rows
-        .iter()
-        .filter(|r| r.endpoints > 0 && r.requests > 0)
-        .collect();
-    let rps_per_endpoint = (!serving.is_empty()).then(|| {
-        serving
-            .iter()
-            .map(|r| r.achieved_rps / r.endpoints as f64)
-            .sum::<f64>()
-            / serving.len() as f64
-    });
-    let per_ready: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.requests > 0)
-        .filter_map(|r| {
-            r.deploy_ready
-                .filter(|&n| n > 0)
-                .map(|n| r.achieved_rps / n as f64)
-        })
-        .collect();
-    let rps_per_ready_replica =
-        (!per_ready.is_empty()).then(|| per_ready.iter().sum::<f64>() / per_ready.len() as f64);
-    let n = totals.requests as f64;
+    let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let rps_per_endpoint = mean(
+        rows.iter()
+            .filter(|r| r.requests > 0)
+            .filter_map(|r| r.endpoints.map(|n| r.ok_rps / n as f64))
+            .collect(),
+    );
+    let rps_per_ready_replica = mean(
+        rows.iter()
+            .filter(|r| r.requests > 0)
+            .filter_map(|r| {
+                r.deploy_ready
+                    .filter(|&n| n > 0)
+                    .map(|n| r.ok_rps / n as f64)
+            })
+            .collect(),
+    );
+    let slots = totals.requests + totals.dropped;
     let mut by_kind = std::collections::BTreeMap::new();
-    if totals.requests > 0 {
-        for (kind, count) in [
-            ("connect", totals.err_connect),
-            ("timeout", totals.err_timeout),
-            ("4xx", totals.err_4xx),
-            ("5xx", totals.err_5xx),
-            ("backpressure", totals.err_backpressure),
-            ("other", totals.err_other),
-        ] {
-            by_kind.insert(kind.to_owned(), count as f64 / n);
+    if slots > 0 {
+        let n = slots as f64;
+        let counts = [
+            totals.err_connect,
+            totals.err_timeout,
+            totals.err_4xx,
+            totals.err_5xx,
+            totals.err_backpressure,
+            totals.err_other,
+        ];
+        for (kind, count) in Outcome::FAILURES.iter().zip(counts) {
+            by_kind.insert(kind.name().to_owned(), count as f64 / n);
         }
+        by_kind.insert("dropped".to_owned(), totals.dropped as f64 / n);
     }
+    let (p95, p99) = match kind {
+        LatencyKind::Corrected => (totals.p95_corrected_us, totals.p99_corrected_us),
+        LatencyKind::Raw => (totals.p95_raw_us, totals.p99_raw_us),
+    };
     Kpis {
-        peak_sustained_rps: best_window_rps(rows, window),
-        peak_window_s: window as u64,
+        peak_sustained_ok_rps: t.sustained_ok_rps(),
+        sustain_window_s: t.sustain_window() as u64,
+        p95_ms: ms(p95),
+        p99_ms: ms(p99),
+        latency_kind: kind,
         longest_stretch_at_expected_rps_s: longest,
         time_to_first_scale_out_s: first_scale,
         time_to_expected_replicas_s: to_replicas,
         time_to_p95_recovered_s: to_p95,
         scale_events,
         rps_per_endpoint,
-        most_endpoints_at_once: rows.iter().map(|r| r.endpoints).max().unwrap_or(0),
-        replica_source: if cluster { "cluster" } else { "endpoints" }.to_owned(),
-        ready_replicas_at_start: rows.first().and_then(|r| ready_replicas(r, cluster)),
-        most_ready_replicas: rows.iter().filter_map(|r| ready_replicas(r, cluster)).max(),
+        most_endpoints_at_once: rows.iter().filter_map(|r| r.endpoints).max(),
+        replica_source: t.replica_source().to_owned(),
+        ready_replicas_at_start: rows.first().and_then(|r| t.ready_replicas(r)),
+        most_ready_replicas: t.most_ready_replicas(),
         rps_per_ready_replica,
-        error_rate: (totals.requests > 0).then(|| totals.errors as f64 / n),
+        error_rate: verdict::error_rate(totals),
         error_rate_by_kind: by_kind,
         dropped: totals.dropped,
+        generator: t.generator_health(),
     }
 }
 
@@ -177,10 +198,13 @@ mod tests {
         TimelineRow {
             t_s: t,
             span_s: 1.0,
-            achieved_rps: rps,
+            ok_rps: rps,
+            completed_rps: rps,
             requests: rps as u64,
-            endpoints,
-            p95_us: Some(p95_ms * 1000),
+            ok: rps as u64,
+            target_rps: Some(rps),
+            endpoints: Some(endpoints),
+            p95_raw_us: Some(p95_ms * 1000),
             p95_corrected_us: Some(p95_ms * 1000),
             ..Default::default()
         }
@@ -217,13 +241,19 @@ mod tests {
         assert_eq!(k.time_to_first_scale_out_s, Some(3));
         assert_eq!(k.time_to_expected_replicas_s, Some(3));
         assert_eq!(k.time_to_p95_recovered_s, Some(4));
-        assert_eq!(k.most_endpoints_at_once, 2);
-        assert_eq!(k.peak_window_s, 8);
+        assert_eq!(k.most_endpoints_at_once, Some(2));
+        assert_eq!(
+            k.sustain_window_s, 4,
+            "the verdict's window: half of an 8 s run"
+        );
+        assert_eq!(k.peak_sustained_ok_rps, Some(1200.0));
         assert_eq!(k.scale_events.len(), 1);
         assert_eq!(k.scale_events[0].p95_before_ms, Some(500.0));
         assert_eq!(k.scale_events[0].p95_during_ms, Some(300.0));
         assert_eq!(k.error_rate, Some(0.01));
         assert_eq!(k.error_rate_by_kind["5xx"], 0.01);
+        assert_eq!(k.error_rate_by_kind["dropped"], 0.0);
+        assert_eq!(k.latency_kind, LatencyKind::Corrected);
         let per = k.rps_per_endpoint.expect("served");
         assert!(
             (per - (200.0 + 600.0 + 1000.0 + 1100.0 + 1200.0 + 600.0 * 3.0) / 8.0).abs() < 1e-9
@@ -233,7 +263,9 @@ mod tests {
     #[test]
     fn empty_timeline_gives_empty_kpis() {
         let k = compute(&[], &Totals::default(), &Expectations::default());
-        assert_eq!(k.peak_sustained_rps, None);
+        assert_eq!(k.peak_sustained_ok_rps, None);
+        assert_eq!(k.most_endpoints_at_once, None);
+        assert_eq!(k.most_ready_replicas, None);
         assert_eq!(k.error_rate, None);
         assert!(k.scale_events.is_empty());
     }

@@ -4,21 +4,22 @@
 //! `dashboard.png` for video, and a self-contained `report.html`.
 
 pub mod charts;
+pub mod headline;
 pub mod html;
 pub mod kpi;
 
-use crate::scenario::Expectations;
+use crate::expectations::Expectations;
 use crate::timeline::{
     self, ClusterChangeRow, ClusterRecord, EndpointRow, EventRow, RunDirError, TimelineRow, Totals,
 };
-use crate::verdict::{self, Verdict};
+use crate::verdict::{self, State, Verdict};
 use chrono::{DateTime, Utc};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The `schema` value of `summary.json`.
-pub const SUMMARY_SCHEMA: &str = "scaleproof-summary/1";
+pub const SUMMARY_SCHEMA: &str = "scaleproof-summary/2";
 /// Size of the single-chart PNG/SVG files.
 pub const CHART_SIZE: (u32, u32) = (1280, 480);
 /// Size of `dashboard.png`.
@@ -84,10 +85,7 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     let meta = timeline::read_run_meta(dir)?;
     let rows: Vec<TimelineRow> = timeline::read_csv(&dir.join(timeline::TIMELINE_CSV))?;
     let endpoint_rows: Vec<EndpointRow> = timeline::read_csv(&dir.join(timeline::ENDPOINTS_CSV))?;
-    let expectations = match expect {
-        Some(e) => e.clone(),
-        None => serde_json::from_value(meta.expectations.clone()).unwrap_or_default(),
-    };
+    let expectations = expect.unwrap_or(&meta.expectations).clone();
     let events: Vec<EventRow> = timeline::read_csv_if_present(&dir.join(timeline::EVENTS_CSV))?;
     let changes: Vec<ClusterChangeRow> =
         timeline::read_csv_if_present(&dir.join(timeline::CLUSTER_CSV))?;
@@ -227,36 +225,34 @@ fn draw_dashboard(
         false,
         RGBColor(203, 210, 217),
     )?;
-    let k = &summary.kpis;
-    let replicas = match (
-        k.replica_source.as_str(),
-        k.ready_replicas_at_start,
-        k.most_ready_replicas,
-    ) {
-        ("cluster", Some(a), Some(b)) => format!("ready replicas {a} → {b}"),
-        _ => format!("{} endpoints", k.most_endpoints_at_once),
+    text(
+        &header,
+        headline::line(summary),
+        (32, 106),
+        24.0,
+        true,
+        white,
+    )?;
+    let state = summary.verdict.state;
+    let color = match state {
+        State::Pass => RGBColor(47, 158, 68),
+        State::Fail => RGBColor(201, 42, 42),
+        State::Inconclusive => RGBColor(230, 119, 0),
+        State::None => RGBColor(92, 103, 125),
     };
-    let headline = format!(
-        "peak {}   ·   p95 {}   ·   {replicas}   ·   {} errors / {} requests",
-        k.peak_sustained_rps
-            .map_or("-".to_owned(), |v| format!("{v:.0} rps")),
-        summary
-            .totals
-            .p95_corrected_us
-            .map_or("-".to_owned(), |us| format!("{:.1} ms", us as f64 / 1000.0)),
-        summary.totals.errors,
-        summary.totals.requests
-    );
-    text(&header, headline, (32, 106), 26.0, true, white)?;
-    let (label, color) = match (summary.verdict.checks.is_empty(), summary.verdict.pass) {
-        (true, _) => ("NO EXPECTATIONS", RGBColor(92, 103, 125)),
-        (false, true) => ("PASS", RGBColor(47, 158, 68)),
-        (false, false) => ("FAIL", RGBColor(201, 42, 42)),
-    };
+    let label = state.label();
+    let size = if label.len() > 6 { 26.0 } else { 44.0 };
     header
-        .draw(&Rectangle::new([(1560, 35), (1890, 115)], color.filled()))
+        .draw(&Rectangle::new([(1500, 35), (1890, 115)], color.filled()))
         .map_err(|e| e.to_string())?;
-    text(&header, label.to_owned(), (1585, 52), 44.0, true, white)?;
+    text(
+        &header,
+        label.to_owned(),
+        (1520, if label.len() > 6 { 60 } else { 52 }),
+        size,
+        true,
+        white,
+    )?;
     let panels = body.margin(10, 10, 10, 10).split_evenly((2, 2));
     for (panel, spec) in panels.iter().zip(specs) {
         charts::draw(&panel.margin(6, 6, 6, 6), spec, x_max, 0.85)?;

@@ -6,13 +6,21 @@
 //! Deployment was watched) and `histograms/` (HdrHistogram interval logs, V2 encoding, so that
 //! runs merge exactly). Every file is written atomically: a temporary file renamed into place.
 
+mod query;
+
+pub use query::{
+    DROPPED_SHARE_LIMIT, GEN_CPU_SATURATED_PCT, GEN_LAG_SATURATED_US, GEN_SATURATED_SHARE,
+    GeneratorHealth, LatencyKind, Timeline,
+};
+
+use crate::expectations::Expectations;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The `format` value of `run.json`; bumped on incompatible changes.
-pub const RUN_FORMAT: &str = "scaleproof-run/1";
+pub const RUN_FORMAT: &str = "scaleproof-run/2";
 /// File names inside a run directory.
 pub const RUN_JSON: &str = "run.json";
 pub const TIMELINE_CSV: &str = "timeline.csv";
@@ -20,9 +28,9 @@ pub const ENDPOINTS_CSV: &str = "endpoints.csv";
 pub const EVENTS_CSV: &str = "events.csv";
 pub const CLUSTER_CSV: &str = "cluster.csv";
 pub const HISTOGRAM_DIR: &str = "histograms";
-/// Per-second latency histograms, tagged `raw` and `corrected`.
+/// Per-second latency histograms, tagged `raw`, `corrected` and `all_raw`.
 pub const PER_SECOND_HLOG: &str = "per-second.hlog";
-/// Whole-run histograms: `raw`, `corrected`, and `endpoint=<name>` (raw) per endpoint.
+/// Whole-run histograms: `raw`, `corrected`, `all_raw`, and `endpoint=<name>` (raw) per endpoint.
 pub const TOTAL_HLOG: &str = "total.hlog";
 
 /// Why the run directory could not be written or read.
@@ -46,6 +54,10 @@ pub enum RunDirError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{path} has format {found:?}; this scaleproof reads {RUN_FORMAT:?} (re-run to get a readable run directory)"
+    )]
+    Format { path: PathBuf, found: String },
     #[error("{path} is not a valid run file")]
     Parse {
         path: PathBuf,
@@ -57,7 +69,14 @@ pub enum RunDirError {
 /// One second of the run. Columns of `timeline.csv`, in this order; names are stable.
 ///
 /// Requests are counted in the second they completed; latencies are in microseconds.
-/// Empty cells mean "no data" (no request completed, or no target rate in a closed-model run).
+/// Empty cells mean "no data" (no request completed, no target rate in a closed-model run, no
+/// due time to correct from in a closed-model run, no endpoint header seen).
+///
+/// Latency comes in three kinds, each named so: `*_raw_us` is successful requests, from the
+/// actual send to the end of the body; `*_corrected_us` is successful requests from their
+/// slot's due time plus every dropped slot at its lag when dropped (open model only: the
+/// closed model has no due time); `*_all_raw_us` is every completed request, failures
+/// included, raw.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelineRow {
     /// Seconds since the load started; the row covers `[t_s, t_s + 1)`.
@@ -70,8 +89,10 @@ pub struct TimelineRow {
     pub users: u64,
     /// Requests per second the plan asked for (open model only).
     pub target_rps: Option<f64>,
-    /// Completed requests divided by `span_s`.
-    pub achieved_rps: f64,
+    /// Successful requests (`ok`) divided by `span_s`: the throughput the verdict counts.
+    pub ok_rps: f64,
+    /// Completed requests, successful or not, divided by `span_s`.
+    pub completed_rps: f64,
     /// Requests that completed (successfully or not) in this second.
     pub requests: u64,
     /// Requests answered with an expected status.
@@ -92,20 +113,32 @@ pub struct TimelineRow {
     pub err_other: u64,
     /// Open model: send slots no user could start within the allowed lag (never sent).
     pub dropped: u64,
-    /// Latency from the actual send to the end of the response body.
-    pub p50_us: Option<u64>,
-    pub p90_us: Option<u64>,
-    pub p95_us: Option<u64>,
-    pub p99_us: Option<u64>,
-    pub max_us: Option<u64>,
-    /// Latency from the slot's due time (coordinated-omission corrected; equals raw in a
-    /// closed-model run).
+    /// Successful requests, from the actual send to the end of the response body.
+    pub p50_raw_us: Option<u64>,
+    pub p90_raw_us: Option<u64>,
+    pub p95_raw_us: Option<u64>,
+    pub p99_raw_us: Option<u64>,
+    pub max_raw_us: Option<u64>,
+    /// Open model: successful requests from their slot's due time, and dropped slots at their
+    /// lag when dropped (coordinated-omission corrected). Empty in the closed model.
     pub p50_corrected_us: Option<u64>,
+    pub p90_corrected_us: Option<u64>,
     pub p95_corrected_us: Option<u64>,
     pub p99_corrected_us: Option<u64>,
     pub max_corrected_us: Option<u64>,
-    /// Distinct serving endpoints (values of the endpoint header) seen in this second.
-    pub endpoints: u64,
+    /// Every completed request, failures included, raw.
+    pub p95_all_raw_us: Option<u64>,
+    pub p99_all_raw_us: Option<u64>,
+    /// Distinct serving endpoints (values of the endpoint header) seen in this second; empty
+    /// when no response carried the header (unknown, not zero).
+    pub endpoints: Option<u64>,
+    /// The load generator's own health: CPU used by its worker threads, percent of those
+    /// threads' capacity (100 = every worker busy all second); empty where the OS does not
+    /// say.
+    pub gen_cpu_pct: Option<f64>,
+    /// The load generator's own health: the latest a 10 ms probe timer on its runtime woke in
+    /// this second, µs past its due time (scheduling lag that delays sends and reads).
+    pub gen_lag_max_us: Option<u64>,
     // Cluster columns: the watched state at the end of the second (see [`ClusterSample`]).
     // Empty means unknown: no cluster watched, not listed yet, or contact lost.
     pub deploy_spec_replicas: Option<u64>,
@@ -314,13 +347,14 @@ pub struct EndpointRow {
     pub endpoint: String,
     pub requests: u64,
     pub errors: u64,
-    pub p50_us: Option<u64>,
-    pub p95_us: Option<u64>,
-    pub p99_us: Option<u64>,
-    pub max_us: Option<u64>,
+    /// Raw latency of this endpoint's successful requests.
+    pub p50_raw_us: Option<u64>,
+    pub p95_raw_us: Option<u64>,
+    pub p99_raw_us: Option<u64>,
+    pub max_raw_us: Option<u64>,
 }
 
-/// Whole-run counts.
+/// Whole-run counts and latency, with the same definitions as the timeline's columns.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     pub requests: u64,
@@ -335,14 +369,18 @@ pub struct Totals {
     pub dropped: u64,
     /// Requests abandoned in flight when the run stopped (not counted as requests).
     pub cancelled: u64,
-    /// Distinct endpoints over the whole run.
-    pub endpoints: u64,
-    pub p50_us: Option<u64>,
-    pub p95_us: Option<u64>,
-    pub p99_us: Option<u64>,
-    pub max_us: Option<u64>,
+    /// Distinct endpoints over the whole run; null when no response carried the header.
+    pub endpoints: Option<u64>,
+    pub p50_raw_us: Option<u64>,
+    pub p95_raw_us: Option<u64>,
+    pub p99_raw_us: Option<u64>,
+    pub max_raw_us: Option<u64>,
+    pub p50_corrected_us: Option<u64>,
     pub p95_corrected_us: Option<u64>,
     pub p99_corrected_us: Option<u64>,
+    pub max_corrected_us: Option<u64>,
+    pub p95_all_raw_us: Option<u64>,
+    pub p99_all_raw_us: Option<u64>,
 }
 
 /// How the load was shaped, as run.
@@ -401,7 +439,7 @@ pub struct RunMeta {
     /// Connections are reopened this often (null: never).
     pub recycle_connections_s: Option<f64>,
     /// Expectations as given (evaluated by the verdict).
-    pub expectations: serde_json::Value,
+    pub expectations: Expectations,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
     pub duration_s: f64,
@@ -548,10 +586,19 @@ pub fn read_run_meta(dir: &Path) -> Result<RunMeta, RunDirError> {
         path: path.clone(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| RunDirError::Parse {
-        path,
+    let parse = |source: serde_json::Error| RunDirError::Parse {
+        path: path.clone(),
         source: Box::new(source),
-    })
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(parse)?;
+    let format = value.get("format").and_then(serde_json::Value::as_str);
+    if format != Some(RUN_FORMAT) {
+        return Err(RunDirError::Format {
+            path,
+            found: format.unwrap_or("none").to_owned(),
+        });
+    }
+    serde_json::from_value(value).map_err(parse)
 }
 
 /// Column names of `timeline.csv`, in order.
@@ -561,7 +608,8 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "span_s",
     "users",
     "target_rps",
-    "achieved_rps",
+    "ok_rps",
+    "completed_rps",
     "requests",
     "ok",
     "errors",
@@ -572,16 +620,21 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "err_backpressure",
     "err_other",
     "dropped",
-    "p50_us",
-    "p90_us",
-    "p95_us",
-    "p99_us",
-    "max_us",
+    "p50_raw_us",
+    "p90_raw_us",
+    "p95_raw_us",
+    "p99_raw_us",
+    "max_raw_us",
     "p50_corrected_us",
+    "p90_corrected_us",
     "p95_corrected_us",
     "p99_corrected_us",
     "max_corrected_us",
+    "p95_all_raw_us",
+    "p99_all_raw_us",
     "endpoints",
+    "gen_cpu_pct",
+    "gen_lag_max_us",
     "deploy_spec_replicas",
     "deploy_replicas",
     "deploy_updated",
@@ -609,7 +662,14 @@ pub const EVENT_COLUMNS: &[&str] = &[
 
 /// Column names of `endpoints.csv`, in order.
 pub const ENDPOINT_COLUMNS: &[&str] = &[
-    "t_s", "endpoint", "requests", "errors", "p50_us", "p95_us", "p99_us", "max_us",
+    "t_s",
+    "endpoint",
+    "requests",
+    "errors",
+    "p50_raw_us",
+    "p95_raw_us",
+    "p99_raw_us",
+    "max_raw_us",
 ];
 
 #[cfg(test)]
@@ -649,18 +709,26 @@ mod tests {
     }
 
     #[test]
-    fn timelines_written_before_the_cluster_columns_still_read_as_unknown() {
+    fn timelines_without_the_cluster_columns_read_as_unknown() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(TIMELINE_CSV);
-        let old_columns = &TIMELINE_COLUMNS[..TIMELINE_COLUMNS.len() - 15];
-        assert_eq!(old_columns.last(), Some(&"endpoints"));
-        let mut text = old_columns.join(",");
-        text.push_str(
-            "\n0,2026-11-26T00:00:00Z,1.0,5,,100.0,100,100,0,0,0,0,0,0,0,0,1,2,3,4,5,1,3,4,5,2\n",
-        );
-        std::fs::write(&path, text).expect("write");
+        let columns = &TIMELINE_COLUMNS[..TIMELINE_COLUMNS.len() - 15];
+        assert_eq!(columns.last(), Some(&"gen_lag_max_us"));
+        let cells: Vec<&str> = columns
+            .iter()
+            .map(|c| match *c {
+                "time" => "2026-11-26T00:00:00Z",
+                "endpoints" => "2",
+                _ => "1",
+            })
+            .collect();
+        std::fs::write(
+            &path,
+            format!("{}\n{}\n", columns.join(","), cells.join(",")),
+        )
+        .expect("write");
         let rows: Vec<TimelineRow> = read_csv(&path).expect("read");
-        assert_eq!(rows[0].endpoints, 2);
+        assert_eq!(rows[0].endpoints, Some(2));
         assert_eq!(rows[0].cluster(), ClusterSample::default());
     }
 
@@ -680,7 +748,7 @@ mod tests {
             TimelineRow {
                 t_s: 0,
                 requests: 0,
-                p95_us: None,
+                p95_raw_us: None,
                 target_rps: Some(10.0),
                 ..Default::default()
             },
@@ -688,7 +756,9 @@ mod tests {
                 t_s: 1,
                 requests: 5,
                 ok: 5,
-                p95_us: Some(1234),
+                p95_raw_us: Some(1234),
+                endpoints: None,
+                gen_cpu_pct: Some(12.5),
                 span_s: 1.0,
                 ..Default::default()
             },

@@ -1,0 +1,29 @@
+//! Pass/fail expectations: what a run must show. Written into `run.json` as they were given
+//! and evaluated by the verdict; a leaf type that scenario, timeline and verdict all name.
+
+use serde::{Deserialize, Serialize};
+
+/// Pass/fail expectations, evaluated by the verdict after the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// Minimum sustained successful requests per second.
+    pub rps: Option<f64>,
+    /// Minimum ready replicas (or distinct serving endpoints without a cluster).
+    pub replicas: Option<u32>,
+    /// Maximum p95 latency of successful requests, in milliseconds.
+    pub p95_ms: Option<f64>,
+    /// Maximum p99 latency of successful requests, in milliseconds.
+    pub p99_ms: Option<f64>,
+    /// Maximum share of failed requests and dropped slots, as a fraction (0.01 = 1%).
+    pub error_rate: Option<f64>,
+    /// Longest time from load crossing `rps` to the first scale-out, in seconds.
+    pub scale_within_s: Option<f64>,
+}
+
+impl Expectations {
+    /// True when nothing is expected.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}

@@ -1,0 +1,178 @@
+//! The headline figures of a run, formatted once from `summary.json`'s KPIs and totals and
+//! shown alike by the terminal, `dashboard.png` and `report.html`: one name, one window and
+//! one definition per number. Unknown is `–`, never 0.
+
+use super::Summary;
+use crate::verdict::State;
+
+/// Shown for a figure that is not known.
+pub const UNKNOWN: &str = "–";
+
+/// One headline figure: what it is, its value, and the window or definition it rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+    pub hint: String,
+}
+
+fn figure(label: impl Into<String>, value: String, hint: impl Into<String>) -> Figure {
+    Figure {
+        label: label.into(),
+        value,
+        hint: hint.into(),
+    }
+}
+
+fn or_unknown<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map_or_else(|| UNKNOWN.to_owned(), f)
+}
+
+/// Peak sustained successful throughput, e.g. `1200 ok rps`.
+pub fn peak(s: &Summary) -> Figure {
+    figure(
+        "Peak sustained",
+        or_unknown(s.kpis.peak_sustained_ok_rps, |v| format!("{v:.0} ok rps")),
+        format!(
+            "best {} s window of successful requests/s",
+            s.kpis.sustain_window_s
+        ),
+    )
+}
+
+fn latency(s: &Summary, q: &str, v: Option<f64>) -> Figure {
+    figure(
+        format!("{q} {}", s.kpis.latency_kind.label()),
+        or_unknown(v, |ms| format!("{ms:.2} ms")),
+        "whole run, successful requests",
+    )
+}
+
+/// Whole-run p95 of successful requests, labelled raw or corrected.
+pub fn p95(s: &Summary) -> Figure {
+    latency(s, "p95", s.kpis.p95_ms)
+}
+
+/// Whole-run p99 of successful requests, labelled raw or corrected.
+pub fn p99(s: &Summary) -> Figure {
+    latency(s, "p99", s.kpis.p99_ms)
+}
+
+/// Requests with their outcome.
+pub fn requests(s: &Summary) -> Figure {
+    let t = &s.totals;
+    figure(
+        "Requests",
+        t.requests.to_string(),
+        format!("{} ok, {} failed, {} dropped", t.ok, t.errors, t.dropped),
+    )
+}
+
+/// Ready replicas (cluster) or serving endpoints.
+pub fn replicas(s: &Summary) -> Figure {
+    let k = &s.kpis;
+    if k.replica_source == "cluster" {
+        figure(
+            "Ready replicas",
+            format!(
+                "{} → {}",
+                or_unknown(k.ready_replicas_at_start, |v| v.to_string()),
+                or_unknown(k.most_ready_replicas, |v| v.to_string())
+            ),
+            "at start → most (Deployment readyReplicas)",
+        )
+    } else {
+        figure(
+            "Most endpoints",
+            or_unknown(k.most_endpoints_at_once, |v| v.to_string()),
+            if k.most_endpoints_at_once.is_some() {
+                "serving in one second (X-Served-By)"
+            } else {
+                "unknown: no response named its endpoint"
+            },
+        )
+    }
+}
+
+/// Failed requests and dropped slots over everything sent or dropped.
+pub fn error_rate(s: &Summary) -> Figure {
+    figure(
+        "Error rate",
+        or_unknown(s.kpis.error_rate, |r| format!("{:.3}%", r * 100.0)),
+        "(failed + dropped) / (completed + dropped)",
+    )
+}
+
+/// The generator's own health.
+pub fn generator(s: &Summary) -> Figure {
+    let g = &s.kpis.generator;
+    figure(
+        "Generator",
+        if g.saturated { "saturated" } else { "healthy" }.to_owned(),
+        format!(
+            "worker CPU max {}, timer lag max {}",
+            or_unknown(g.max_cpu_pct, |v| format!("{v:.0}%")),
+            or_unknown(g.worst_lag_ms, |v| format!("{v:.1} ms"))
+        ),
+    )
+}
+
+/// Every headline figure, in display order.
+pub fn figures(s: &Summary) -> Vec<Figure> {
+    let k = &s.kpis;
+    let per = match k.rps_per_ready_replica {
+        Some(v) => figure(
+            "ok rps per ready replica",
+            format!("{v:.0}"),
+            "mean over seconds with traffic",
+        ),
+        None => figure(
+            "ok rps per endpoint",
+            or_unknown(k.rps_per_endpoint, |v| format!("{v:.0}")),
+            "mean over seconds with traffic",
+        ),
+    };
+    vec![
+        peak(s),
+        requests(s),
+        p95(s),
+        p99(s),
+        replicas(s),
+        figure(
+            "First scale-out",
+            or_unknown(k.time_to_first_scale_out_s, |v| format!("{v} s")),
+            "after load reached the rps expectation",
+        ),
+        per,
+        error_rate(s),
+        generator(s),
+    ]
+}
+
+/// One line of the figures that matter most, for the terminal and the dashboard:
+/// `peak 1200 ok rps (best 15 s) · p95 1.94 ms corrected · 1 endpoints · 0 failed + 0 dropped of 30000`.
+pub fn line(s: &Summary) -> String {
+    let (peak, p95, replicas) = (peak(s), p95(s), replicas(s));
+    format!(
+        "peak {} (best {} s) · {} {} · {} {} · {} failed + {} dropped of {}",
+        peak.value,
+        s.kpis.sustain_window_s,
+        p95.label,
+        p95.value,
+        replicas.label.to_lowercase(),
+        replicas.value,
+        s.totals.errors,
+        s.totals.dropped,
+        s.totals.requests + s.totals.dropped,
+    )
+}
+
+/// CSS class / badge colour name of a verdict state.
+pub fn state_class(state: State) -> &'static str {
+    match state {
+        State::Pass => "pass",
+        State::Fail => "fail",
+        State::Inconclusive => "inconclusive",
+        State::None => "none",
+    }
+}
