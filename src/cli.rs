@@ -1,11 +1,10 @@
-//! Command-line arguments (raw, as typed) and their conversion into a checked [`RunConfig`].
+//! Command-line arguments, typed as clap parses them (with the parsers of [`crate::values`]
+//! that scenario files use too), and their merge with the scenario into a [`RunConfig`].
 
 use crate::cluster::ClusterOptions;
 use crate::config::{LoadShape, RunConfig, Target, defaults};
-use crate::load::stages::RatePlan;
-use crate::scenario::{
-    ClusterSpec, Expectations, Scenario, ScenarioError, is_dns_name, parse_fraction, parse_millis,
-};
+use crate::scenario::{ClusterSpec, Expectations, RatePlan, Scenario, ScenarioError};
+use crate::values::{self, TestPlan};
 use clap::{Args, Parser, Subcommand};
 use reqwest::Url;
 use reqwest::header::HeaderName;
@@ -30,8 +29,10 @@ use std::time::Duration;
         scaleproof --host http://203.0.113.10 --rate 1200:2m,1200:3m --deployment target-service \\\n      \
         --expect-rps 1000 --expect-replicas 2\n  \
         scaleproof report reports/20261126T061500Z-predict --expect-p95 100ms\n\n\
-        Exit codes: 0 run completed and every expectation passed; 1 an expectation failed;\n\
-        2 invalid arguments or scenario; 3 the run could not be carried out or written;\n\
+        Exit codes: 0 run completed and every expectation passed (or none was set);\n\
+        1 an expectation failed; 2 invalid arguments, scenario or run directory (nothing sent);\n\
+        3 the run could not be carried out or written; 4 inconclusive: the evidence cannot\n\
+        support a pass (generator saturated, too many dropped slots, an expectation with no data);\n\
         130 / 143 stopped by SIGINT / SIGTERM (the run directory and report are still written)."
 )]
 pub struct Cli {
@@ -61,92 +62,130 @@ pub struct ReportArgs {
 
 /// Expectations given on the command line; each overrides the scenario's `[expect]` field.
 #[derive(Debug, Default, Args)]
-#[command(next_help_heading = "Expectations (the verdict; exit code 1 unless all pass)")]
+#[command(
+    next_help_heading = "Expectations (the verdict: exit 1 if one fails, 4 if the evidence cannot support a pass)"
+)]
 pub struct ExpectArgs {
-    /// Pass only if throughput of at least this many requests/s is sustained (best 60 s
-    /// window, or half the run when it is shorter than 2 min).
-    #[arg(long, value_name = "RPS")]
+    /// Pass only if this many successful requests/s are sustained (best 60 s window, or half
+    /// the run when it is shorter than 2 min; failed requests are not throughput).
+    #[arg(long, value_name = "RPS", value_parser = values::positive)]
     pub expect_rps: Option<f64>,
     /// Pass only if at least this many replicas were ready at once (the Deployment's
     /// readyReplicas; with no cluster watched: distinct serving endpoints).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = replicas)]
     pub expect_replicas: Option<u32>,
-    /// Pass only if the whole run's p95 (corrected) is at most this, e.g. 250ms.
-    #[arg(long, value_name = "DURATION")]
-    pub expect_p95: Option<String>,
-    /// Pass only if the whole run's p99 (corrected) is at most this, e.g. 1s.
-    #[arg(long, value_name = "DURATION")]
-    pub expect_p99: Option<String>,
-    /// Pass only if failed / completed requests is at most this, e.g. 1% or 0.01.
-    #[arg(long, value_name = "RATE")]
-    pub expect_error_rate: Option<String>,
-    /// Pass only if the first scale-out follows load reaching --expect-rps within this, e.g. 120s.
-    #[arg(long, value_name = "DURATION")]
-    pub expect_scale_within: Option<String>,
+    /// Pass only if the whole run's p95 of successful requests is at most this, e.g. 250ms
+    /// (corrected in the open model, raw in the closed model).
+    #[arg(long, value_name = "DURATION", value_parser = values::millis)]
+    pub expect_p95: Option<f64>,
+    /// Pass only if the whole run's p99 of successful requests is at most this, e.g. 1s.
+    #[arg(long, value_name = "DURATION", value_parser = values::millis)]
+    pub expect_p99: Option<f64>,
+    /// Pass only if (failed requests + dropped slots) / (completed + dropped) is at most this,
+    /// e.g. 1% or 0.01.
+    #[arg(long, value_name = "RATE", value_parser = values::fraction)]
+    pub expect_error_rate: Option<f64>,
+    /// Pass only if the first scale-out follows load reaching --expect-rps within this, e.g.
+    /// 120s (a scale-out during the ramp counts as 0 s).
+    #[arg(long, value_name = "DURATION", value_parser = seconds)]
+    pub expect_scale_within: Option<f64>,
+}
+
+fn replicas(text: &str) -> Result<u32, String> {
+    values::at_least_one(text)
+        .and_then(|n| u32::try_from(n).map_err(|_| format!("{n} is too many")))
+}
+
+fn seconds(text: &str) -> Result<f64, String> {
+    values::millis(text).map(|ms| ms / 1000.0)
 }
 
 impl ExpectArgs {
     /// Applies the flags over `base`.
-    pub fn apply(&self, mut base: Expectations) -> Result<Expectations, ConfigError> {
-        if let Some(v) = self.expect_rps {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(flag(
-                    "--expect-rps",
-                    "must be a positive number of requests per second",
-                ));
+    pub fn apply(&self, mut base: Expectations) -> Expectations {
+        let fields = [
+            (&mut base.rps, self.expect_rps),
+            (&mut base.p95_ms, self.expect_p95),
+            (&mut base.p99_ms, self.expect_p99),
+            (&mut base.error_rate, self.expect_error_rate),
+            (&mut base.scale_within_s, self.expect_scale_within),
+        ];
+        for (field, flag) in fields {
+            if flag.is_some() {
+                *field = flag;
             }
-            base.rps = Some(v);
         }
-        if let Some(v) = self.expect_replicas {
-            base.replicas = Some(v);
+        if self.expect_replicas.is_some() {
+            base.replicas = self.expect_replicas;
         }
-        if let Some(t) = &self.expect_p95 {
-            base.p95_ms = Some(parse_millis(t).map_err(|e| flag("--expect-p95", e))?);
-        }
-        if let Some(t) = &self.expect_p99 {
-            base.p99_ms = Some(parse_millis(t).map_err(|e| flag("--expect-p99", e))?);
-        }
-        if let Some(t) = &self.expect_error_rate {
-            base.error_rate = Some(parse_fraction(t).map_err(|e| flag("--expect-error-rate", e))?);
-        }
-        if let Some(t) = &self.expect_scale_within {
-            base.scale_within_s =
-                Some(parse_millis(t).map_err(|e| flag("--expect-scale-within", e))? / 1000.0);
-        }
-        Ok(base)
+        base
     }
 }
 
-/// Flags of a load test, as typed.
+/// How often connections are reopened, as `--recycle-connections` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recycle(pub Option<Duration>);
+
+fn recycle(text: &str) -> Result<Recycle, String> {
+    values::recycle(text).map(Recycle)
+}
+
+fn rate_plan(text: &str) -> Result<RatePlan, String> {
+    RatePlan::parse(text).map_err(|e| e.to_string())
+}
+
+fn header_name(text: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(text.trim().as_bytes())
+        .map_err(|_| format!("{text:?} is not a header name"))
+}
+
+/// An http(s) base URL with a host; the path gets a trailing `/` so that request paths join
+/// under it.
+pub fn parse_host(text: &str) -> Result<Url, String> {
+    let mut url = Url::parse(text)
+        .map_err(|e| format!("{text:?} is not a URL ({e}); e.g. http://10.0.0.5:8080"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "{text:?} must be an http:// or https:// URL with a host"
+        ));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// Flags of a load test, typed as parsed.
 #[derive(Debug, Default, Args)]
 pub struct RunArgs {
     /// Base URL of the service under test, e.g. http://10.0.0.5:8080 [default: start the
     /// bundled target-service on 127.0.0.1 and load it].
-    #[arg(long, value_name = "URL")]
-    pub host: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = parse_host)]
+    pub host: Option<Url>,
     /// Closed model: number of concurrent users [default: 10].
-    #[arg(short = 'u', long, value_name = "N", conflicts_with = "rate")]
+    #[arg(short = 'u', long, value_name = "N", conflicts_with = "rate", value_parser = values::users)]
     pub users: Option<usize>,
     /// Closed model: users started per second [default: all users over 10 s].
-    #[arg(short = 'r', long, value_name = "USERS/S", conflicts_with = "rate")]
+    #[arg(short = 'r', long, value_name = "USERS/S", conflicts_with = "rate", value_parser = values::positive)]
     pub hatch_rate: Option<f64>,
     /// Closed model: how long the load lasts, ramp included, e.g. 90s, 5m [default: 60s].
-    #[arg(short = 't', long, value_name = "DURATION", conflicts_with = "rate")]
-    pub run_time: Option<String>,
+    #[arg(short = 't', long, value_name = "DURATION", conflicts_with = "rate", value_parser = values::duration)]
+    pub run_time: Option<Duration>,
     /// Closed model: a Goose test plan, "USERS,DURATION;…", e.g. "100,30s;100,2m;0,10s".
-    #[arg(long, value_name = "PLAN", conflicts_with_all = ["rate", "users", "hatch_rate", "run_time"])]
-    pub test_plan: Option<String>,
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["rate", "users", "hatch_rate", "run_time"], value_parser = values::test_plan)]
+    pub test_plan: Option<TestPlan>,
     /// Open model: target-rate stages RATE:DURATION,…; each ramps linearly from the previous
     /// rate (0 at the start), e.g. 100:30s,1200:2m,1200:3m.
-    #[arg(long, value_name = "STAGES")]
-    pub rate: Option<String>,
+    #[arg(long, value_name = "STAGES", value_parser = rate_plan)]
+    pub rate: Option<RatePlan>,
     /// Open model: most users the pacer may admit [default: 1000].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::users)]
     pub max_users: Option<usize>,
     /// Open model: drop a send slot no user could start within this lag of its due time
-    /// [default: 1s].
-    #[arg(long, value_name = "DURATION")]
-    pub max_lag: Option<String>,
+    /// [default: 1s]. A dropped slot counts as an error, and in corrected latency at its lag.
+    #[arg(long, value_name = "DURATION", value_parser = values::duration)]
+    pub max_lag: Option<Duration>,
     /// Scenario file (TOML) with requests, load shape and expectations [default: the
     /// built-in scenarios/predict.toml]. Flags override its load shape.
     #[arg(short = 's', long, value_name = "FILE")]
@@ -158,20 +197,20 @@ pub struct RunArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// Request timeout [default: 30s].
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
-    /// Reopen every connection this often so that pods added by a scale-out get traffic;
-    /// "off" keeps connections [default: 10s].
-    #[arg(long, value_name = "DURATION|off")]
-    pub recycle_connections: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = values::duration)]
+    pub timeout: Option<Duration>,
+    /// Reopen every connection this often (at least 100ms) so that pods added by a scale-out
+    /// get traffic; "off" keeps connections [default: 10s].
+    #[arg(long, value_name = "DURATION|off", value_parser = recycle)]
+    pub recycle_connections: Option<Recycle>,
     /// Response header that names the serving endpoint (pod).
-    #[arg(long, value_name = "NAME", default_value = defaults::ENDPOINT_HEADER)]
-    pub endpoint_header: String,
+    #[arg(long, value_name = "NAME", default_value = defaults::ENDPOINT_HEADER, value_parser = header_name)]
+    pub endpoint_header: Option<HeaderName>,
     /// Also write one CSV line per request (due, sent and done times, status, endpoint).
     #[arg(long, value_name = "FILE")]
     pub request_log: Option<PathBuf>,
     /// Worker threads for the load generator [default: number of CPUs].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::at_least_one)]
     pub threads: Option<usize>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -186,14 +225,14 @@ pub struct RunArgs {
 pub struct ClusterArgs {
     /// Deployment to watch; with none, no cluster is watched and replicas are counted from
     /// distinct serving endpoints.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = values::k8s_name)]
     pub deployment: Option<String>,
     /// Namespace of the Deployment [default: the kubeconfig context's, else "default"].
-    #[arg(short = 'n', long, value_name = "NAME")]
+    #[arg(short = 'n', long, value_name = "NAME", value_parser = values::k8s_name)]
     pub namespace: Option<String>,
     /// HorizontalPodAutoscaler to watch [default: the one whose scaleTargetRef is the
     /// Deployment].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = values::k8s_name)]
     pub hpa: Option<String>,
     /// kubeconfig context [default: the current context].
     #[arg(long, value_name = "NAME")]
@@ -213,18 +252,9 @@ impl ClusterArgs {
         if self.no_cluster {
             return Ok(None);
         }
-        let checked = |value: &Option<String>, name: &'static str| match value {
-            Some(v) if !is_dns_name(v) => Err(flag(
-                name,
-                format!(
-                    "{v:?} is not a Kubernetes object name (lowercase letters, digits and '-')"
-                ),
-            )),
-            other => Ok(other.clone()),
-        };
-        let deployment = checked(&self.deployment, "--deployment")?.or(spec.deployment.clone());
-        let namespace = checked(&self.namespace, "--namespace")?.or(spec.namespace.clone());
-        let hpa = checked(&self.hpa, "--hpa")?.or(spec.hpa.clone());
+        let deployment = self.deployment.clone().or(spec.deployment.clone());
+        let namespace = self.namespace.clone().or(spec.namespace.clone());
+        let hpa = self.hpa.clone().or(spec.hpa.clone());
         let Some(deployment) = deployment else {
             if hpa.is_some() {
                 return Err(flag("--hpa", "needs --deployment (the HPA's scale target)"));
@@ -259,98 +289,31 @@ fn flag(flag: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-fn parse_duration(name: &'static str, text: &str) -> Result<Duration, ConfigError> {
-    let d = humantime::parse_duration(text.trim()).map_err(|e| {
-        flag(
-            name,
-            format!("{text:?} is not a duration like 30s or 2m ({e})"),
-        )
-    })?;
-    if d.is_zero() {
-        return Err(flag(name, "must be longer than 0s"));
-    }
-    Ok(d)
-}
-
-fn parse_host(text: &str) -> Result<Url, ConfigError> {
-    let mut url = Url::parse(text).map_err(|e| {
-        flag(
-            "--host",
-            format!("{text:?} is not a URL ({e}); e.g. http://10.0.0.5:8080"),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(flag(
-            "--host",
-            format!("{text:?} must be an http:// or https:// URL with a host"),
-        ));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
 impl TryFrom<RunArgs> for RunConfig {
     type Error = ConfigError;
 
     fn try_from(args: RunArgs) -> Result<Self, ConfigError> {
         let target = match &args.host {
-            Some(h) => Target::Url(parse_host(h)?),
+            Some(url) => Target::Url(url.clone()),
             None => Target::Embedded,
         };
         let mut scenario = match &args.scenario {
             Some(path) => Scenario::load(path)?,
             None => Scenario::builtin(),
         };
-        scenario.expect = args.expect.apply(scenario.expect.clone())?;
-        let run_time = args
-            .run_time
-            .as_deref()
-            .map(|t| parse_duration("--run-time", t))
-            .transpose()?;
-        let max_lag = args
-            .max_lag
-            .as_deref()
-            .map(|t| parse_duration("--max-lag", t))
-            .transpose()?;
-        if args.users == Some(0) {
-            return Err(flag("--users", "must be at least 1"));
-        }
-        if args.max_users == Some(0) {
-            return Err(flag("--max-users", "must be at least 1"));
-        }
-        if let Some(r) = args.hatch_rate
-            && !(r.is_finite() && r > 0.0)
-        {
-            return Err(flag(
-                "--hatch-rate",
-                "must be a positive number of users per second",
-            ));
-        }
+        scenario.expect = args.expect.apply(scenario.expect.clone());
         let closed_flags = args.users.is_some()
             || args.hatch_rate.is_some()
-            || run_time.is_some()
+            || args.run_time.is_some()
             || args.test_plan.is_some();
         let spec = &scenario.load;
-        let shape = if let Some(rate) = &args.rate {
-            open(
-                RatePlan::parse(rate).map_err(|e| flag("--rate", e.to_string()))?,
-                &args,
-                max_lag,
-                spec,
-            )
+        let shape = if let Some(plan) = &args.rate {
+            open(plan.clone(), &args, spec)
         } else if closed_flags || spec.rate.is_none() {
             let test_plan = args
                 .test_plan
                 .clone()
                 .or_else(|| (!closed_flags).then(|| spec.test_plan.clone()).flatten());
-            if let Some(plan) = &test_plan
-                && plan.trim().is_empty()
-            {
-                return Err(flag("--test-plan", "must not be empty"));
-            }
             let users = args.users.or(spec.users).unwrap_or(defaults::USERS);
             let hatch_rate = args
                 .hatch_rate
@@ -362,36 +325,17 @@ impl TryFrom<RunArgs> for RunConfig {
                 run_time: if test_plan.is_some() {
                     None
                 } else {
-                    Some(run_time.or(spec.run_time).unwrap_or(defaults::RUN_TIME))
+                    Some(
+                        args.run_time
+                            .or(spec.run_time)
+                            .unwrap_or(defaults::RUN_TIME),
+                    )
                 },
                 test_plan,
             }
         } else {
             let plan = spec.rate.clone().expect("checked: the scenario has a rate");
-            open(plan, &args, max_lag, spec)
-        };
-        let timeout = args
-            .timeout
-            .as_deref()
-            .map(|t| parse_duration("--timeout", t))
-            .transpose()?
-            .unwrap_or(defaults::TIMEOUT);
-        let recycle = match args.recycle_connections.as_deref().map(str::trim) {
-            None => Some(defaults::RECYCLE),
-            Some("off" | "never" | "0" | "0s") => None,
-            Some(t) => Some(parse_duration("--recycle-connections", t)?),
-        };
-        let endpoint_header = HeaderName::from_bytes(args.endpoint_header.trim().as_bytes())
-            .map_err(|_| {
-                flag(
-                    "--endpoint-header",
-                    format!("{:?} is not a header name", args.endpoint_header),
-                )
-            })?;
-        let threads = match args.threads {
-            Some(0) => return Err(flag("--threads", "must be at least 1")),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(2, usize::from),
+            open(plan, &args, spec)
         };
         let cluster = args.cluster.resolve(&scenario.cluster)?;
         Ok(RunConfig {
@@ -401,28 +345,29 @@ impl TryFrom<RunArgs> for RunConfig {
             shape,
             out: args.out,
             quiet: args.quiet,
-            timeout,
-            recycle,
-            endpoint_header,
+            timeout: args.timeout.unwrap_or(defaults::TIMEOUT),
+            recycle: args
+                .recycle_connections
+                .map_or(Some(defaults::RECYCLE), |r| r.0),
+            endpoint_header: args
+                .endpoint_header
+                .unwrap_or(HeaderName::from_static(defaults::ENDPOINT_HEADER)),
             request_log: args.request_log,
-            threads,
+            threads: args
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
         })
     }
 }
 
-fn open(
-    plan: RatePlan,
-    args: &RunArgs,
-    max_lag: Option<Duration>,
-    spec: &crate::scenario::LoadSpec,
-) -> LoadShape {
+fn open(plan: RatePlan, args: &RunArgs, spec: &crate::scenario::LoadSpec) -> LoadShape {
     LoadShape::Open {
         plan,
         max_users: args
             .max_users
             .or(spec.max_users)
             .unwrap_or(defaults::MAX_USERS),
-        max_lag: max_lag.or(spec.max_lag).unwrap_or(defaults::MAX_LAG),
+        max_lag: args.max_lag.or(spec.max_lag).unwrap_or(defaults::MAX_LAG),
     }
 }
 

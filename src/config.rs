@@ -2,7 +2,7 @@
 //! Library code below this point never sees clap types.
 
 use crate::cluster::ClusterOptions;
-use crate::load::stages::RatePlan;
+use crate::scenario::RatePlan;
 use crate::scenario::Scenario;
 use reqwest::Url;
 use reqwest::header::HeaderName;
@@ -29,7 +29,7 @@ pub enum LoadShape {
         /// Wall time of the whole load, ramp included (`None` with a test plan).
         run_time: Option<Duration>,
         /// A Goose test plan (`users,duration;…`) instead of users/hatch-rate/run-time.
-        test_plan: Option<String>,
+        test_plan: Option<crate::values::TestPlan>,
     },
     /// Target-rate stages, paced independently of response times.
     Open {

@@ -16,4 +16,5 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod timeline;
+pub mod values;
 pub mod verdict;

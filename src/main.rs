@@ -42,7 +42,10 @@ impl<T, E: Into<anyhow::Error>> OrExit<T> for Result<T, E> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     init_logging();
     match run(cli) {
         Ok(code) => code,
@@ -51,6 +54,27 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// `--help` and `--version` print as clap prints them; a bad argument is one line naming it.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    eprintln!(
+        "scaleproof: {} (see --help)",
+        first.strip_prefix("error: ").unwrap_or(first)
+    );
+    ExitCode::from(EXIT_USAGE)
 }
 
 fn init_logging() {
@@ -122,7 +146,7 @@ fn render(dir: &Path, expect: Option<&Expectations>) -> Result<(State, String), 
 
 fn report_only(args: &ReportArgs) -> Result<ExitCode, Failure> {
     let meta = scaleproof::timeline::read_run_meta(&args.run_dir).or_exit(EXIT_USAGE)?;
-    let expect = args.expect.apply(meta.expectations).or_exit(EXIT_USAGE)?;
+    let expect = args.expect.apply(meta.expectations);
     let (state, line) = render(&args.run_dir, Some(&expect))?;
     eprintln!("scaleproof: {line}");
     Ok(exit_code(state))

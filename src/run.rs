@@ -265,7 +265,7 @@ fn run_meta(
             users: *users,
             hatch_rate: *hatch_rate,
             run_time_s: run_time.map(|d| d.as_secs_f64()),
-            test_plan: test_plan.clone(),
+            test_plan: test_plan.as_ref().map(|p| p.as_str().to_owned()),
         },
         LoadShape::Open {
             plan,

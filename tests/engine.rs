@@ -198,6 +198,24 @@ fn a_slow_target_makes_corrected_latency_exceed_raw_and_drops_slots() {
         rows.iter().any(|r| r.users == 2),
         "the pool grows to its cap under overload"
     );
+    // However generous the latency limit, a run that dropped this much cannot pass.
+    let generous = scaleproof::expectations::Expectations {
+        p95_ms: Some(600_000.0),
+        ..Default::default()
+    };
+    let verdict = scaleproof::report::render(&outcome.dir, Some(&generous))
+        .expect("render")
+        .summary
+        .verdict;
+    assert_eq!(
+        verdict.state,
+        scaleproof::verdict::State::Inconclusive,
+        "{verdict:?}"
+    );
+    assert!(
+        verdict.caveats.iter().any(|c| c.contains("dropped")),
+        "{verdict:?}"
+    );
 }
 
 #[test]

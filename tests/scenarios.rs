@@ -1,6 +1,6 @@
 //! Every shipped scenario file loads, and its corpora hold real rows of the dataset.
 
-use scaleproof::load::request::BodySpec;
+use scaleproof::scenario::BodySpec;
 use scaleproof::scenario::Scenario;
 use std::path::Path;
 

@@ -13,6 +13,5 @@ pub mod pacer;
 pub mod recorder;
 pub mod request;
 pub mod request_log;
-pub mod stages;
 
 pub use attack::{LoadError, LoadHandle, LoadSetup, Prepared, prepare, run};

@@ -7,7 +7,7 @@
 //! never sent. Whenever a user takes a slot that is already overdue (every admitted user was
 //! busy when it fell due), one more user is admitted, up to the cap.
 
-use super::stages::RatePlan;
+use crate::scenario::RatePlan;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -1,8 +1,9 @@
-//! The requests a run sends: their specification, the weighted mix, and one send with its
-//! outcome classified.
+//! Sending a scenario's requests: the weighted mix, and one send with its outcome
+//! classified.
 
 use super::clients::HttpClient;
 use super::recorder::Outcome;
+use crate::scenario::{BodySpec, RequestSpec};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use reqwest::header::{HeaderMap, HeaderName};
@@ -10,44 +11,6 @@ use reqwest::{Method, Url};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-/// Body of a request.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BodySpec {
-    None,
-    /// One fixed JSON body.
-    Json(Bytes),
-    /// Bodies that rotate, one per request, from a corpus file (one JSON document a line).
-    Corpus {
-        file: String,
-        bodies: Arc<[Bytes]>,
-    },
-}
-
-impl BodySpec {
-    /// Short description for `run.json`.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::None => "none".to_owned(),
-            Self::Json(_) => "json".to_owned(),
-            Self::Corpus { file, bodies } => format!("corpus:{file} ({} bodies)", bodies.len()),
-        }
-    }
-}
-
-/// One named request of a scenario.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequestSpec {
-    pub name: String,
-    pub method: Method,
-    /// Path (with query) relative to the host.
-    pub path: String,
-    pub headers: HeaderMap,
-    pub body: BodySpec,
-    pub weight: u32,
-    /// Statuses that count as success; empty means any 2xx.
-    pub expect_status: Vec<u16>,
-}
 
 #[derive(Debug)]
 struct Prepared {

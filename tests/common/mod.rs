@@ -85,6 +85,39 @@ impl Drop for Target {
     }
 }
 
+/// Polls `ready` every 10 ms until it holds; panics naming `what` after `limit`. Tests wait
+/// for the state they need this way instead of sleeping a guessed time.
+pub fn wait_until(what: &str, limit: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A test-only route, `POST /flaky`, that answers every other request 503 (the first 200).
+pub fn flaky_route() -> Router {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let n = Arc::new(AtomicU64::new(0));
+    Router::new().route(
+        "/flaky",
+        axum::routing::post(move || {
+            let n = n.clone();
+            async move {
+                if n.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+                    (axum::http::StatusCode::OK, "{}")
+                } else {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "{}")
+                }
+            }
+        }),
+    )
+}
+
 /// A loopback port with nothing listening on it.
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -22,6 +22,10 @@ pub enum StageError {
     Rate { item: String, rate: String },
     #[error("stage {item:?}: {reason}")]
     Duration { item: String, reason: String },
+    #[error("stage {item:?}: {rate} requests/s is more than one plan may ask for ({max})", max = crate::values::MAX_RATE)]
+    TooFast { item: String, rate: f64 },
+    #[error("the plan lasts longer than a week")]
+    TooLong,
     #[error("the plan lasts no time (give at least one stage a duration)")]
     NoTime,
     #[error("the plan sends no request (give at least one stage a rate above 0)")]
@@ -92,6 +96,16 @@ impl RatePlan {
         let mut segments = Vec::with_capacity(stages.len());
         let (mut start, mut before, mut from) = (0.0, 0.0, 0.0);
         for stage in &stages {
+            if stage.target_rps > crate::values::MAX_RATE {
+                return Err(StageError::TooFast {
+                    item: format!(
+                        "{}:{}",
+                        stage.target_rps,
+                        humantime::format_duration(stage.over)
+                    ),
+                    rate: stage.target_rps,
+                });
+            }
             let len = stage.over.as_secs_f64();
             if len > 0.0 {
                 let segment = Segment {
@@ -109,6 +123,9 @@ impl RatePlan {
         }
         if start <= 0.0 {
             return Err(StageError::NoTime);
+        }
+        if start > crate::values::MAX_RUN_TIME.as_secs_f64() {
+            return Err(StageError::TooLong);
         }
         if before < 1.0 {
             return Err(StageError::NoRequests);
@@ -195,6 +212,19 @@ mod tests {
 
     fn secs(d: Option<Duration>) -> f64 {
         d.expect("slot within plan").as_secs_f64()
+    }
+
+    #[test]
+    fn absurd_plans_are_refused() {
+        assert!(matches!(
+            RatePlan::parse("1e12:1s"),
+            Err(StageError::TooFast { .. })
+        ));
+        assert_eq!(
+            RatePlan::parse("10:1s,10:8days").err(),
+            Some(StageError::TooLong)
+        );
+        assert!(RatePlan::parse("1000000:1h").is_ok());
     }
 
     #[test]

@@ -1,0 +1,12 @@
+//! Scenarios: what a run sends and expects — named requests with weights, the load shape (a
+//! user ramp or target-rate stages), expectations and the cluster workload — read from TOML
+//! files (`scenarios/*.toml`) or built in.
+
+mod file;
+mod rate;
+mod request;
+
+pub use crate::expectations::Expectations;
+pub use file::{BUILTIN_CORPUS, BUILTIN_PREDICT, ClusterSpec, LoadSpec, Scenario, ScenarioError};
+pub use rate::{RatePlan, Stage, StageError};
+pub use request::{BodySpec, RequestSpec};

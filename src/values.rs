@@ -1,0 +1,265 @@
+//! The typed values that flags and scenario files share — durations, rates, fractions, counts,
+//! test plans, Kubernetes names — each with one parser, one rule and one error message, used
+//! by clap's `value_parser` and by the scenario reader alike. Every error reads as the end of
+//! a sentence that names the flag or field.
+
+use std::time::Duration;
+
+/// Most users (closed model) or pool users (open model) one run may start.
+pub const MAX_USERS: usize = 100_000;
+/// Highest request rate one stage of a rate plan may ask for.
+pub const MAX_RATE: f64 = 1_000_000.0;
+/// Longest load one run may plan.
+pub const MAX_RUN_TIME: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Highest weight of one request of a scenario (weights are relative: 1000:1 is plenty).
+pub const MAX_WEIGHT: u32 = 1000;
+/// Shortest connection-recycling period: reopening more often measures handshakes, not the
+/// service.
+pub const MIN_RECYCLE: Duration = Duration::from_millis(100);
+
+/// A duration like `30s`, `2m`, `1h30m`, `250ms`; longer than 0 and at most a week.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{text:?} is not a duration like 30s, 2m or 250ms ({e})"))?;
+    if d.is_zero() {
+        return Err(format!("{text:?} must be longer than 0s"));
+    }
+    if d > MAX_RUN_TIME {
+        return Err(format!("{text:?} is longer than a week"));
+    }
+    Ok(d)
+}
+
+/// A duration of at least `min`.
+pub fn duration_at_least(text: &str, min: Duration) -> Result<Duration, String> {
+    let d = duration(text)?;
+    if d < min {
+        return Err(format!(
+            "{text:?} is shorter than {}",
+            humantime::format_duration(min)
+        ));
+    }
+    Ok(d)
+}
+
+/// Connection recycling: `off` (also `never`, `0`, `0s`), or a period of at least
+/// [`MIN_RECYCLE`].
+pub fn recycle(text: &str) -> Result<Option<Duration>, String> {
+    match text.trim() {
+        "off" | "never" | "0" | "0s" => Ok(None),
+        t => duration_at_least(t, MIN_RECYCLE).map(Some),
+    }
+}
+
+/// A latency limit like `250ms`, `1.5s`, `2m`, in milliseconds: finite and above 0.
+pub fn millis(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let bad = || format!("{text:?} is not a duration like 250ms, 1.5s or 2m");
+    let number = |s: &str| s.trim().parse::<f64>().map_err(|_| bad());
+    let ms = if let Some(ms) = t.strip_suffix("ms") {
+        number(ms)?
+    } else if let Some(Ok(secs)) = t.strip_suffix('s').map(number) {
+        secs * 1000.0
+    } else {
+        humantime::parse_duration(t)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .map_err(|_| bad())?
+    };
+    if !(ms.is_finite() && ms > 0.0) {
+        return Err(format!("{text:?} must be a positive, finite duration"));
+    }
+    Ok(ms)
+}
+
+/// A rate like `1%`, `0.5%` or the fraction `0.01`, as a fraction in 0..=1.
+pub fn fraction(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("{text:?} is not a rate like 1% or 0.01"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{text:?} is outside 0%..100%"))
+    }
+}
+
+/// A positive, finite number (requests or users per second).
+pub fn positive(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
+}
+
+/// A count of users from 1 to [`MAX_USERS`].
+pub fn users(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number"))?;
+    check_users(n)
+}
+
+/// The same rule for a count already parsed (scenario files).
+pub fn check_users(n: usize) -> Result<usize, String> {
+    match n {
+        0 => Err("must be at least 1".into()),
+        n if n > MAX_USERS => Err(format!("{n} is more than {MAX_USERS}")),
+        n => Ok(n),
+    }
+}
+
+/// A count from 1 up (threads, replicas).
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a whole number")),
+    }
+}
+
+/// A request's weight, 1 to [`MAX_WEIGHT`].
+pub fn check_weight(w: i64) -> Result<u32, String> {
+    match u32::try_from(w) {
+        Ok(w @ 1..=MAX_WEIGHT) => Ok(w),
+        _ => Err(format!("{w} is outside 1..={MAX_WEIGHT}")),
+    }
+}
+
+/// A Goose test plan, `USERS,TIMESPAN;…` (timespans as Goose reads them: `30`, `30s`, `2m`,
+/// `1h30m`), checked here exactly as Goose will parse it so that a bad plan is refused before
+/// anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestPlan(String);
+
+impl TestPlan {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a [`TestPlan`].
+pub fn test_plan(text: &str) -> Result<TestPlan, String> {
+    let mut any_users = false;
+    let mut total = Duration::ZERO;
+    for step in text.split(';') {
+        let bad = || {
+            format!(
+                "step {:?} is not USERS,TIMESPAN (e.g. 100,30s;100,2m;0,10s)",
+                step.trim()
+            )
+        };
+        let (users, span) = step.split_once(',').ok_or_else(bad)?;
+        let users: usize = users.trim().parse().map_err(|_| bad())?;
+        if users > MAX_USERS {
+            return Err(format!(
+                "step {:?}: {users} users is more than {MAX_USERS}",
+                step.trim()
+            ));
+        }
+        let seconds = goose::util::parse_timespan(span.trim()).ok_or_else(bad)?;
+        total += Duration::from_secs(seconds as u64);
+        any_users |= users > 0;
+    }
+    if !any_users {
+        return Err("the plan starts no user".into());
+    }
+    if total > MAX_RUN_TIME {
+        return Err("the plan lasts longer than a week".into());
+    }
+    Ok(TestPlan(text.trim().to_owned()))
+}
+
+/// A Kubernetes object name (DNS-1123 subdomain: lowercase letters, digits, '-' and '.').
+pub fn k8s_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && text
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && text
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a Kubernetes object name (lowercase letters, digits and '-')"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_positive_and_bounded() {
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(duration("0s").is_err());
+        assert!(duration("forever").is_err());
+        assert!(duration("8days").is_err());
+        assert_eq!(recycle("off"), Ok(None));
+        assert_eq!(recycle("2s"), Ok(Some(Duration::from_secs(2))));
+        let e = recycle("1ns").expect_err("too short");
+        assert!(e.contains("shorter than 100ms"), "{e}");
+    }
+
+    #[test]
+    fn millis_refuse_negative_nan_and_infinite() {
+        assert_eq!(millis("250ms"), Ok(250.0));
+        assert_eq!(millis("1.5s"), Ok(1500.0));
+        assert_eq!(millis("2m"), Ok(120_000.0));
+        for bad in ["-5ms", "NaNms", "nan", "infs", "0ms", "-1s", "fast"] {
+            assert!(millis(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fractions_and_counts() {
+        assert_eq!(fraction("2.5%"), Ok(0.025));
+        assert_eq!(fraction("0.1"), Ok(0.1));
+        assert!(fraction("150%").is_err());
+        assert!(fraction("NaN").is_err());
+        assert!(users("0").is_err());
+        assert!(users("100001").is_err());
+        assert_eq!(users("500"), Ok(500));
+        assert!(positive("-1").is_err() && positive("inf").is_err());
+        assert_eq!(check_weight(3), Ok(3));
+        assert!(check_weight(4_294_967_295).is_err());
+        assert!(check_weight(0).is_err());
+    }
+
+    #[test]
+    fn test_plans_are_checked_as_goose_reads_them() {
+        assert!(test_plan("100,30s;100,2m;0,10s").is_ok());
+        assert!(test_plan("10,1h30m").is_ok());
+        for bad in [
+            "",
+            "abc",
+            "10;5s",
+            "10,5x",
+            "0,10s",
+            "10,10s;x,5s",
+            "1000000,1s",
+        ] {
+            assert!(test_plan(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_names() {
+        assert!(k8s_name("target-service").is_ok());
+        for bad in ["-x", "", "a b", "Web_App"] {
+            assert!(k8s_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
