@@ -545,6 +545,41 @@ fn an_unreachable_cluster_is_unknown_and_the_watch_stops_within_a_second() {
 }
 
 #[test]
+fn a_silently_hung_api_server_makes_the_columns_unknown_after_ten_seconds() {
+    let fake = FakeApiServer::start();
+    seed(&fake);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let watch = ClusterWatch::start(options(&fake, dir.path()));
+    assert!(watch.wait_settled(Duration::from_secs(5)));
+    let monitor = watch.monitor();
+    wait_for("the first state", || {
+        monitor.latest().deploy_ready == Some(1)
+    });
+    let hung = Instant::now();
+    fake.hang();
+    // The watches stay open and silent, as a quiet healthy watch would be: only the absence of
+    // any answer for 10 s (the README's promise) turns the columns unknown.
+    let deadline = hung + Duration::from_secs(20);
+    while !monitor.latest().is_unknown() {
+        assert!(Instant::now() < deadline, "still known 20 s after the hang");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after = hung.elapsed();
+    // Last answer at most one probe period (2 s) before the hang; unknown 10 s after it,
+    // seen at the next 1 s tick.
+    assert!(
+        after >= Duration::from_secs(8) && after <= Duration::from_secs(12),
+        "unknown {after:?} after the hang"
+    );
+    let recording = watch.finish(hung, Instant::now());
+    let warnings = recording.record.warnings.join("\n");
+    assert!(
+        warnings.contains("no answer from the API server for 10 s"),
+        "{warnings}"
+    );
+}
+
+#[test]
 fn a_missing_deployment_is_named_and_nothing_is_counted() {
     let fake = FakeApiServer::start();
     fake.apply(Kind::Pod, pod("web-7d9f-a", "Running", true));

@@ -5,7 +5,7 @@ use crate::timeline::{ClusterSample, ContainerRecord, EventRow};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, MetricStatus};
 use k8s_openapi::api::core::v1::{Event, Pod};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 fn count(v: Option<i32>) -> Option<u64> {
     v.and_then(|v| u64::try_from(v).ok())
@@ -187,28 +187,68 @@ pub fn containers(d: &Deployment) -> Vec<ContainerRecord> {
 }
 
 /// Which events are about the watched workload: the Deployment, its HPA, and the ReplicaSets
-/// and Pods the Deployment names (`<deployment>-…`).
-#[derive(Debug, Clone)]
+/// and Pods it owns. Ownership is known from the watched pods (matched by the Deployment's
+/// selector) and their `ownerReferences`; for a pod or ReplicaSet not seen (yet), the name
+/// must have the exact shape the Deployment controller generates — `<deployment>-<hash>` for a
+/// ReplicaSet, `<deployment>-<hash>-<suffix>` for a pod — so Deployment `web-api`'s
+/// `web-api-7d9f-x2x` is never taken for one of `web`'s.
+#[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub deployment: String,
     /// The HPA's name once known.
     pub hpa: Option<String>,
+    /// Pods seen through the selector, and the ReplicaSets that own them.
+    owned: HashSet<(&'static str, String)>,
 }
 
 impl EventFilter {
+    pub fn new(deployment: String, hpa: Option<String>) -> Self {
+        Self {
+            deployment,
+            hpa,
+            owned: HashSet::new(),
+        }
+    }
+
+    /// Learns the pods the Deployment's selector matches and their owning ReplicaSets.
+    pub fn learn<'a>(&mut self, pods: impl Iterator<Item = &'a Pod>) {
+        for pod in pods {
+            if let Some(name) = &pod.metadata.name {
+                self.owned.insert(("Pod", name.clone()));
+            }
+            for owner in pod.metadata.owner_references.iter().flatten() {
+                if owner.kind == "ReplicaSet" {
+                    self.owned.insert(("ReplicaSet", owner.name.clone()));
+                }
+            }
+        }
+    }
+
+    /// True when `name` is `<deployment>-` followed by exactly `segments` generated parts.
+    fn generated(&self, name: &str, segments: usize) -> bool {
+        name.strip_prefix(self.deployment.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|rest| {
+                let parts: Vec<&str> = rest.split('-').collect();
+                parts.len() == segments
+                    && parts
+                        .iter()
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+            })
+    }
+
     pub fn matches(&self, e: &Event) -> bool {
         let o = &e.involved_object;
         let (Some(kind), Some(name)) = (o.kind.as_deref(), o.name.as_deref()) else {
             return false;
         };
-        let owned = || {
-            name.strip_prefix(self.deployment.as_str())
-                .is_some_and(|rest| rest.starts_with('-'))
-        };
         match kind {
             "Deployment" => name == self.deployment,
             "HorizontalPodAutoscaler" => Some(name) == self.hpa.as_deref(),
-            "ReplicaSet" | "Pod" => owned(),
+            "ReplicaSet" => {
+                self.owned.contains(&("ReplicaSet", name.to_owned())) || self.generated(name, 1)
+            }
+            "Pod" => self.owned.contains(&("Pod", name.to_owned())) || self.generated(name, 2),
             _ => false,
         }
     }
@@ -423,10 +463,7 @@ mod tests {
                 "message": "Scaled up", "lastTimestamp": "2026-11-26T08:00:01Z"}),
             )
         };
-        let filter = EventFilter {
-            deployment: "web".into(),
-            hpa: Some("web".into()),
-        };
+        let mut filter = EventFilter::new("web".into(), Some("web".into()));
         assert!(filter.matches(&ev("1", "Deployment", "web", 1)));
         assert!(filter.matches(&ev("2", "ReplicaSet", "web-7d9f", 1)));
         assert!(filter.matches(&ev("3", "Pod", "web-7d9f-x2x", 1)));
@@ -434,6 +471,18 @@ mod tests {
         assert!(!filter.matches(&ev("5", "Deployment", "webapp", 1)));
         assert!(!filter.matches(&ev("6", "Pod", "webapp-1", 1)));
         assert!(!filter.matches(&ev("7", "Node", "web", 1)));
+        // Deployment web-api's ReplicaSet and pods are not web's.
+        assert!(!filter.matches(&ev("8", "ReplicaSet", "web-api-5c6b", 1)));
+        assert!(!filter.matches(&ev("9", "Pod", "web-api-5c6b-k2p", 1)));
+        // A pod the selector matched is web's whatever its name, and so is its ReplicaSet.
+        let pod: Pod = from(
+            json!({"metadata": {"name": "custom-name", "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "hand-made-rs", "uid": "u1"}]}}),
+        );
+        assert!(!filter.matches(&ev("11", "Pod", "custom-name", 1)));
+        filter.learn(std::iter::once(&pod));
+        assert!(filter.matches(&ev("11", "Pod", "custom-name", 1)));
+        assert!(filter.matches(&ev("12", "ReplicaSet", "hand-made-rs", 1)));
 
         let mut dedup = EventDedup::default();
         assert!(dedup.observe(&ev("1", "Deployment", "web", 1)));

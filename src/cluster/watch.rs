@@ -23,6 +23,12 @@ use tokio::sync::oneshot;
 
 /// A source that has not answered for this long is unknown, not "still the same".
 pub(super) const STALE_AFTER: Duration = Duration::from_secs(10);
+/// How often the API server is asked for the Deployment (one object) to prove it still
+/// answers: a watch that hangs silently looks like a quiet one, and kube-rs's watcher notices
+/// a dead stream only after its server timeout (290 s).
+const CONTACT_EVERY: Duration = Duration::from_secs(2);
+/// How long one contact probe may take.
+const CONTACT_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Items<K> = BoxStream<'static, Result<WatchEvent<K>, watcher::Error>>;
 
@@ -64,6 +70,9 @@ struct Loop {
     dedup: EventDedup,
     last: Option<ClusterSample>,
     stale_warned: [bool; 4],
+    /// When the API server last answered anything (a watch item or a contact probe).
+    contact: Arc<Mutex<Instant>>,
+    silent_warned: bool,
 }
 
 /// Runs until `stop` fires (or its sender is dropped).
@@ -101,10 +110,7 @@ pub(super) async fn run(
     .boxed();
     let mut pod_items: Option<Items<Pod>> = None;
     let mut state = Loop {
-        filter: EventFilter {
-            deployment: target.deployment.clone(),
-            hpa: target.hpa.clone(),
-        },
+        filter: EventFilter::new(target.deployment.clone(), target.hpa.clone()),
         target,
         client,
         shared,
@@ -115,7 +121,14 @@ pub(super) async fn run(
         dedup: EventDedup::default(),
         last: None,
         stale_warned: [false; 4],
+        contact: Arc::new(Mutex::new(Instant::now())),
+        silent_warned: false,
     };
+    let probe = tokio::spawn(probe_contact(
+        Api::namespaced(state.client.clone(), &state.target.namespace),
+        state.target.deployment.clone(),
+        state.contact.clone(),
+    ));
     state.update(Instant::now());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -145,6 +158,29 @@ pub(super) async fn run(
         }
         state.update(Instant::now());
     }
+    probe.abort();
+}
+
+/// Asks for the Deployment every [`CONTACT_EVERY`] and records when the API server answered
+/// (an error status is an answer too; a timeout or a refused connection is not).
+async fn probe_contact(api: Api<Deployment>, name: String, contact: Arc<Mutex<Instant>>) {
+    let params = kube::api::ListParams::default()
+        .fields(&format!("metadata.name={name}"))
+        .limit(1);
+    let mut tick = tokio::time::interval(CONTACT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let answered = matches!(
+            tokio::time::timeout(CONTACT_TIMEOUT, api.list(&params)).await,
+            Ok(Ok(_) | Err(kube::Error::Api(_)))
+        );
+        if answered {
+            *contact
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+        }
+    }
 }
 
 async fn next_or_never<T>(s: &mut Option<BoxStream<'static, T>>) -> Option<T> {
@@ -161,6 +197,10 @@ impl Loop {
         let h = &mut self.health[source as usize];
         match item {
             Ok(event) => {
+                *self
+                    .contact
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = now;
                 h.failing_since = None;
                 self.stale_warned[source as usize] = false;
                 // The reflector has applied the complete LIST by the time it yields InitDone.
@@ -238,6 +278,24 @@ impl Loop {
 
     /// Derives the current sample and records it if it changed; fills the context once.
     fn update(&mut self, now: Instant) {
+        let last_contact = *self
+            .contact
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now.saturating_duration_since(last_contact) >= STALE_AFTER {
+            // The API server has said nothing for too long: whatever the stores hold may be
+            // out of date, so every column is unknown until it answers again.
+            if !self.silent_warned {
+                self.silent_warned = true;
+                self.warn(format!(
+                    "no answer from the API server for {} s: cluster columns are unknown until it answers",
+                    STALE_AFTER.as_secs()
+                ));
+            }
+            self.record_sample(now, ClusterSample::default());
+            return;
+        }
+        self.silent_warned = false;
         let mut sample = ClusterSample::default();
         let deployment = self.deployment();
         let dep_ok = self.health[Source::Deployment as usize].usable(now);
@@ -277,6 +335,9 @@ impl Loop {
         }
         let pods_ok = self.health[Source::Pods as usize].usable(now);
         let pods = self.pods.as_ref().filter(|_| pods_ok).map(Store::state);
+        if let Some(pods) = &pods {
+            self.filter.learn(pods.iter().map(AsRef::as_ref));
+        }
         derive::pod_columns(
             &mut sample,
             pods.as_ref().map(|p| p.iter().map(AsRef::as_ref)),
@@ -327,9 +388,14 @@ impl Loop {
                     serde_json::to_value(&spec.behavior).unwrap_or_default();
             }
         }
+        drop(shared);
+        self.record_sample(now, sample);
+    }
+
+    /// Keeps `sample` with its time if it differs from the last one.
+    fn record_sample(&mut self, now: Instant, sample: ClusterSample) {
         if self.last.as_ref() != Some(&sample) {
-            shared.changes.push((now, sample.clone()));
-            drop(shared);
+            self.lock().changes.push((now, sample.clone()));
             self.last = Some(sample);
         }
     }

@@ -8,7 +8,7 @@
 //! - WATCH (`?watch=true&resourceVersion=N`) is a chunked response of newline-delimited JSON
 //!   events (`ADDED`, `MODIFIED`, `DELETED`) after N, then live ones; `BOOKMARK` events (with
 //!   apiVersion and kind) when `allowWatchBookmarks=true`; the stream ends after
-//!   `timeoutSeconds`;
+//!   `timeoutSeconds`; a hang (open watches go silent, new requests never answer);
 //! - a resourceVersion older than the last compaction gets HTTP 200 and an in-stream `ERROR`
 //!   event holding a `Status` with code 410 (Expired), as the real server does;
 //! - `labelSelector` (`=`, `==`, `!=`, `in`, `notin`, exists, `!`) and `fieldSelector`
@@ -89,6 +89,8 @@ struct Shared {
     cut: watch::Sender<u64>,
     /// Bumped to end every open watch with an in-stream 410.
     expire: watch::Sender<u64>,
+    /// Once true, the server hangs: open watches go silent and new requests never answer.
+    hung: watch::Sender<bool>,
     bookmark_every: Duration,
 }
 
@@ -119,6 +121,7 @@ impl FakeApiServer {
             changes,
             cut: watch::Sender::new(0),
             expire: watch::Sender::new(0),
+            hung: watch::Sender::new(false),
             bookmark_every: Duration::from_millis(300),
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
@@ -269,6 +272,13 @@ impl FakeApiServer {
     }
 
     /// Every request so far, as `path?query`.
+    /// Hangs the server as a wedged API server or a dead network path looks: connections stay
+    /// open, open watches send nothing more (no events, no bookmarks, no end), and new requests
+    /// are never answered.
+    pub fn hang(&self) {
+        self.shared.hung.send_replace(true);
+    }
+
     pub fn requests(&self) -> Vec<String> {
         self.db().requests.clone()
     }
@@ -346,6 +356,9 @@ async fn serve(
         db.requests.push(uri.to_string());
         db.forbidden.contains(&kind)
     };
+    if *shared.hung.borrow() {
+        std::future::pending::<()>().await;
+    }
     let plural = uri.path().rsplit('/').next().unwrap_or_default().to_owned();
     if forbidden {
         return status_response(
@@ -441,6 +454,7 @@ fn watch_response(
     let mut live = shared.changes.subscribe();
     let mut cut = shared.cut.subscribe();
     let mut expire = shared.expire.subscribe();
+    let mut hung = shared.hung.subscribe();
     let (backlog, expired, mut last_rv) = {
         let db = shared.db.lock().unwrap_or_else(|p| p.into_inner());
         // History before `compacted` is gone; from `compacted` on nothing is missing.
@@ -489,6 +503,12 @@ fn watch_response(
                 _ = until_deadline => return, // timeoutSeconds: the server ends the watch
                 _ = cut.changed() => {
                     let _ = tx.send(Err(std::io::Error::other("connection cut by the test"))).await;
+                    return;
+                }
+                _ = async { let _ = hung.wait_for(|h| *h).await; } => {
+                    // Keep the stream open and say nothing, for as long as the client waits.
+                    let _held = tx;
+                    std::future::pending::<()>().await;
                     return;
                 }
                 _ = expire.changed() => {
