@@ -120,8 +120,8 @@ def main():
                             "--rate", f"{rate}:0s,{rate}:20s", "--threads", "1", "--quiet", "--out", str(out_dir)], 1)
             meta, rows = run_dir_totals(out_dir)
             full = [r for r in rows if float(r["span_s"]) >= 0.999 and 1 <= int(r["t_s"]) <= 18]
-            achieved = sum(float(r["achieved_rps"]) for r in full) / len(full)
-            worst = max(abs(float(r["achieved_rps"]) - rate) / rate for r in full)
+            achieved = sum(float(r["completed_rps"]) for r in full) / len(full)
+            worst = max(abs(float(r["completed_rps"]) - rate) / rate for r in full)
             accuracy[rate] = {"requests": meta["totals"]["requests"], "dropped": meta["totals"]["dropped"],
                               "mean_achieved": achieved, "error": (achieved - rate) / rate,
                               "worst_second_error": worst, "cpu_s": cpu,

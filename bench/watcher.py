@@ -118,7 +118,7 @@ def run(churn):
         run_dir = next(p for p in out.iterdir() if p.is_dir())
         summary = json.loads((run_dir / "summary.json").read_text())
         rows = list(csv.DictReader(open(run_dir / "timeline.csv")))
-        hold = [float(r["achieved_rps"]) for r in rows[2:-1]]
+        hold = [float(r["completed_rps"]) for r in rows[2:-1]]
         result = {
             "churn_updates_per_s": churn,
             "achieved_rps": sum(hold) / len(hold),
