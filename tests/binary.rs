@@ -93,6 +93,33 @@ fn bare_command_runs_the_embedded_default_and_writes_a_complete_run_directory() 
         progress.contains("[  30s/30s]") && progress.contains("target 1200"),
         "{progress}"
     );
+    // The terminal's closing line is the dashboard's headline, from summary.json's figures;
+    // report.html shows the same figures.
+    let summary: scaleproof::report::Summary =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
+            .expect("summary.json");
+    let line = scaleproof::report::headline::line(&summary);
+    assert!(
+        progress.contains(&format!("completed after {:.1} s: {line}", meta.duration_s)),
+        "{progress}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("html");
+    for fig in scaleproof::report::headline::figures(&summary) {
+        assert!(
+            html.contains(&format!("{}<b>{}</b>", fig.label, fig.value)),
+            "{fig:?}"
+        );
+    }
+    assert_eq!(summary.kpis.sustain_window_s, 15);
+    let rps = &summary.verdict.checks[0];
+    assert_eq!(
+        rps.measured,
+        format!(
+            "{:.1} ok rps",
+            summary.kpis.peak_sustained_ok_rps.expect("peak")
+        )
+    );
+    assert!(rps.source.contains("best 15 s window"), "{}", rps.source);
 }
 
 #[test]

@@ -279,6 +279,9 @@ fn the_html_report_is_self_contained() {
     assert_eq!(html.matches("<svg").count(), 4);
     assert!(html.contains("id=\"timeline\""));
     assert!(html.contains("PASS"));
+    // Verdict cells have their own classes: the badge's background must not paint them.
+    assert!(html.contains("<td class=\"result-pass\">pass</td>"));
+    assert!(!html.contains("<td class=\"pass\">"));
     // The target URL is shown, escaped, not linked.
     assert!(html.contains("http&#58;//127.0.0.1&#58;9/"));
 }

@@ -92,8 +92,8 @@ figure svg{width:100%;height:auto;display:block}
  padding:6px 10px;font-size:13px;display:none;pointer-events:none;white-space:pre}
 table{border-collapse:collapse;background:#fff;margin-top:8px}
 td,th{border:1px solid #ddd;padding:6px 10px;text-align:left;font-size:14px}
-td.pass{color:#2f9e44;font-weight:bold} td.fail{color:#c92a2a;font-weight:bold}
-td.inconclusive{color:#e67700;font-weight:bold} .caveat{color:#a65f00}
+td.result-pass{color:#2f9e44;font-weight:bold} td.result-fail{color:#c92a2a;font-weight:bold}
+td.result-inconclusive{color:#e67700;font-weight:bold} .caveat{color:#a65f00}
 pre{background:#fff;padding:12px;border-radius:8px;overflow:auto;font-size:12px}
 ";
 
@@ -175,7 +175,7 @@ pub fn page(
         html.push_str("<table><tr><th>expectation</th><th>wanted</th><th>measured</th><th>result</th><th>source</th></tr>");
         for c in &summary.verdict.checks {
             html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"result-{}\">{}</td><td>{}{}</td></tr>",
                 escape(&c.name),
                 escape(&c.wanted),
                 escape(&c.measured),
