@@ -5,10 +5,10 @@
 FROM rust:1.89-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin scaleproof
+RUN cargo build --profile optimized --locked --bin scaleproof
 
 FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /src/target/release/scaleproof /usr/local/bin/scaleproof
+COPY --from=build /src/target/optimized/scaleproof /usr/local/bin/scaleproof
 COPY scenarios /scenarios
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/scaleproof"]

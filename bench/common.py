@@ -47,7 +47,7 @@ def need(tool, install_hint):
 
 
 def cargo_build(*args):
-    subprocess.run(["cargo", "build", "--release", "--quiet", *args], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--profile", "optimized", "--quiet", *args], cwd=ROOT, check=True)
 
 
 def free_port():

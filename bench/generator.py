@@ -75,7 +75,7 @@ def main():
                        ("oha", "cargo install oha"), ("locust", "pip install -r bench/requirements.txt")]:
         need(tool, hint)
     cargo_build("--bin", "scaleproof", "--example", "bare_goose")
-    release = ROOT / "target" / "release"
+    release = ROOT / "target" / "optimized"
     secs, users = args.seconds, 32
     work = Path(tempfile.mkdtemp(prefix="scaleproof-bench-"))
     port = free_port()

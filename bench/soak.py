@@ -36,7 +36,7 @@ def main():
     samples = []
     try:
         wait_port(port)
-        gen = start([str(ROOT / "target" / "release" / "scaleproof"), "--host", f"http://127.0.0.1:{port}",
+        gen = start([str(ROOT / "target" / "optimized" / "scaleproof"), "--host", f"http://127.0.0.1:{port}",
                      "--scenario", "bench/get-root.toml", "--rate", f"{args.rate}:0s,{args.rate}:{seconds}s",
                      "--quiet", "--out", str(work / "reports")], 1)
         t0 = time.time()

@@ -37,7 +37,7 @@ def main():
     except ImportError:
         sys.exit("pip install -r bench/requirements.txt")
     cargo_build("-p", "target-service", "--bin", "target-service", "--example", "bare")
-    release = ROOT / "target" / "release"
+    release = ROOT / "target" / "optimized"
     services = {
         "bare axum (constant)": lambda port: start([str(release / "examples" / "bare"), str(port)], 0,
                                                     env={"TOKIO_WORKER_THREADS": "1"}),

@@ -92,8 +92,7 @@ def run(churn):
             env = {**os.environ, "SCALEPROOF_BENCH_DIR": str(tmp), "SCALEPROOF_BENCH_PODS": str(PODS),
                    "SCALEPROOF_BENCH_CHURN": str(churn), "SCALEPROOF_BENCH_SECONDS": str(SECONDS - 4)}
             fake = subprocess.Popen(
-                ["taskset", "-c", "1", "cargo", "test", "--release", "--quiet", "--test", "watcher_bench",
-                 "--", "--ignored", "--exact", "churning_cluster"],
+                ["taskset", "-c", "1", str(TARGET / "optimized" / "examples" / "watcher_bench")],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = time.time() + 120
             while not (tmp / "kubeconfig.ready").exists():
@@ -101,7 +100,7 @@ def run(churn):
                     raise RuntimeError("the fake cluster did not start")
                 time.sleep(0.05)
             args = ["--deployment", "web", "--kubeconfig", str(tmp / "kubeconfig")]
-        cmd = ["taskset", "-c", "0", str(TARGET / "release" / "scaleproof"), "-q", "--threads", "1",
+        cmd = ["taskset", "-c", "0", str(TARGET / "optimized" / "scaleproof"), "-q", "--threads", "1",
                "--rate", f"{RATE}:1s,{RATE}:{SECONDS}s", "--out", str(out), *args]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         total_cpu, watcher_cpu = 0.0, None
@@ -136,7 +135,7 @@ def run(churn):
 
 def main():
     cargo_build()
-    subprocess.run(["cargo", "test", "--release", "--quiet", "--test", "watcher_bench", "--no-run"],
+    subprocess.run(["cargo", "build", "--profile", "optimized", "--quiet", "--example", "watcher_bench"],
                    cwd=ROOT, check=True)
     results = [run(c) for c in CHURNS]
     fmt = lambda v, d=1: "-" if v is None else f"{v:.{d}f}"

@@ -117,22 +117,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         })
         .collect();
-    std::fs::write(
-        dir.path().join(timeline::EVENTS_CSV),
-        timeline::to_csv(&events, timeline::EVENT_COLUMNS)?,
-    )?;
+    timeline::RunDir::open(dir.path()).write(&timeline::EVENTS, &events)?;
     std::fs::write(
         dir.path().join(timeline::RUN_JSON),
         serde_json::to_vec_pretty(&meta)?,
     )?;
-    std::fs::write(
-        dir.path().join(timeline::TIMELINE_CSV),
-        timeline::to_csv(&rows, timeline::TIMELINE_COLUMNS)?,
-    )?;
-    std::fs::write(
-        dir.path().join(timeline::ENDPOINTS_CSV),
-        timeline::to_csv(&eps, timeline::ENDPOINT_COLUMNS)?,
-    )?;
+    timeline::RunDir::open(dir.path()).write(&timeline::TIMELINE, &rows)?;
+    timeline::RunDir::open(dir.path()).write(&timeline::ENDPOINTS, &eps)?;
     let events = events.len();
     let mut times = Vec::new();
     for _ in 0..3 {

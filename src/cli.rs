@@ -1,8 +1,7 @@
 //! Command-line arguments, typed as clap parses them (with the parsers of [`crate::values`]
 //! that scenario files use too), and their merge with the scenario into a [`RunConfig`].
 
-use crate::cluster::ClusterOptions;
-use crate::config::{LoadShape, RunConfig, Target, defaults};
+use crate::config::{ClusterOptions, LoadShape, RunConfig, Target, defaults};
 use crate::scenario::{ClusterSpec, Expectations, RatePlan, Scenario, ScenarioError};
 use crate::values::{self, TestPlan};
 use clap::{Args, Parser, Subcommand};

@@ -1,7 +1,6 @@
 //! The checked configuration of one run: every flag and scenario field validated and merged.
 //! Library code below this point never sees clap types.
 
-use crate::cluster::ClusterOptions;
 use crate::scenario::RatePlan;
 use crate::scenario::Scenario;
 use reqwest::Url;
@@ -58,6 +57,22 @@ pub struct RunConfig {
     pub threads: usize,
     /// The Kubernetes workload to watch (`None`: no cluster watched).
     pub cluster: Option<ClusterOptions>,
+}
+
+/// What to watch and with which credentials (kubectl's conventions).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// Namespace; default: the kubeconfig context's, else `default`.
+    pub namespace: Option<String>,
+    pub deployment: String,
+    /// The HPA's name; default: the one whose `scaleTargetRef` is the Deployment.
+    pub hpa: Option<String>,
+    /// kubeconfig context; default: the current one.
+    pub context: Option<String>,
+    /// kubeconfig file; default: `$KUBECONFIG`, then `~/.kube/config`, then in-cluster.
+    pub kubeconfig: Option<PathBuf>,
+    /// Do not print warnings as they happen (they are still recorded).
+    pub quiet: bool,
 }
 
 /// Defaults, documented in `--help` and the README.

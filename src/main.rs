@@ -145,7 +145,9 @@ fn render(dir: &Path, expect: Option<&Expectations>) -> Result<(State, String), 
 }
 
 fn report_only(args: &ReportArgs) -> Result<ExitCode, Failure> {
-    let meta = scaleproof::timeline::read_run_meta(&args.run_dir).or_exit(EXIT_USAGE)?;
+    let meta = scaleproof::timeline::RunDir::open(&args.run_dir)
+        .read_meta()
+        .or_exit(EXIT_USAGE)?;
     let expect = args.expect.apply(meta.expectations);
     let (state, line) = render(&args.run_dir, Some(&expect))?;
     eprintln!("scaleproof: {line}");

@@ -1,7 +1,6 @@
 //! Live progress on stderr: one line per closed second.
 
-use crate::report::headline::UNKNOWN;
-use crate::timeline::{ClusterSample, TimelineRow};
+use crate::timeline::{ClusterSample, TimelineRow, UNKNOWN};
 use std::time::Duration;
 
 /// `[  12s/30s] users 40 | ok rps 1187 (target 1200, dropped 0) | p95 3.21 ms corrected | errors 0 | endpoints 1`

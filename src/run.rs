@@ -9,10 +9,8 @@ use crate::load::recorder::{Gauges, Recorder, Recording};
 use crate::load::{self, LoadError, LoadHandle, LoadSetup};
 use crate::progress;
 use crate::timeline::{
-    self, CLUSTER_CHANGE_COLUMNS, CLUSTER_CSV, ClusterRecord, ENDPOINT_COLUMNS, ENDPOINTS_CSV,
-    EVENT_COLUMNS, EVENTS_CSV, GeneratorRecord, HISTOGRAM_DIR, LoadRecord, PER_SECOND_HLOG,
-    RUN_FORMAT, RUN_JSON, RequestRecord, RunDirError, RunMeta, StageRecord, TIMELINE_COLUMNS,
-    TIMELINE_CSV, TOTAL_HLOG,
+    self, ClusterRecord, GeneratorRecord, LoadRecord, PER_SECOND_HLOG, RUN_FORMAT, RequestRecord,
+    RunDir, RunDirError, RunMeta, StageRecord, TOTAL_HLOG,
 };
 use chrono::Utc;
 use reqwest::Url;
@@ -41,12 +39,6 @@ pub enum RunError {
     RunDir(#[from] RunDirError),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
-    #[error("cannot serialize {what}")]
-    Serialize {
-        what: &'static str,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
 }
 
 /// Worker threads of the embedded target's runtime.
@@ -140,8 +132,9 @@ async fn run_async(
     let started_at = Utc::now();
     let recorder = Arc::new(Recorder::new(Instant::now(), started_at));
     let control = Arc::new(RunControl::new());
+    let load_config = load_config(config);
     let (handle, prepared) = load::prepare(
-        config,
+        &load_config,
         LoadSetup {
             base: base.clone(),
             recorder,
@@ -169,7 +162,7 @@ async fn run_async(
         cluster.as_ref().map(ClusterWatch::monitor),
     ));
     let probe = tokio::spawn(load::health::probe(handle.recorder.clone()));
-    let result = load::run(config, &handle, prepared).await;
+    let result = load::run(&load_config, &handle, prepared).await;
     closer.abort();
     probe.abort();
     let ended = Instant::now();
@@ -199,6 +192,19 @@ async fn run_async(
     );
     let dir = write_run_dir(config, &meta, &recording, cluster.as_ref())?;
     Ok(RunOutcome { dir, end, meta })
+}
+
+/// The part of the run's configuration the load side needs.
+fn load_config(config: &RunConfig) -> load::LoadConfig {
+    load::LoadConfig {
+        name: config.scenario.name.clone(),
+        requests: config.scenario.requests.clone(),
+        shape: config.shape.clone(),
+        timeout: config.timeout,
+        recycle: config.recycle,
+        endpoint_header: config.endpoint_header.clone(),
+        request_log: config.request_log.clone(),
+    }
 }
 
 fn planned(config: &RunConfig) -> Option<Duration> {
@@ -325,39 +331,15 @@ fn write_run_dir(
     recording: &Recording,
     cluster: Option<&ClusterRecording>,
 ) -> Result<PathBuf, RunError> {
-    let dir = timeline::create_run_dir(&config.out, meta.started_at, &meta.scenario)?;
-    let ser = |what: &'static str| {
-        move |e: csv::Error| RunError::Serialize {
-            what,
-            source: Box::new(e),
-        }
-    };
-    let json = serde_json::to_vec_pretty(meta).map_err(|e| RunError::Serialize {
-        what: "run.json",
-        source: Box::new(e),
-    })?;
-    timeline::write_atomic(&dir.join(RUN_JSON), &json)?;
-    timeline::write_atomic(
-        &dir.join(TIMELINE_CSV),
-        &timeline::to_csv(&recording.rows, TIMELINE_COLUMNS).map_err(ser("timeline.csv"))?,
-    )?;
-    timeline::write_atomic(
-        &dir.join(ENDPOINTS_CSV),
-        &timeline::to_csv(&recording.endpoint_rows, ENDPOINT_COLUMNS)
-            .map_err(ser("endpoints.csv"))?,
-    )?;
+    let dir = RunDir::create(&config.out, meta.started_at, &meta.scenario)?;
+    dir.write_meta(meta)?;
+    dir.write(&timeline::TIMELINE, &recording.rows)?;
+    dir.write(&timeline::ENDPOINTS, &recording.endpoint_rows)?;
     if let Some(c) = cluster {
-        timeline::write_atomic(
-            &dir.join(CLUSTER_CSV),
-            &timeline::to_csv(&c.changes, CLUSTER_CHANGE_COLUMNS).map_err(ser("cluster.csv"))?,
-        )?;
-        timeline::write_atomic(
-            &dir.join(EVENTS_CSV),
-            &timeline::to_csv(&c.events, EVENT_COLUMNS).map_err(ser("events.csv"))?,
-        )?;
+        dir.write(&timeline::CLUSTER, &c.changes)?;
+        dir.write(&timeline::EVENTS, &c.events)?;
     }
-    let hist = dir.join(HISTOGRAM_DIR);
-    timeline::write_atomic(&hist.join(PER_SECOND_HLOG), &recording.per_second_hlog)?;
-    timeline::write_atomic(&hist.join(TOTAL_HLOG), &recording.total_hlog)?;
-    Ok(dir)
+    dir.write_bytes(PER_SECOND_HLOG, &recording.per_second_hlog)?;
+    dir.write_bytes(TOTAL_HLOG, &recording.total_hlog)?;
+    Ok(dir.path().to_path_buf())
 }

@@ -66,19 +66,6 @@ fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
 }
 
-/// Failed requests and dropped slots over completed requests and dropped slots: the one
-/// error rate of a run (`None` when nothing was sent or dropped).
-pub fn error_rate(totals: &Totals) -> Option<f64> {
-    let all = totals.requests + totals.dropped;
-    (all > 0).then(|| (totals.errors + totals.dropped) as f64 / all as f64)
-}
-
-/// Dropped slots over slots sent or dropped.
-pub fn dropped_share(totals: &Totals) -> Option<f64> {
-    let all = totals.requests + totals.dropped;
-    (all > 0).then(|| totals.dropped as f64 / all as f64)
-}
-
 struct Builder {
     checks: Vec<Check>,
 }
@@ -110,7 +97,7 @@ fn pass_or(pass: bool, otherwise: State) -> State {
 pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) -> Verdict {
     let t = Timeline::new(rows);
     let health = t.generator_health();
-    let dropped = dropped_share(totals).unwrap_or(0.0);
+    let dropped = totals.dropped_share().unwrap_or(0.0);
     let mut caveats = Vec::new();
     if health.saturated {
         caveats.push(format!(
@@ -258,7 +245,7 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
         let source =
             "(failed requests + dropped slots) / (completed requests + dropped slots), whole run";
         let wanted = format!("≤ {:.2}%", want * 100.0);
-        match error_rate(totals) {
+        match totals.error_rate() {
             Some(rate) => b.push(
                 "error_rate",
                 wanted,

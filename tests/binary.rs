@@ -2,7 +2,7 @@
 //! that dies mid-run, SIGINT and SIGTERM, and bad input. Each leaves a complete run directory
 //! (or, for bad input, a one-line error and no load at all).
 
-mod common;
+use crate::common;
 
 use scaleproof::timeline::{self, EndpointRow, RunMeta, TimelineRow};
 use std::path::{Path, PathBuf};
@@ -24,8 +24,8 @@ fn run_dir(out: &Path) -> (PathBuf, RunMeta, Vec<TimelineRow>) {
     let dir = dirs[0].clone();
     for file in [
         timeline::RUN_JSON,
-        timeline::TIMELINE_CSV,
-        timeline::ENDPOINTS_CSV,
+        timeline::TIMELINE.file,
+        timeline::ENDPOINTS.file,
         "histograms/per-second.hlog",
         "histograms/total.hlog",
         "summary.json",
@@ -46,11 +46,13 @@ fn run_dir(out: &Path) -> (PathBuf, RunMeta, Vec<TimelineRow>) {
         .filter(|n| n.starts_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
-    let meta = timeline::read_run_meta(&dir).expect("run.json");
-    let rows: Vec<TimelineRow> =
-        timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline.csv");
-    let _: Vec<EndpointRow> =
-        timeline::read_csv(&dir.join(timeline::ENDPOINTS_CSV)).expect("endpoints.csv");
+    let meta = timeline::RunDir::open(&dir).read_meta().expect("run.json");
+    let rows: Vec<TimelineRow> = timeline::RunDir::open(&dir)
+        .read(&timeline::TIMELINE)
+        .expect("timeline.csv");
+    let _: Vec<EndpointRow> = timeline::RunDir::open(&dir)
+        .read(&timeline::ENDPOINTS)
+        .expect("endpoints.csv");
     assert_eq!(
         rows.iter().map(|r| r.requests).sum::<u64>(),
         meta.totals.requests

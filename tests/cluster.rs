@@ -3,8 +3,8 @@
 //! Deployment scales 1 → 4 through a cut watch and a forced 410; RBAC denial; an unreachable
 //! cluster; a missing Deployment; and the binary end to end through a temporary kubeconfig.
 
-mod common;
-mod fake_apiserver;
+use crate::common;
+use crate::fake_apiserver;
 
 use chrono::{DateTime, Utc};
 use fake_apiserver::{FakeApiServer, Kind};
@@ -329,13 +329,16 @@ fn a_run_records_a_scale_out_through_a_cut_watch_and_a_410_exactly_once() {
         script.join().expect("script")
     });
     let dir = only_run_dir(out.path());
-    let meta: RunMeta = timeline::read_run_meta(&dir).expect("run.json");
-    let rows: Vec<TimelineRow> =
-        timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline");
-    let changes: Vec<ClusterChangeRow> =
-        timeline::read_csv(&dir.join(timeline::CLUSTER_CSV)).expect("cluster.csv");
-    let events: Vec<EventRow> =
-        timeline::read_csv(&dir.join(timeline::EVENTS_CSV)).expect("events.csv");
+    let meta: RunMeta = timeline::RunDir::open(&dir).read_meta().expect("run.json");
+    let rows: Vec<TimelineRow> = timeline::RunDir::open(&dir)
+        .read(&timeline::TIMELINE)
+        .expect("timeline");
+    let changes: Vec<ClusterChangeRow> = timeline::RunDir::open(&dir)
+        .read(&timeline::CLUSTER)
+        .expect("cluster.csv");
+    let events: Vec<EventRow> = timeline::RunDir::open(&dir)
+        .read(&timeline::EVENTS)
+        .expect("events.csv");
     let run_s = |at: DateTime<Utc>| seconds_between(meta.started_at, at);
 
     // The context, and the state when the load started.
@@ -645,22 +648,24 @@ fn the_binary_watches_the_cluster_of_its_kubeconfig() {
         "progress shows replicas: {stderr}"
     );
     let dir = only_run_dir(&out);
-    let rows: Vec<TimelineRow> =
-        timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline");
+    let rows: Vec<TimelineRow> = timeline::RunDir::open(&dir)
+        .read(&timeline::TIMELINE)
+        .expect("timeline");
     assert!(!rows.is_empty());
     assert!(
         rows.iter()
             .all(|r| r.deploy_ready == Some(1) && r.pods_running == Some(1))
     );
-    let meta = timeline::read_run_meta(&dir).expect("run.json");
+    let meta = timeline::RunDir::open(&dir).read_meta().expect("run.json");
     let cluster = meta.cluster.expect("cluster");
     assert_eq!(
         cluster.server.as_deref(),
         Some(format!("{}/", fake.url).as_str())
     );
     assert!(cluster.warnings.is_empty(), "{:?}", cluster.warnings);
-    let events: Vec<EventRow> =
-        timeline::read_csv(&dir.join(timeline::EVENTS_CSV)).expect("events");
+    let events: Vec<EventRow> = timeline::RunDir::open(&dir)
+        .read(&timeline::EVENTS)
+        .expect("events");
     assert!(
         events.is_empty(),
         "old events are not the run's: {events:?}"
@@ -702,14 +707,15 @@ fn the_binary_completes_with_unknown_replicas_when_the_cluster_is_unreachable() 
         "{stderr}"
     );
     let dir = only_run_dir(&out);
-    let rows: Vec<TimelineRow> =
-        timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline");
+    let rows: Vec<TimelineRow> = timeline::RunDir::open(&dir)
+        .read(&timeline::TIMELINE)
+        .expect("timeline");
     assert!(rows.iter().any(|r| r.requests > 0), "the load ran");
     assert!(
         rows.iter()
             .all(|r| r.deploy_ready.is_none() && r.hpa_desired.is_none())
     );
-    let text = std::fs::read_to_string(dir.join(timeline::TIMELINE_CSV)).expect("timeline");
+    let text = std::fs::read_to_string(dir.join(timeline::TIMELINE.file)).expect("timeline");
     let header: Vec<&str> = text.lines().next().expect("header").split(',').collect();
     let ready = header
         .iter()
@@ -721,6 +727,6 @@ fn the_binary_completes_with_unknown_replicas_when_the_cluster_is_unreachable() 
             .all(|l| l.split(',').nth(ready) == Some("")),
         "empty, not 0"
     );
-    let meta = timeline::read_run_meta(&dir).expect("run.json");
+    let meta = timeline::RunDir::open(&dir).read_meta().expect("run.json");
     assert!(!meta.cluster.expect("cluster").warnings.is_empty());
 }

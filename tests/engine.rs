@@ -2,7 +2,7 @@
 //! open-model rate accuracy, coordinated-omission correction, dropped slots and percentile
 //! accuracy. Every run is bounded to a few seconds.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::routing::post;
@@ -41,7 +41,9 @@ fn post_scenario(dir: &Path, name: &str) -> String {
 }
 
 fn rows(dir: &Path) -> Vec<TimelineRow> {
-    timeline::read_csv(&dir.join(timeline::TIMELINE_CSV)).expect("timeline.csv")
+    timeline::RunDir::open(dir)
+        .read(&timeline::TIMELINE)
+        .expect("timeline.csv")
 }
 
 #[test]
@@ -297,8 +299,9 @@ fn recycled_connections_spread_load_over_endpoints_behind_one_address() {
     );
     let outcome = scaleproof::run::execute(&cfg).expect("run");
     assert_eq!(outcome.meta.totals.endpoints, Some(2));
-    let endpoints: Vec<timeline::EndpointRow> =
-        timeline::read_csv(&outcome.dir.join(timeline::ENDPOINTS_CSV)).expect("endpoints.csv");
+    let endpoints: Vec<timeline::EndpointRow> = timeline::RunDir::open(&outcome.dir)
+        .read(&timeline::ENDPOINTS)
+        .expect("endpoints.csv");
     for pod in ["pod-a", "pod-b"] {
         let served: u64 = endpoints
             .iter()

@@ -2,7 +2,7 @@
 //! of the real list/watch protocol the watcher tests rely on, over plain HTTP on loopback:
 //! paging, resourceVersions, watch resumption, bookmarks, server timeouts, 410 and selectors.
 
-mod fake_apiserver;
+use crate::fake_apiserver;
 
 use fake_apiserver::{FakeApiServer, Kind};
 use serde_json::{Value, json};

@@ -136,27 +136,21 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
                 ..Default::default()
             },
         ];
-        std::fs::write(
-            dir.join(timeline::EVENTS_CSV),
-            timeline::to_csv(&events, timeline::EVENT_COLUMNS).expect("csv"),
-        )
-        .expect("write");
+        timeline::RunDir::open(dir)
+            .write(&timeline::EVENTS, &events)
+            .expect("write");
     }
     std::fs::write(
         dir.join(timeline::RUN_JSON),
         serde_json::to_vec_pretty(&meta).expect("json"),
     )
     .expect("write");
-    std::fs::write(
-        dir.join(timeline::TIMELINE_CSV),
-        timeline::to_csv(&rows, timeline::TIMELINE_COLUMNS).expect("csv"),
-    )
-    .expect("write");
-    std::fs::write(
-        dir.join(timeline::ENDPOINTS_CSV),
-        timeline::to_csv(&eps, timeline::ENDPOINT_COLUMNS).expect("csv"),
-    )
-    .expect("write");
+    timeline::RunDir::open(dir)
+        .write(&timeline::TIMELINE, &rows)
+        .expect("write");
+    timeline::RunDir::open(dir)
+        .write(&timeline::ENDPOINTS, &eps)
+        .expect("write");
 }
 
 fn png_size(path: &Path) -> (u32, u32) {
@@ -483,16 +477,12 @@ fn a_run_json_that_cannot_be_read_is_an_error_never_a_default() {
 fn unknown_endpoints_show_as_unknown_never_zero() {
     let dir = tempfile::tempdir().expect("tempdir");
     synthetic_run(dir.path(), 40, 1, false);
-    let path = dir.path().join(timeline::TIMELINE_CSV);
-    let mut rows: Vec<TimelineRow> = timeline::read_csv(&path).expect("read");
+    let run = timeline::RunDir::open(dir.path());
+    let mut rows = run.read(&timeline::TIMELINE).expect("read");
     for r in &mut rows {
         r.endpoints = None;
     }
-    std::fs::write(
-        &path,
-        timeline::to_csv(&rows, timeline::TIMELINE_COLUMNS).expect("csv"),
-    )
-    .expect("write");
+    run.write(&timeline::TIMELINE, &rows).expect("write");
     let rendered = scaleproof::report::render(dir.path(), None).expect("render");
     let s = &rendered.summary;
     assert_eq!(s.kpis.most_endpoints_at_once, None);

@@ -11,29 +11,13 @@
 mod derive;
 mod watch;
 
+pub use crate::config::ClusterOptions;
 use crate::timeline::{ClusterChangeRow, ClusterRecord, ClusterSample, EventRow, TimelineRow};
 use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
-
-/// What to watch and with which credentials (kubectl's conventions).
-#[derive(Debug, Clone, Default)]
-pub struct ClusterOptions {
-    /// Namespace; default: the kubeconfig context's, else `default`.
-    pub namespace: Option<String>,
-    pub deployment: String,
-    /// The HPA's name; default: the one whose `scaleTargetRef` is the Deployment.
-    pub hpa: Option<String>,
-    /// kubeconfig context; default: the current one.
-    pub context: Option<String>,
-    /// kubeconfig file; default: `$KUBECONFIG`, then `~/.kube/config`, then in-cluster.
-    pub kubeconfig: Option<PathBuf>,
-    /// Do not print warnings as they happen (they are still recorded).
-    pub quiet: bool,
-}
 
 /// The watches, by index into per-source arrays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +41,7 @@ impl Source {
 
 /// State shared between the watch thread and the run.
 #[derive(Debug, Default)]
-struct Shared {
+struct WatchState {
     /// Every distinct sample, with when it was first seen.
     changes: Vec<(Instant, ClusterSample)>,
     /// Scale-related events, with when they arrived.
@@ -70,7 +54,7 @@ struct Shared {
     quiet: bool,
 }
 
-impl Shared {
+impl WatchState {
     fn settle(&mut self, source: Source) {
         self.settled[source as usize] = true;
     }
@@ -93,7 +77,7 @@ impl Shared {
 /// A running cluster watch. Dropping it stops the watch.
 #[derive(Debug)]
 pub struct ClusterWatch {
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Mutex<WatchState>>,
     stop: Option<oneshot::Sender<()>>,
     done: std::sync::mpsc::Receiver<()>,
 }
@@ -113,7 +97,7 @@ impl ClusterWatch {
     }
 
     fn spawn(options: ClusterOptions, client: Option<Client>) -> Self {
-        let shared = Arc::new(Mutex::new(Shared {
+        let shared = Arc::new(Mutex::new(WatchState {
             quiet: options.quiet,
             record: ClusterRecord {
                 deployment: options.deployment.clone(),
@@ -192,7 +176,7 @@ impl Drop for ClusterWatch {
 
 /// Reads the latest state of a [`ClusterWatch`].
 #[derive(Debug, Clone)]
-pub struct ClusterMonitor(Arc<Mutex<Shared>>);
+pub struct ClusterMonitor(Arc<Mutex<WatchState>>);
 
 impl ClusterMonitor {
     /// The latest sample; all unknown before anything was listed.
@@ -205,17 +189,15 @@ impl ClusterMonitor {
     }
 }
 
-fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
-    shared
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+fn lock(shared: &Mutex<WatchState>) -> std::sync::MutexGuard<'_, WatchState> {
+    crate::lock::lock(shared)
 }
 
 /// Connects (unless given a client) and runs the watch loop on a runtime of its own.
 fn watch_thread(
     options: ClusterOptions,
     client: Option<Client>,
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Mutex<WatchState>>,
     stop: oneshot::Receiver<()>,
 ) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -255,7 +237,7 @@ fn watch_thread(
             },
         };
         lock(&shared).record.namespace = namespace.clone();
-        let target = watch::Target {
+        let target = watch::Workload {
             namespace,
             deployment: options.deployment.clone(),
             hpa: options.hpa.clone(),
@@ -369,7 +351,7 @@ fn seconds(t0: Instant, at: Instant) -> f64 {
     (at.saturating_duration_since(t0).as_millis() as f64) / 1000.0
 }
 
-fn recording(shared: &Shared, t0: Instant, end: Instant) -> ClusterRecording {
+fn recording(shared: &WatchState, t0: Instant, end: Instant) -> ClusterRecording {
     // The state when the load started, then every change during the run.
     let before = shared
         .changes
@@ -437,7 +419,7 @@ mod tests {
     fn changes_are_placed_on_the_run_clock_and_rows_take_the_state_at_their_end() {
         let t0 = Instant::now();
         let ms = |n: u64| t0 + Duration::from_millis(n);
-        let shared = Shared {
+        let shared = WatchState {
             changes: vec![
                 (t0 - Duration::from_secs(2), ClusterSample::default()),
                 (t0 - Duration::from_secs(1), sample(1)),
@@ -492,7 +474,7 @@ mod tests {
     #[test]
     fn nothing_seen_means_unknown_everywhere() {
         let t0 = Instant::now();
-        let rec = recording(&Shared::default(), t0, t0 + Duration::from_secs(3));
+        let rec = recording(&WatchState::default(), t0, t0 + Duration::from_secs(3));
         let mut rows = vec![TimelineRow {
             t_s: 0,
             span_s: 1.0,

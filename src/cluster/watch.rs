@@ -4,7 +4,7 @@
 //! it with its time when it changed.
 
 use super::derive::{self, EventDedup, EventFilter};
-use super::{Shared, Source};
+use super::{Source, WatchState};
 use crate::timeline::ClusterSample;
 use futures::stream::BoxStream;
 use futures::{StreamExt, future};
@@ -52,16 +52,16 @@ impl Health {
 
 /// The names the loop watches.
 #[derive(Debug, Clone)]
-pub(super) struct Target {
+pub(super) struct Workload {
     pub namespace: String,
     pub deployment: String,
     pub hpa: Option<String>,
 }
 
 struct Loop {
-    target: Target,
+    target: Workload,
     client: Client,
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Mutex<WatchState>>,
     deployments: Store<Deployment>,
     hpas: Store<HorizontalPodAutoscaler>,
     pods: Option<Store<Pod>>,
@@ -78,8 +78,8 @@ struct Loop {
 /// Runs until `stop` fires (or its sender is dropped).
 pub(super) async fn run(
     client: Client,
-    target: Target,
-    shared: Arc<Mutex<Shared>>,
+    target: Workload,
+    shared: Arc<Mutex<WatchState>>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let ns = target.namespace.as_str();
@@ -176,9 +176,7 @@ async fn probe_contact(api: Api<Deployment>, name: String, contact: Arc<Mutex<In
             Ok(Ok(_) | Err(kube::Error::Api(_)))
         );
         if answered {
-            *contact
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+            *crate::lock::lock(&contact) = Instant::now();
         }
     }
 }
@@ -197,10 +195,7 @@ impl Loop {
         let h = &mut self.health[source as usize];
         match item {
             Ok(event) => {
-                *self
-                    .contact
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = now;
+                *crate::lock::lock(&self.contact) = now;
                 h.failing_since = None;
                 self.stale_warned[source as usize] = false;
                 // The reflector has applied the complete LIST by the time it yields InitDone.
@@ -278,10 +273,7 @@ impl Loop {
 
     /// Derives the current sample and records it if it changed; fills the context once.
     fn update(&mut self, now: Instant) {
-        let last_contact = *self
-            .contact
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last_contact = *crate::lock::lock(&self.contact);
         if now.saturating_duration_since(last_contact) >= STALE_AFTER {
             // The API server has said nothing for too long: whatever the stores hold may be
             // out of date, so every column is unknown until it answers again.
@@ -404,10 +396,8 @@ impl Loop {
         self.lock().warn(text);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
-        self.shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, WatchState> {
+        crate::lock::lock(&self.shared)
     }
 }
 

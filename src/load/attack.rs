@@ -4,12 +4,13 @@
 //! plans; our recorder replaces its per-request metrics, which are switched off.
 
 use super::clients::{ClientPool, ClientSettings};
+use super::config::LoadConfig;
 use super::control::{EndReason, RunControl, Signal};
 use super::pacer::{Pacer, Take};
 use super::recorder::{Recorder, Sample};
 use super::request::RequestMix;
 use super::request_log::RequestLog;
-use crate::config::{LoadShape, RunConfig};
+use crate::config::LoadShape;
 use goose::client::GooseClientBuilder;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::prelude::{GooseAttack, GooseUser, Scenario, Transaction, TransactionResult};
@@ -69,7 +70,7 @@ impl LoadHandle {
     }
 }
 
-struct Shared {
+struct LoadState {
     mix: RequestMix,
     clients: Arc<ClientPool>,
     recorder: Arc<Recorder>,
@@ -86,7 +87,7 @@ const BURST_REQUESTS: u32 = 64;
 /// of the run) only between transactions. Amortizes Goose's per-transaction bookkeeping.
 const BURST_TIME: Duration = Duration::from_millis(50);
 
-impl Shared {
+impl LoadState {
     async fn burst(&self, index: usize) {
         let started = Instant::now();
         // One registration for the whole burst: waiting on a `Notify` per request costs a lock.
@@ -174,12 +175,13 @@ pub struct LoadSetup {
 }
 
 /// Prepares the shared state; [`run`] then drives it.
-pub fn prepare(config: &RunConfig, setup: LoadSetup) -> Result<(LoadHandle, Prepared), LoadError> {
-    let mix = RequestMix::new(&setup.base, &config.scenario.requests).map_err(|source| {
-        LoadError::Url {
-            base: setup.base.clone(),
-            source,
-        }
+pub fn prepare(
+    config: &LoadConfig,
+    setup: LoadSetup,
+) -> Result<(LoadHandle, ReadyLoad), LoadError> {
+    let mix = RequestMix::new(&setup.base, &config.requests).map_err(|source| LoadError::Url {
+        base: setup.base.clone(),
+        source,
     })?;
     let clients = Arc::new(
         ClientPool::new(ClientSettings {
@@ -215,7 +217,7 @@ pub fn prepare(config: &RunConfig, setup: LoadSetup) -> Result<(LoadHandle, Prep
         None => None,
     };
     let live_users = Arc::new(AtomicUsize::new(0));
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(LoadState {
         mix,
         clients: clients.clone(),
         recorder: setup.recorder.clone(),
@@ -233,7 +235,7 @@ pub fn prepare(config: &RunConfig, setup: LoadSetup) -> Result<(LoadHandle, Prep
     };
     Ok((
         handle,
-        Prepared {
+        ReadyLoad {
             shared,
             clients,
             base: setup.base,
@@ -241,22 +243,22 @@ pub fn prepare(config: &RunConfig, setup: LoadSetup) -> Result<(LoadHandle, Prep
     ))
 }
 
-/// Shared state ready to run.
-pub struct Prepared {
-    shared: Arc<Shared>,
+/// LoadState state ready to run.
+pub struct ReadyLoad {
+    shared: Arc<LoadState>,
     clients: Arc<ClientPool>,
     base: Url,
 }
 
-impl std::fmt::Debug for Prepared {
+impl std::fmt::Debug for ReadyLoad {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prepared")
+        f.debug_struct("ReadyLoad")
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
 }
 
-fn goose_config(config: &RunConfig, base: &Url) -> GooseConfiguration {
+fn goose_config(config: &LoadConfig, base: &Url) -> GooseConfiguration {
     let mut g = GooseConfiguration::default();
     g.host = Some(base.as_str().trim_end_matches('/').to_owned());
     g.no_telnet = true;
@@ -292,11 +294,11 @@ fn goose_config(config: &RunConfig, base: &Url) -> GooseConfiguration {
 
 /// Runs the load until the plan or run time completes or a signal stops it.
 pub async fn run(
-    config: &RunConfig,
+    config: &LoadConfig,
     handle: &LoadHandle,
-    prepared: Prepared,
+    prepared: ReadyLoad,
 ) -> Result<EndReason, LoadError> {
-    let Prepared {
+    let ReadyLoad {
         shared,
         clients,
         base,
@@ -315,7 +317,7 @@ pub async fn run(
     };
     let arrive = user_counter(&handle.live_users, true);
     let leave = user_counter(&handle.live_users, false);
-    let scenario = Scenario::new(&config.scenario.name)
+    let scenario = Scenario::new(&config.name)
         .register_transaction(arrive)
         .register_transaction(step)
         .register_transaction(leave);

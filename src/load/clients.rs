@@ -54,16 +54,14 @@ impl ClientPool {
     /// The client for user `index`.
     pub fn get(&self, index: usize) -> HttpClient {
         let lock = &self.shards[index % SHARDS];
-        lock.read().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::lock::read(lock).clone()
     }
 
     /// Replaces client `shard` with a new one; its old connections close once the requests
     /// using them finish.
     pub fn recycle(&self, shard: usize) -> Result<(), reqwest::Error> {
         let fresh = build(&self.settings)?;
-        *self.shards[shard % SHARDS]
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = fresh;
+        *crate::lock::write(&self.shards[shard % SHARDS]) = fresh;
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 
 mod attack;
 pub mod clients;
+mod config;
 pub mod control;
 pub mod health;
 pub mod pacer;
@@ -14,4 +15,5 @@ pub mod recorder;
 pub mod request;
 pub mod request_log;
 
-pub use attack::{LoadError, LoadHandle, LoadSetup, Prepared, prepare, run};
+pub use attack::{LoadError, LoadHandle, LoadSetup, ReadyLoad, prepare, run};
+pub use config::LoadConfig;

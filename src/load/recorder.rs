@@ -10,7 +10,7 @@
 //! Memory is bounded by seconds × endpoints, never by requests: a second's histograms are
 //! summarised into a timeline row and serialized (compact V2 encoding) when it closes.
 
-use crate::timeline::{EndpointRow, TimelineRow, Totals};
+use crate::timeline::{EndpointRow, ErrorColumns, ErrorKind, TimelineRow, Totals};
 use chrono::{DateTime, Utc};
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
@@ -29,36 +29,15 @@ static NONE_ENDPOINT: std::sync::LazyLock<Arc<str>> =
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
-    Connect,
-    Timeout,
-    Client4xx,
-    Server5xx,
-    Backpressure,
-    Other,
+    Failed(ErrorKind),
 }
 
 impl Outcome {
-    /// Every failure kind, in the order of the `err_*` columns.
-    pub const FAILURES: [Outcome; 6] = [
-        Self::Connect,
-        Self::Timeout,
-        Self::Client4xx,
-        Self::Server5xx,
-        Self::Backpressure,
-        Self::Other,
-    ];
-
-    /// The kind's one name: `ok`, or the `err_<name>` column's suffix (`connect`, `timeout`,
-    /// `4xx`, `5xx`, `backpressure`, `other`). Used by the request log and `summary.json`.
+    /// `ok`, or the failure kind's name.
     pub fn name(self) -> &'static str {
         match self {
             Self::Ok => "ok",
-            Self::Connect => "connect",
-            Self::Timeout => "timeout",
-            Self::Client4xx => "4xx",
-            Self::Server5xx => "5xx",
-            Self::Backpressure => "backpressure",
-            Self::Other => "other",
+            Self::Failed(kind) => kind.name(),
         }
     }
 
@@ -69,13 +48,13 @@ impl Outcome {
         } else {
             expected.contains(&status)
         };
-        match status {
-            _ if ok => Self::Ok,
-            429 | 503 => Self::Backpressure,
-            400..=499 => Self::Client4xx,
-            500..=599 => Self::Server5xx,
-            _ => Self::Other,
-        }
+        Self::Failed(match status {
+            _ if ok => return Self::Ok,
+            429 | 503 => ErrorKind::Backpressure,
+            400..=499 => ErrorKind::Status4xx,
+            500..=599 => ErrorKind::Status5xx,
+            _ => ErrorKind::Other,
+        })
     }
 }
 
@@ -98,12 +77,8 @@ pub struct Sample {
 struct Counts {
     requests: u64,
     ok: u64,
-    connect: u64,
-    timeout: u64,
-    c4xx: u64,
-    s5xx: u64,
-    backpressure: u64,
-    other: u64,
+    /// Failed requests, indexed by [`ErrorKind`].
+    failed: [u64; 6],
     dropped: u64,
 }
 
@@ -112,17 +87,19 @@ impl Counts {
         self.requests += 1;
         match outcome {
             Outcome::Ok => self.ok += 1,
-            Outcome::Connect => self.connect += 1,
-            Outcome::Timeout => self.timeout += 1,
-            Outcome::Client4xx => self.c4xx += 1,
-            Outcome::Server5xx => self.s5xx += 1,
-            Outcome::Backpressure => self.backpressure += 1,
-            Outcome::Other => self.other += 1,
+            Outcome::Failed(kind) => self.failed[kind as usize] += 1,
         }
     }
 
     fn errors(&self) -> u64 {
         self.requests - self.ok
+    }
+
+    /// Fills the `err_*` columns of `row`.
+    fn fill_errors(&self, row: &mut impl ErrorColumns) {
+        for kind in ErrorKind::ALL {
+            *row.errors_of_mut(kind) = self.failed[kind as usize];
+        }
     }
 }
 
@@ -269,11 +246,7 @@ impl Recorder {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the counters half-updated in a way
-        // that matters more than losing the run; keep recording.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock::lock(&self.state)
     }
 
     fn second_of(&self, at: Instant) -> u64 {
@@ -449,7 +422,7 @@ impl Recorder {
             .keys()
             .filter(|k| k.as_ref() != NO_ENDPOINT)
             .count() as u64;
-        TimelineRow {
+        let mut row = TimelineRow {
             t_s: s,
             time: time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             span_s: span,
@@ -460,12 +433,6 @@ impl Recorder {
             requests: c.requests,
             ok: c.ok,
             errors: c.errors(),
-            err_connect: c.connect,
-            err_timeout: c.timeout,
-            err_4xx: c.c4xx,
-            err_5xx: c.s5xx,
-            err_backpressure: c.backpressure,
-            err_other: c.other,
             dropped: c.dropped,
             p50_raw_us: quantile(&bucket.raw, 0.50),
             p90_raw_us: quantile(&bucket.raw, 0.90),
@@ -484,7 +451,9 @@ impl Recorder {
             gen_lag_max_us: bucket.gen_lag_max,
             // Cluster columns are filled from the cluster watch when the run ends.
             ..TimelineRow::default()
-        }
+        };
+        c.fill_errors(&mut row);
+        row
     }
 
     /// Closes what is left and returns the whole recording.
@@ -503,16 +472,10 @@ impl Recorder {
         self.close_until(upto.max(1), span_of_last, gauges);
         let state = self.lock();
         let t = &state.totals;
-        let totals = Totals {
+        let mut totals = Totals {
             requests: t.requests,
             ok: t.ok,
             errors: t.errors(),
-            err_connect: t.connect,
-            err_timeout: t.timeout,
-            err_4xx: t.c4xx,
-            err_5xx: t.s5xx,
-            err_backpressure: t.backpressure,
-            err_other: t.other,
             dropped: t.dropped,
             cancelled: state.cancelled,
             endpoints: Some(
@@ -533,7 +496,9 @@ impl Recorder {
             max_corrected_us: max(&state.total_corrected),
             p95_all_raw_us: quantile(&state.total_all_raw, 0.95),
             p99_all_raw_us: quantile(&state.total_all_raw, 0.99),
+            ..Totals::default()
         };
+        t.fill_errors(&mut totals);
         if state.late_samples > 0 {
             tracing::debug!(
                 late = state.late_samples,
@@ -662,12 +627,27 @@ mod tests {
     fn statuses_classify_into_exclusive_kinds() {
         assert_eq!(Outcome::from_status(200, &[]), Outcome::Ok);
         assert_eq!(Outcome::from_status(204, &[]), Outcome::Ok);
-        assert_eq!(Outcome::from_status(302, &[]), Outcome::Other);
-        assert_eq!(Outcome::from_status(404, &[]), Outcome::Client4xx);
+        assert_eq!(
+            Outcome::from_status(302, &[]),
+            Outcome::Failed(ErrorKind::Other)
+        );
+        assert_eq!(
+            Outcome::from_status(404, &[]),
+            Outcome::Failed(ErrorKind::Status4xx)
+        );
         assert_eq!(Outcome::from_status(404, &[404]), Outcome::Ok);
-        assert_eq!(Outcome::from_status(429, &[]), Outcome::Backpressure);
-        assert_eq!(Outcome::from_status(503, &[]), Outcome::Backpressure);
-        assert_eq!(Outcome::from_status(500, &[]), Outcome::Server5xx);
+        assert_eq!(
+            Outcome::from_status(429, &[]),
+            Outcome::Failed(ErrorKind::Backpressure)
+        );
+        assert_eq!(
+            Outcome::from_status(503, &[]),
+            Outcome::Failed(ErrorKind::Backpressure)
+        );
+        assert_eq!(
+            Outcome::from_status(500, &[]),
+            Outcome::Failed(ErrorKind::Status5xx)
+        );
     }
 
     #[test]
@@ -681,10 +661,17 @@ mod tests {
             1150,
             900,
             0,
-            Outcome::Server5xx,
+            Outcome::Failed(ErrorKind::Status5xx),
             Some("pod-a"),
         ));
-        rec.record(&sample(&rec, 1200, 5, 0, Outcome::Connect, None));
+        rec.record(&sample(
+            &rec,
+            1200,
+            5,
+            0,
+            Outcome::Failed(ErrorKind::Connect),
+            None,
+        ));
         let t0 = rec.t0();
         rec.record_dropped(
             t0 + Duration::from_millis(1500),

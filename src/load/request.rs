@@ -4,6 +4,7 @@
 use super::clients::HttpClient;
 use super::recorder::Outcome;
 use crate::scenario::{BodySpec, RequestSpec};
+use crate::timeline::ErrorKind;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use reqwest::header::{HeaderMap, HeaderName};
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 #[derive(Debug)]
-struct Prepared {
+struct PreparedRequest {
     url: Url,
     uri: hyper::Uri,
     method: Method,
@@ -27,7 +28,7 @@ struct Prepared {
 /// stretch of the run sends them in their proportions.
 #[derive(Debug)]
 pub struct RequestMix {
-    prepared: Vec<Prepared>,
+    prepared: Vec<PreparedRequest>,
     order: Vec<usize>,
     next: AtomicUsize,
 }
@@ -50,7 +51,7 @@ impl RequestMix {
                         env!("CARGO_PKG_VERSION")
                     )),
                 );
-                Ok(Prepared {
+                Ok(PreparedRequest {
                     url,
                     uri,
                     method: s.method.clone(),
@@ -96,9 +97,9 @@ impl RequestMix {
                 let exchange = async {
                     let response = client.request(request).await.map_err(|e| {
                         if e.is_connect() {
-                            Outcome::Connect
+                            Outcome::Failed(ErrorKind::Connect)
                         } else {
-                            Outcome::Other
+                            Outcome::Failed(ErrorKind::Other)
                         }
                     })?;
                     let status = response.status().as_u16();
@@ -106,7 +107,7 @@ impl RequestMix {
                     let mut body = response.into_body();
                     while let Some(frame) = body.frame().await {
                         if frame.is_err() {
-                            return Ok((Outcome::Other, Some(status), endpoint));
+                            return Ok((Outcome::Failed(ErrorKind::Other), Some(status), endpoint));
                         }
                     }
                     Ok((
@@ -116,7 +117,7 @@ impl RequestMix {
                     ))
                 };
                 match tokio::time::timeout(timeout, exchange).await {
-                    Err(_) => (Outcome::Timeout, None, None),
+                    Err(_) => (Outcome::Failed(ErrorKind::Timeout), None, None),
                     Ok(Err(outcome)) => (outcome, None, None),
                     Ok(Ok(result)) => result,
                 }
@@ -158,11 +159,11 @@ fn endpoint_of(headers: &HeaderMap, name: &HeaderName) -> Option<Arc<str>> {
 
 fn classify_error(e: &reqwest::Error) -> Outcome {
     if e.is_timeout() {
-        Outcome::Timeout
+        Outcome::Failed(ErrorKind::Timeout)
     } else if e.is_connect() {
-        Outcome::Connect
+        Outcome::Failed(ErrorKind::Connect)
     } else {
-        Outcome::Other
+        Outcome::Failed(ErrorKind::Other)
     }
 }
 

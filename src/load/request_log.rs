@@ -62,7 +62,7 @@ impl RequestLog {
             s.outcome.name().to_owned(),
             s.endpoint.as_deref().unwrap_or_default().to_owned(),
         ];
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writer = crate::lock::lock(&self.writer);
         if let Err(e) = writer.write_record(&record) {
             tracing::warn!("request log write failed: {e}");
         }
@@ -70,9 +70,6 @@ impl RequestLog {
 
     /// Flushes buffered lines to disk.
     pub fn flush(&self) -> std::io::Result<()> {
-        self.writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .flush()
+        crate::lock::lock(&self.writer).flush()
     }
 }

@@ -5,8 +5,7 @@
 use super::Summary;
 use crate::verdict::State;
 
-/// Shown for a figure that is not known.
-pub const UNKNOWN: &str = "–";
+pub use crate::timeline::UNKNOWN;
 
 /// One headline figure: what it is, its value, and the window or definition it rests on.
 #[derive(Debug, Clone, PartialEq)]

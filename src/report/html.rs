@@ -1,7 +1,7 @@
 //! `report.html`: one self-contained page — inline SVG charts, CSS and a few lines of
 //! JavaScript for hover read-outs; no external URL of any kind, so it opens offline.
 
-use super::charts::PlotBox;
+use super::draw::PlotBox;
 use super::{Summary, headline};
 use crate::timeline::{EventRow, TimelineRow};
 

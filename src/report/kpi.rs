@@ -2,9 +2,9 @@
 //! [`crate::timeline::Timeline`] that the verdict uses too.
 
 use crate::expectations::Expectations;
-use crate::load::recorder::Outcome;
-use crate::timeline::{GeneratorHealth, LatencyKind, Timeline, TimelineRow, Totals};
-use crate::verdict;
+use crate::timeline::{
+    ErrorColumns, ErrorKind, GeneratorHealth, LatencyKind, Timeline, TimelineRow, Totals,
+};
 use serde::{Deserialize, Serialize};
 
 /// p95 around one scale-out.
@@ -149,16 +149,8 @@ pub fn compute(rows: &[TimelineRow], totals: &Totals, expect: &Expectations) -> 
     let mut by_kind = std::collections::BTreeMap::new();
     if slots > 0 {
         let n = slots as f64;
-        let counts = [
-            totals.err_connect,
-            totals.err_timeout,
-            totals.err_4xx,
-            totals.err_5xx,
-            totals.err_backpressure,
-            totals.err_other,
-        ];
-        for (kind, count) in Outcome::FAILURES.iter().zip(counts) {
-            by_kind.insert(kind.name().to_owned(), count as f64 / n);
+        for kind in ErrorKind::ALL {
+            by_kind.insert(kind.name().to_owned(), totals.errors_of(kind) as f64 / n);
         }
         by_kind.insert("dropped".to_owned(), totals.dropped as f64 / n);
     }
@@ -183,7 +175,7 @@ pub fn compute(rows: &[TimelineRow], totals: &Totals, expect: &Expectations) -> 
         ready_replicas_at_start: rows.first().and_then(|r| t.ready_replicas(r)),
         most_ready_replicas: t.most_ready_replicas(),
         rps_per_ready_replica,
-        error_rate: verdict::error_rate(totals),
+        error_rate: totals.error_rate(),
         error_rate_by_kind: by_kind,
         dropped: totals.dropped,
         generator: t.generator_health(),

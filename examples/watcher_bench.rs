@@ -1,4 +1,5 @@
-//! A benchmark helper, not a test: `bench/watcher.py` runs it (ignored by `cargo test`).
+//! A benchmark helper: `bench/watcher.py` runs it (`cargo run --profile optimized --example
+//! watcher_bench`).
 //!
 //! It starts the fake API server (the test double in `fake_apiserver/`), seeds a Deployment
 //! `web` in namespace `demo` with its HPA and `SCALEPROOF_BENCH_PODS` pods, writes a kubeconfig
@@ -7,6 +8,7 @@
 //! so that every update moves the ready count by one. Each update is logged as
 //! `unix_ms,pods_ready` in `applied.csv`, for the script to measure how late the watcher saw it.
 
+#[path = "../tests/fake_apiserver/mod.rs"]
 mod fake_apiserver;
 
 use fake_apiserver::{FakeApiServer, Kind};
@@ -31,9 +33,7 @@ fn pod(i: usize, ready: bool) -> serde_json::Value {
     })
 }
 
-#[test]
-#[ignore = "benchmark helper: python3 bench/watcher.py"]
-fn churning_cluster() {
+fn main() {
     let dir: PathBuf = env::<String>("SCALEPROOF_BENCH_DIR").into();
     let pods: usize = env("SCALEPROOF_BENCH_PODS");
     let churn: f64 = env("SCALEPROOF_BENCH_CHURN");

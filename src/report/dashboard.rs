@@ -1,0 +1,99 @@
+//! `dashboard.png`: one 1920×1080 frame for a video — the headline figures and the verdict
+//! above the four charts.
+
+use super::Summary;
+use super::draw::{self, DrawError, boxed};
+use super::headline;
+use super::series::ChartSpec;
+use crate::verdict::State;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Size of `dashboard.png`.
+pub const DASHBOARD_SIZE: (u32, u32) = (1920, 1080);
+
+/// The 1920×1080 dashboard: headline numbers and the verdict above the four charts.
+/// Draws the dashboard into the PNG file `path`.
+pub fn render(
+    path: &Path,
+    summary: &Summary,
+    specs: &[ChartSpec],
+    x_max: f64,
+) -> Result<(), DrawError> {
+    draw::register_fonts();
+    let root = BitMapBackend::new(path, DASHBOARD_SIZE).into_drawing_area();
+    root.fill(&RGBColor(245, 246, 248)).map_err(boxed)?;
+    let (header, body) = root.split_vertically(150);
+    header.fill(&RGBColor(31, 41, 51)).map_err(boxed)?;
+    let white = RGBColor(255, 255, 255);
+    let text = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+                s: String,
+                at: (i32, i32),
+                size: f64,
+                bold: bool,
+                color: RGBColor| {
+        let style = if bold {
+            FontStyle::Bold
+        } else {
+            FontStyle::Normal
+        };
+        area.draw(&Text::new(
+            s,
+            at,
+            ("sans-serif", size, style).into_font().color(&color),
+        ))
+        .map_err(boxed)
+    };
+    text(
+        &header,
+        format!("scaleproof · {}", summary.scenario),
+        (32, 18),
+        40.0,
+        true,
+        white,
+    )?;
+    text(
+        &header,
+        format!(
+            "{} · {:.0} s · {}",
+            summary.target, summary.duration_s, summary.end_reason
+        ),
+        (32, 70),
+        22.0,
+        false,
+        RGBColor(203, 210, 217),
+    )?;
+    text(
+        &header,
+        headline::line(summary),
+        (32, 106),
+        24.0,
+        true,
+        white,
+    )?;
+    let state = summary.verdict.state;
+    let color = match state {
+        State::Pass => RGBColor(47, 158, 68),
+        State::Fail => RGBColor(201, 42, 42),
+        State::Inconclusive => RGBColor(230, 119, 0),
+        State::None => RGBColor(92, 103, 125),
+    };
+    let label = state.label();
+    let size = if label.len() > 6 { 26.0 } else { 44.0 };
+    header
+        .draw(&Rectangle::new([(1500, 35), (1890, 115)], color.filled()))
+        .map_err(boxed)?;
+    text(
+        &header,
+        label.to_owned(),
+        (1520, if label.len() > 6 { 60 } else { 52 }),
+        size,
+        true,
+        white,
+    )?;
+    let panels = body.margin(10, 10, 10, 10).split_evenly((2, 2));
+    for (panel, spec) in panels.iter().zip(specs) {
+        draw::draw(&panel.margin(6, 6, 6, 6), spec, x_max, 0.85)?;
+    }
+    root.present().map_err(boxed)
+}

@@ -1,0 +1,128 @@
+//! Rendering a run directory's reports: reads it, computes the KPIs and the verdict, and
+//! writes `summary.json`, the charts (PNG and SVG), `dashboard.png` and `report.html` into it.
+
+use super::draw::{self, DrawError};
+use super::summary::{ClusterSummary, SUMMARY_SCHEMA, Summary};
+use super::{dashboard, html, kpi, series};
+use crate::expectations::Expectations;
+use crate::timeline::{self, RunDir, RunDirError};
+use crate::verdict;
+use std::path::{Path, PathBuf};
+
+/// Size of the single-chart PNG/SVG files.
+pub const CHART_SIZE: (u32, u32) = (1280, 480);
+/// Chart file stems, in display order.
+pub const CHARTS: [&str; 4] = ["throughput", "latency", "replicas", "endpoints"];
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    #[error("cannot draw {what}")]
+    Chart {
+        what: String,
+        #[source]
+        source: DrawError,
+    },
+}
+
+/// What [`render`] produced.
+#[derive(Debug)]
+pub struct Rendered {
+    pub summary: Summary,
+    pub files: Vec<PathBuf>,
+}
+
+fn chart_err(what: &str) -> impl Fn(DrawError) -> ReportError + '_ {
+    move |source| ReportError::Chart {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+/// Reads the run directory and writes every report file into it. `expect` overrides the
+/// expectations recorded in `run.json` (for `scaleproof report --expect-…`).
+pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, ReportError> {
+    let run = RunDir::open(dir);
+    let meta = run.read_meta()?;
+    let rows = run.read(&timeline::TIMELINE)?;
+    let endpoint_rows = run.read(&timeline::ENDPOINTS)?;
+    let expectations = expect.unwrap_or(&meta.expectations).clone();
+    let events = run.read(&timeline::EVENTS)?;
+    let changes = run.read(&timeline::CLUSTER)?;
+    let kpis = kpi::compute(&rows, &meta.totals, &expectations);
+    let verdict = verdict::evaluate(&expectations, &rows, &meta.totals);
+    let summary = Summary {
+        schema: SUMMARY_SCHEMA.to_owned(),
+        scenario: meta.scenario.clone(),
+        target: meta.target.clone(),
+        started_at: meta.started_at,
+        duration_s: meta.duration_s,
+        end_reason: meta.end_reason.clone(),
+        totals: meta.totals.clone(),
+        expectations,
+        kpis,
+        verdict,
+        cluster: meta.cluster.clone().map(|record| ClusterSummary {
+            record,
+            events: events.len(),
+            scale_events: events.iter().filter(|e| e.is_scale_event()).count(),
+        }),
+    };
+    let mut files = Vec::new();
+    files.push(run.write_json("summary.json", &summary)?);
+
+    let x_max = rows.last().map_or(1.0, |r| r.t_s as f64 + 1.0);
+    let mut specs = [
+        series::throughput(&rows),
+        series::latency(&rows),
+        series::replicas(&rows, &changes),
+        series::endpoints(&rows, &endpoint_rows),
+    ];
+    // Recorded scale events mark the charts at the time they happened, scale-ins included.
+    let marks = series::event_markers(&events);
+    if !marks.is_empty() {
+        for spec in &mut specs {
+            spec.markers.clone_from(&marks);
+        }
+    }
+    let mut inline = Vec::new();
+    for (name, spec) in CHARTS.iter().zip(&specs) {
+        files.push(write_png(dir, name, |tmp| {
+            draw::png(spec, x_max, CHART_SIZE, tmp)
+        })?);
+        let (svg, plot) = draw::svg(spec, x_max, CHART_SIZE).map_err(chart_err(name))?;
+        files.push(run.write_bytes(&format!("{name}.svg"), svg.as_bytes())?);
+        inline.push(html::InlineChart {
+            svg,
+            plot,
+            size: CHART_SIZE,
+        });
+    }
+    files.push(write_png(dir, "dashboard", |tmp| {
+        dashboard::render(tmp, &summary, &specs, x_max)
+    })?);
+
+    let run_json = run.read_text(timeline::RUN_JSON)?;
+    let page = html::page(&summary, &rows, &events, &inline, x_max, &run_json);
+    files.push(run.write_bytes("report.html", page.as_bytes())?);
+    Ok(Rendered { summary, files })
+}
+
+/// Draws `<stem>.png` atomically: into a temporary file (ending in .png, which the encoder
+/// needs), then renamed into place.
+fn write_png(
+    dir: &Path,
+    stem: &str,
+    draw: impl FnOnce(&Path) -> Result<(), DrawError>,
+) -> Result<PathBuf, ReportError> {
+    let path = dir.join(format!("{stem}.png"));
+    let tmp = dir.join(format!(".{stem}.tmp.png"));
+    draw(&tmp).map_err(chart_err(stem))?;
+    std::fs::rename(&tmp, &path).map_err(|source| RunDirError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}

@@ -1,0 +1,38 @@
+//! `summary.json`: the run's totals, KPIs and verdict in one versioned document.
+
+use super::kpi::Kpis;
+use crate::expectations::Expectations;
+use crate::timeline::{ClusterRecord, Totals};
+use crate::verdict::Verdict;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The `schema` value of `summary.json`.
+pub const SUMMARY_SCHEMA: &str = "scaleproof-summary/2";
+
+/// Contents of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: String,
+    pub scenario: String,
+    pub target: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_s: f64,
+    pub end_reason: String,
+    pub totals: Totals,
+    pub expectations: Expectations,
+    pub kpis: Kpis,
+    pub verdict: Verdict,
+    /// Cluster context when a cluster was watched (null otherwise).
+    pub cluster: Option<ClusterSummary>,
+}
+
+/// The cluster part of `summary.json`: the context from `run.json` and what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    #[serde(flatten)]
+    pub record: ClusterRecord,
+    /// Rows of `events.csv`, and how many of them are scale events.
+    pub events: usize,
+    pub scale_events: usize,
+}

@@ -1,0 +1,181 @@
+//! `run.json`: what was run, where, when, how it ended, the whole-run totals, and the
+//! cluster context.
+
+use super::ClusterSample;
+use super::row::{ErrorColumns, ErrorKind, error_columns};
+use crate::expectations::Expectations;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The `format` value of `run.json`; bumped on incompatible changes.
+pub const RUN_FORMAT: &str = "scaleproof-run/2";
+
+/// One container of the watched Deployment's pod template.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub name: String,
+    pub image: String,
+    /// e.g. `{"cpu": "250m", "memory": "128Mi"}`.
+    pub requests: std::collections::BTreeMap<String, String>,
+    pub limits: std::collections::BTreeMap<String, String>,
+}
+
+/// The cluster side of a run, in `run.json` (`null` when no cluster was watched).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterRecord {
+    /// kubeconfig context used (`in-cluster` inside a pod), if known.
+    pub kube_context: Option<String>,
+    /// API server URL.
+    pub server: Option<String>,
+    pub namespace: String,
+    pub deployment: String,
+    /// The HPA watched: as given, or found by its `scaleTargetRef`; null if none.
+    pub hpa: Option<String>,
+    /// The Deployment's pod selector, as a label selector string.
+    pub selector: Option<String>,
+    pub containers: Vec<ContainerRecord>,
+    pub hpa_min_replicas: Option<u64>,
+    pub hpa_max_replicas: Option<u64>,
+    /// The HPA's `spec.metrics` and `spec.behavior`, as Kubernetes serializes them.
+    pub hpa_metric_targets: serde_json::Value,
+    pub hpa_behavior: serde_json::Value,
+    /// The watched state when the load started.
+    pub at_start: ClusterSample,
+    /// Problems the watcher met (unreachable, forbidden, not found), in order, once each.
+    pub warnings: Vec<String>,
+}
+
+/// Whole-run counts and latency, with the same definitions as the timeline's columns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub err_connect: u64,
+    pub err_timeout: u64,
+    pub err_4xx: u64,
+    pub err_5xx: u64,
+    pub err_backpressure: u64,
+    pub err_other: u64,
+    pub dropped: u64,
+    /// Requests abandoned in flight when the run stopped (not counted as requests).
+    pub cancelled: u64,
+    /// Distinct endpoints over the whole run; null when no response carried the header.
+    pub endpoints: Option<u64>,
+    pub p50_raw_us: Option<u64>,
+    pub p95_raw_us: Option<u64>,
+    pub p99_raw_us: Option<u64>,
+    pub max_raw_us: Option<u64>,
+    pub p50_corrected_us: Option<u64>,
+    pub p95_corrected_us: Option<u64>,
+    pub p99_corrected_us: Option<u64>,
+    pub max_corrected_us: Option<u64>,
+    pub p95_all_raw_us: Option<u64>,
+    pub p99_all_raw_us: Option<u64>,
+}
+
+/// How the load was shaped, as run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum LoadRecord {
+    /// Goose users looping as fast as responses allow.
+    Closed {
+        users: usize,
+        hatch_rate: f64,
+        run_time_s: Option<f64>,
+        test_plan: Option<String>,
+    },
+    /// Target-rate stages driven by the pacer.
+    Open {
+        stages: Vec<StageRecord>,
+        max_users: usize,
+        max_lag_s: f64,
+    },
+}
+
+/// One open-model stage: ramp linearly to `target_rps` over `over_s`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    pub target_rps: f64,
+    pub over_s: f64,
+}
+
+/// One kind of request the run sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub weight: u32,
+    /// `none`, `json`, or `corpus:<file> (<n> bodies)`.
+    pub body: String,
+}
+
+/// Contents of `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub format: String,
+    pub scaleproof_version: String,
+    pub scenario: String,
+    pub scenario_file: Option<String>,
+    pub description: Option<String>,
+    /// Base URL the load was sent to.
+    pub target: String,
+    /// True when scaleproof started the bundled target-service itself.
+    pub embedded_target: bool,
+    pub load: LoadRecord,
+    pub requests: Vec<RequestRecord>,
+    pub endpoint_header: String,
+    pub request_timeout_s: f64,
+    /// Connections are reopened this often (null: never).
+    pub recycle_connections_s: Option<f64>,
+    /// Expectations as given (evaluated by the verdict).
+    pub expectations: Expectations,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub duration_s: f64,
+    /// `completed`, `interrupted (SIGINT)`, `interrupted (SIGTERM)`, or `failed: …`.
+    pub end_reason: String,
+    pub totals: Totals,
+    /// Machine that generated the load.
+    pub generator: GeneratorRecord,
+    /// The watched Deployment and HPA; null when no cluster was watched.
+    #[serde(default)]
+    pub cluster: Option<ClusterRecord>,
+}
+
+/// The load generator's machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorRecord {
+    pub hostname: String,
+    pub cpus: usize,
+    pub os: String,
+}
+
+impl GeneratorRecord {
+    /// Describes this machine.
+    pub fn here() -> Self {
+        Self {
+            hostname: target_service::default_served_by(),
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        }
+    }
+}
+
+error_columns!(Totals);
+
+impl Totals {
+    /// Failed requests and dropped slots over completed requests and dropped slots: the one
+    /// error rate of a run (`None` when nothing was sent or dropped).
+    pub fn error_rate(&self) -> Option<f64> {
+        let all = self.requests + self.dropped;
+        (all > 0).then(|| (self.errors + self.dropped) as f64 / all as f64)
+    }
+
+    /// Dropped slots over slots sent or dropped.
+    pub fn dropped_share(&self) -> Option<f64> {
+        let all = self.requests + self.dropped;
+        (all > 0).then(|| self.dropped as f64 / all as f64)
+    }
+}
