@@ -26,15 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let n = serving(t);
         let rps = 1000.0 + 200.0 * ((t as f64) / 60.0).sin();
         rows.push(TimelineRow {
-            t_s: t,
-            time: String::new(),
-            span_s: 1.0,
             users: 200,
             target_rps: Some(1100.0),
-            ok_rps: rps,
-            completed_rps: rps,
-            requests: rps as u64,
-            ok: rps as u64,
             p50_raw_us: Some(900 + t % 50),
             p95_raw_us: Some(4000 + (t * 7) % 900),
             p99_raw_us: Some(9000 + (t * 13) % 2000),
@@ -46,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             deploy_ready: Some(serving(t.saturating_sub(5))),
             hpa_desired: Some(n),
             pods_running: Some(n),
-            ..Default::default()
+            ..TimelineRow::with_ok(t, rps as u64)
         });
         for e in 0..n {
             eps.push(EndpointRow {

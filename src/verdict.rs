@@ -391,15 +391,9 @@ mod tests {
             .zip(endpoints)
             .enumerate()
             .map(|(i, (&r, &e))| TimelineRow {
-                t_s: i as u64,
-                span_s: 1.0,
-                ok_rps: r,
-                completed_rps: r,
-                requests: r as u64,
-                ok: r as u64,
                 endpoints: Some(e),
                 target_rps: Some(r),
-                ..Default::default()
+                ..TimelineRow::with_ok(i as u64, r as u64)
             })
             .collect()
     }

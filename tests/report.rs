@@ -22,15 +22,9 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
         let rps = (t as f64 * 60.0).min(1200.0);
         let serving = if t * 10 >= seconds * 4 { endpoints } else { 1 };
         rows.push(TimelineRow {
-            t_s: t,
             time: format!("2026-11-26T00:{:02}:{:02}Z", (t / 60) % 60, t % 60),
-            span_s: 1.0,
             users: 50,
             target_rps: Some(rps),
-            ok_rps: rps,
-            completed_rps: rps,
-            requests: rps as u64,
-            ok: rps as u64,
             p50_raw_us: Some(800),
             p90_raw_us: Some(1500),
             p95_raw_us: Some(2000 + t * 3),
@@ -44,7 +38,7 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
             endpoints: Some(serving as u64),
             gen_cpu_pct: Some(20.0),
             gen_lag_max_us: Some(1500),
-            ..Default::default()
+            ..TimelineRow::with_ok(t, rps as u64)
         });
         if cluster {
             let row = rows.last_mut().expect("just pushed");

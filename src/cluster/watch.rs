@@ -4,7 +4,7 @@
 //! it with its time when it changed.
 
 use super::derive::{self, EventDedup, EventFilter};
-use super::{Source, WatchState};
+use super::session::{Source, WatchState};
 use crate::timeline::ClusterSample;
 use futures::stream::BoxStream;
 use futures::{StreamExt, future};

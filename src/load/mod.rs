@@ -10,6 +10,7 @@ pub mod clients;
 mod config;
 pub mod control;
 pub mod health;
+mod hlog;
 pub mod pacer;
 pub mod recorder;
 pub mod request;

@@ -10,10 +10,9 @@
 //! Memory is bounded by seconds × endpoints, never by requests: a second's histograms are
 //! summarised into a timeline row and serialized (compact V2 encoding) when it closes.
 
+use super::hlog;
 use crate::timeline::{EndpointRow, ErrorColumns, ErrorKind, TimelineRow, Totals};
 use chrono::{DateTime, Utc};
-use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::{Counter, Histogram};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -161,9 +160,6 @@ fn quantile<T: Counter>(h: &Histogram<T>, q: f64) -> Option<u64> {
 fn max<T: Counter>(h: &Histogram<T>) -> Option<u64> {
     (!h.is_empty()).then(|| h.max())
 }
-
-/// Tags of the per-second interval log, in the order each second's histograms are written.
-pub const HISTOGRAM_TAGS: [&str; 3] = ["raw", "corrected", "all_raw"];
 
 /// Values sampled at the moment a second closes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -406,7 +402,8 @@ impl Recorder {
                     max_raw_us: max(&ep.latency),
                 });
             }
-            let encoded = [&bucket.raw, &bucket.corrected, &bucket.all_raw].map(encode_compact);
+            let encoded =
+                [&bucket.raw, &bucket.corrected, &bucket.all_raw].map(hlog::encode_compact);
             state.closed_histograms.push((s, encoded));
             state.rows.push(row.clone());
             closed.push(row);
@@ -509,98 +506,29 @@ impl Recorder {
             rows: state.rows.clone(),
             endpoint_rows: state.endpoint_rows.clone(),
             totals,
-            per_second_hlog: self.per_second_log(&state.closed_histograms),
+            per_second_hlog: hlog::per_second(self.started_wall, &state.closed_histograms),
             total_hlog: self.total_log(&state),
         }
     }
 
-    fn per_second_log(&self, seconds: &[(u64, [Vec<u8>; 3])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut serializer = V2DeflateSerializer::new();
-        let mut builder = IntervalLogWriterBuilder::new();
-        builder
-            .add_comment(
-                "scaleproof per-second latency, microseconds; tags: raw, corrected, all_raw",
-            )
-            .with_start_time(self.started_wall)
-            .with_base_time(self.started_wall);
-        let mut log = builder
-            .begin_log_with(&mut out, &mut serializer)
-            .expect("writing an interval log header into a Vec cannot fail");
-        let mut deserializer = Deserializer::new();
-        for (s, encoded) in seconds {
-            for (tag, bytes) in HISTOGRAM_TAGS.iter().zip(encoded) {
-                let h: Histogram<u64> = deserializer
-                    .deserialize(&mut bytes.as_slice())
-                    .expect("bytes written by V2DeflateSerializer read back");
-                log.write_histogram(
-                    &h,
-                    Duration::from_secs(*s),
-                    Duration::from_secs(1),
-                    Tag::new(tag),
-                )
-                .expect("writing into a Vec cannot fail");
-            }
-        }
-        out
-    }
-
     fn total_log(&self, state: &State) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut serializer = V2DeflateSerializer::new();
-        let mut builder = IntervalLogWriterBuilder::new();
-        builder
-            .add_comment(
-                "scaleproof whole-run latency, microseconds; tags: raw, corrected, all_raw, endpoint=<name>",
-            )
-            .with_start_time(self.started_wall)
-            .with_base_time(self.started_wall);
-        let mut log = builder
-            .begin_log_with(&mut out, &mut serializer)
-            .expect("writing an interval log header into a Vec cannot fail");
         let span = Duration::from_secs(state.next_to_close.max(1));
-        let mut entries: Vec<(String, &Histogram<u64>)> = vec![
+        let mut histograms = vec![
             ("raw".to_owned(), &state.total_raw),
             ("corrected".to_owned(), &state.total_corrected),
             ("all_raw".to_owned(), &state.total_all_raw),
         ];
         for (name, h) in &state.total_endpoints {
-            entries.push((format!("endpoint={}", tag_safe(name)), h));
+            histograms.push((hlog::endpoint_tag(name), h));
         }
-        for (tag, h) in entries {
-            log.write_histogram(h, Duration::ZERO, span, Tag::new(&tag))
-                .expect("writing into a Vec cannot fail");
-        }
-        out
+        hlog::whole_run(self.started_wall, span, histograms)
     }
-}
-
-/// Interval-log tags may not hold commas or white space.
-fn tag_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c == ',' || c.is_whitespace() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// A closed second's histogram, kept until the run ends: V2 + deflate, a few hundred bytes,
-/// so that memory stays flat over long runs (bench/soak.py).
-fn encode_compact(h: &Histogram<u32>) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(h, &mut bytes)
-        .expect("serializing a histogram into a Vec cannot fail");
-    bytes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hdrhistogram::serialization::Deserializer;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
     fn sample(

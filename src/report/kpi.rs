@@ -188,17 +188,11 @@ mod tests {
 
     fn row(t: u64, rps: f64, endpoints: u64, p95_ms: u64) -> TimelineRow {
         TimelineRow {
-            t_s: t,
-            span_s: 1.0,
-            ok_rps: rps,
-            completed_rps: rps,
-            requests: rps as u64,
-            ok: rps as u64,
             target_rps: Some(rps),
             endpoints: Some(endpoints),
             p95_raw_us: Some(p95_ms * 1000),
             p95_corrected_us: Some(p95_ms * 1000),
-            ..Default::default()
+            ..TimelineRow::with_ok(t, rps as u64)
         }
     }
 

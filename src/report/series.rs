@@ -332,19 +332,15 @@ mod tests {
 
     fn row(t: u64, rps: f64, endpoints: u64) -> TimelineRow {
         TimelineRow {
-            t_s: t,
-            span_s: 1.0,
-            ok_rps: rps,
             completed_rps: rps + 1.0,
             requests: rps as u64 + 1,
-            ok: rps as u64,
             target_rps: Some(rps + 10.0),
             dropped: 2,
             errors: 1,
             endpoints: Some(endpoints),
             p95_raw_us: Some(2000),
             p95_corrected_us: Some(3000),
-            ..Default::default()
+            ..TimelineRow::with_ok(t, rps as u64)
         }
     }
 

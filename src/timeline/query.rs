@@ -240,14 +240,8 @@ mod tests {
         ok.iter()
             .enumerate()
             .map(|(i, &r)| TimelineRow {
-                t_s: i as u64,
-                span_s: 1.0,
-                ok_rps: r,
-                completed_rps: r,
-                requests: r as u64,
-                ok: r as u64,
                 endpoints: Some(1),
-                ..Default::default()
+                ..TimelineRow::with_ok(i as u64, r as u64)
             })
             .collect()
     }

@@ -179,6 +179,21 @@ pub struct TimelineRow {
 }
 
 impl TimelineRow {
+    /// A fully covered second in which `ok` requests completed, all successfully, and nothing
+    /// else is known: the starting point of hand-built timelines (tests, benchmarks), e.g.
+    /// `TimelineRow { endpoints: Some(2), ..TimelineRow::with_ok(5, 1200) }`.
+    pub fn with_ok(t_s: u64, ok: u64) -> Self {
+        Self {
+            t_s,
+            span_s: 1.0,
+            ok_rps: ok as f64,
+            completed_rps: ok as f64,
+            requests: ok,
+            ok,
+            ..Self::default()
+        }
+    }
+
     /// The cluster columns.
     pub fn cluster(&self) -> ClusterSample {
         ClusterSample {
@@ -430,6 +445,18 @@ mod tests {
         let names: Vec<&str> = sample.cells().iter().map(|(n, _)| *n).collect();
         let start = TIMELINE_COLUMNS.len() - names.len();
         assert_eq!(names, &TIMELINE_COLUMNS[start..]);
+        // …and every field of ClusterSample is one of them: the lists cannot drift apart.
+        let json = serde_json::to_value(&sample).expect("json");
+        let mut fields: Vec<&str> = json
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut sorted = names.clone();
+        fields.sort_unstable();
+        sorted.sort_unstable();
+        assert_eq!(fields, sorted);
     }
 }
 
