@@ -37,9 +37,9 @@ pub fn line(row: &TimelineRow, planned: Option<Duration>) -> String {
     )
 }
 
-/// The cluster part of a progress line: ` | ready 2/3, hpa 3 (cpu 85%)`; `?` is unknown.
+/// The cluster part of a progress line: ` | ready 2/3, hpa 3 (cpu 85%)`; `–` is unknown.
 pub fn cluster(s: &ClusterSample) -> String {
-    let n = |v: Option<u64>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+    let n = |v: Option<u64>| v.map_or_else(|| UNKNOWN.to_owned(), |v| v.to_string());
     let mut text = format!(
         " | ready {}/{}",
         n(s.deploy_ready),
@@ -90,6 +90,6 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(cluster(&scaling), " | ready 2/3, hpa 3 (cpu 85%)");
-        assert_eq!(cluster(&ClusterSample::default()), " | ready ?/?");
+        assert_eq!(cluster(&ClusterSample::default()), " | ready –/–");
     }
 }

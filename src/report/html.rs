@@ -120,7 +120,7 @@ for (const fig of document.querySelectorAll('figure.chart')) {
       `\\ndropped ${row[3]}  errors ${row[4]}` + lat +
       `\\nendpoints ${row[9] ?? '\\u2013'}  users ${row[10]}` +
       (row[11] === null && row[12] === null ? '' :
-        `\\nreplicas ready ${row[11] ?? '?'} / desired ${row[12] ?? '?'}` + (row[13] === null ? '' : `  hpa ${row[13]}`));
+        `\\nreplicas ready ${row[11] ?? '\\u2013'} / desired ${row[12] ?? '\\u2013'}` + (row[13] === null ? '' : `  hpa ${row[13]}`));
   });
   fig.addEventListener('mouseleave', () => { cursor.style.display = out.style.display = 'none'; });
 }
