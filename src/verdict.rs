@@ -9,7 +9,9 @@
 //!
 //! A fail outranks inconclusive. A shortfall the generator may have caused (too little
 //! throughput or too much latency while it was saturated) is inconclusive, not fail; a
-//! throughput shortfall made of failed requests is a fail whatever the generator did.
+//! throughput shortfall made of failed requests is a fail whatever the generator did. Dropped
+//! slots only keep a run from passing: they are the service not answering in time for the
+//! pool, so they count against it in the error rate and the corrected latency.
 
 use crate::expectations::Expectations;
 use crate::timeline::{DROPPED_SHARE_LIMIT, Timeline, TimelineRow, Totals};
@@ -115,8 +117,10 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
             DROPPED_SHARE_LIMIT * 100.0
         ));
     }
-    // A shortfall the generator may have caused is not the service's failure.
-    let generator_suspect = health.saturated || dropped > DROPPED_SHARE_LIMIT;
+    // A shortfall a saturated generator may have caused is not the service's failure. Dropped
+    // slots are not that: with the generator healthy, a slot is dropped because every user was
+    // still waiting on the service, and the corrected latency already counts it.
+    let generator_suspect = health.saturated;
     let suspect_note = "the generator may have caused this (see the caveats)";
     let mut b = Builder { checks: Vec::new() };
 
@@ -602,6 +606,20 @@ mod tests {
         let v = evaluate(&rate, &r, &t);
         assert_eq!(v.state, State::Pass, "{}", table(&v));
         assert_eq!(v.checks[0].measured, "0.100%");
+    }
+
+    #[test]
+    fn an_overloaded_service_fails_on_latency_even_with_slots_dropped() {
+        let r = rows(&[1000.0; 10], &[1; 10]);
+        let mut t = totals(10_000, 0, Some(1_200_000));
+        t.dropped = 2_000;
+        let expect = Expectations {
+            p95_ms: Some(250.0),
+            ..Default::default()
+        };
+        let v = evaluate(&expect, &r, &t);
+        assert_eq!(v.state, State::Fail, "{}", table(&v));
+        assert_eq!(v.checks[0].note, None);
     }
 
     #[test]
