@@ -6,6 +6,7 @@
 //! [`recorder::Recorder`], which keeps per-second buckets.
 
 mod attack;
+mod bucket;
 pub mod clients;
 mod config;
 pub mod control;

@@ -1,68 +1,9 @@
-//! The verdict: expectations evaluated on the timeline. Every expectation gets a row (wanted,
-//! measured, its state, and where the measurement came from), and the run gets one state:
-//!
-//! - `pass`: every expectation met, by evidence that supports it;
-//! - `fail`: an expectation not met, where the evidence puts it on the service;
-//! - `inconclusive`: the evidence cannot support a pass — an expectation with no data, the
-//!   generator itself the bottleneck ([`crate::timeline::GEN_SATURATED_SHARE`]), or more
-//!   dropped slots than [`crate::timeline::DROPPED_SHARE_LIMIT`].
-//!
-//! A fail outranks inconclusive. A shortfall the generator may have caused (too little
-//! throughput or too much latency while it was saturated) is inconclusive, not fail; a
-//! throughput shortfall made of failed requests is a fail whatever the generator did. Dropped
-//! slots only keep a run from passing: they are the service not answering in time for the
-//! pool, so they count against it in the error rate and the corrected latency.
+//! The rules: each expectation evaluated on the timeline and the totals, and the run's state
+//! from the checks and the caveats (see the module docs of [`crate::verdict`]).
 
+use super::check::{Check, State, Verdict};
 use crate::expectations::Expectations;
 use crate::timeline::{DROPPED_SHARE_LIMIT, Timeline, TimelineRow, Totals};
-use serde::{Deserialize, Serialize};
-
-/// The state of one expectation, or of the whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Pass,
-    Fail,
-    Inconclusive,
-    /// No expectation was set: nothing to conclude.
-    None,
-}
-
-impl State {
-    /// `PASS`, `FAIL`, `INCONCLUSIVE`, `NO EXPECTATIONS`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Pass => "PASS",
-            Self::Fail => "FAIL",
-            Self::Inconclusive => "INCONCLUSIVE",
-            Self::None => "NO EXPECTATIONS",
-        }
-    }
-}
-
-/// One evaluated expectation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    /// `rps`, `replicas`, `p95`, `p99`, `error_rate`, `scale_within`.
-    pub name: String,
-    pub wanted: String,
-    /// What was measured, or why nothing could be (`no data: …`).
-    pub measured: String,
-    pub state: State,
-    /// What the measurement is based on.
-    pub source: String,
-    /// Why the state is what it is, when the measurement alone does not say.
-    pub note: Option<String>,
-}
-
-/// All checks of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    pub state: State,
-    pub checks: Vec<Check>,
-    /// Run-wide reasons the evidence cannot support a pass.
-    pub caveats: Vec<String>,
-}
 
 fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
@@ -359,35 +300,10 @@ fn scale_within(b: &mut Builder, t: &Timeline<'_>, rps: Option<f64>, want: f64) 
     }
 }
 
-/// The verdict as a plain-text table for the terminal.
-pub fn table(verdict: &Verdict) -> String {
-    let mut out = String::new();
-    if !verdict.checks.is_empty() {
-        out.push_str("expectation   wanted          measured            result        source\n");
-    }
-    for c in &verdict.checks {
-        out.push_str(&format!(
-            "{:<13} {:<15} {:<19} {:<13} {}\n",
-            c.name,
-            c.wanted,
-            c.measured,
-            c.state.label().to_lowercase(),
-            c.source
-        ));
-        if let Some(note) = &c.note {
-            out.push_str(&format!("{:<13} ↳ {note}\n", ""));
-        }
-    }
-    for caveat in &verdict.caveats {
-        out.push_str(&format!("caveat: {caveat}\n"));
-    }
-    out.push_str(&format!("verdict: {}\n", verdict.state.label()));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::table;
 
     /// Seconds at `ok` successful requests/s, `endpoints` serving, nothing failing.
     fn rows(ok: &[f64], endpoints: &[u64]) -> Vec<TimelineRow> {

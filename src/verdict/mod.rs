@@ -1,0 +1,20 @@
+//! The verdict: expectations evaluated on the timeline. Every expectation gets a row (wanted,
+//! measured, its state, and where the measurement came from), and the run gets one state:
+//!
+//! - `pass`: every expectation met, by evidence that supports it;
+//! - `fail`: an expectation not met, where the evidence puts it on the service;
+//! - `inconclusive`: the evidence cannot support a pass — an expectation with no data, the
+//!   generator itself the bottleneck ([`crate::timeline::GEN_SATURATED_SHARE`]), or more
+//!   dropped slots than [`crate::timeline::DROPPED_SHARE_LIMIT`].
+//!
+//! A fail outranks inconclusive. A shortfall the generator may have caused (too little
+//! throughput or too much latency while it was saturated) is inconclusive, not fail; a
+//! throughput shortfall made of failed requests is a fail whatever the generator did. Dropped
+//! slots only keep a run from passing: they are the service not answering in time for the
+//! pool, so they count against it in the error rate and the corrected latency.
+
+mod check;
+mod rules;
+
+pub use check::{Check, State, Verdict, table};
+pub use rules::evaluate;
