@@ -69,7 +69,7 @@ fn mid(r: &TimelineRow) -> f64 {
     r.t_s as f64
 }
 
-/// Target, achieved, dropped and failed requests per second.
+/// Target, successful, dropped and failed requests per second.
 pub fn throughput(rows: &[TimelineRow]) -> ChartSpec {
     let mut s = Vec::new();
     if rows.iter().any(|r| r.target_rps.is_some()) {
