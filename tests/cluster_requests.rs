@@ -24,13 +24,33 @@ fn list(kind: &str, items: serde_json::Value) -> serde_json::Value {
     json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "100"}, "items": items})
 }
 
-async fn next(handle: &mut mock::Handle<Request<Body>, Response<Body>>) -> (String, Reply) {
+/// The contact probe: the Deployment, one object, every 2 s (it proves the API server still
+/// answers when every watch is quiet).
+const PROBE: &str =
+    "/apis/apps/v1/namespaces/demo/deployments?&fieldSelector=metadata.name%3Dweb&limit=1";
+
+async fn next_any(handle: &mut mock::Handle<Request<Body>, Response<Body>>) -> (String, Reply) {
     let (req, send) = tokio::time::timeout(Duration::from_secs(5), handle.next_request())
         .await
         .expect("a request within 5 s")
         .expect("the client is alive");
     assert_eq!(req.method(), http::Method::GET, "the watcher only reads");
     (req.uri().to_string(), send)
+}
+
+/// The next request other than a contact probe; probes are answered and counted in `probes`.
+async fn next(
+    handle: &mut mock::Handle<Request<Body>, Response<Body>>,
+    probes: &mut usize,
+) -> (String, Reply) {
+    loop {
+        let (uri, send) = next_any(handle).await;
+        if uri != PROBE {
+            return (uri, send);
+        }
+        *probes += 1;
+        reply(send, list("DeploymentList", json!([])));
+    }
 }
 
 #[tokio::test]
@@ -47,9 +67,10 @@ async fn the_watcher_lists_and_watches_exactly_its_workload() {
     );
     // First the three LISTs, in any order: the Deployment by name, every HPA of the
     // namespace (to find the one whose scaleTargetRef is the Deployment), every event.
+    let mut probes = 0;
     let mut first = Vec::new();
     for _ in 0..3 {
-        first.push(next(&mut handle).await);
+        first.push(next(&mut handle, &mut probes).await);
     }
     first.sort_by(|a, b| a.0.cmp(&b.0));
     let uris: Vec<&str> = first.iter().map(|(u, _)| u.as_str()).collect();
@@ -90,7 +111,7 @@ async fn the_watcher_lists_and_watches_exactly_its_workload() {
     let mut then = Vec::new();
     let until = Instant::now() + Duration::from_secs(5);
     while then.len() < 4 && Instant::now() < until {
-        let (uri, send) = next(&mut handle).await;
+        let (uri, send) = next(&mut handle, &mut probes).await;
         then.push(uri);
         pending.push(send);
     }
@@ -104,6 +125,12 @@ async fn the_watcher_lists_and_watches_exactly_its_workload() {
             "/apis/autoscaling/v2/namespaces/demo/horizontalpodautoscalers?&watch=true&timeoutSeconds=290&allowWatchBookmarks=true&resourceVersion=100",
         ]
     );
+    // With every watch open and quiet, the next request is the contact probe, exactly so.
+    if probes == 0 {
+        let (uri, send) = next_any(&mut handle).await;
+        assert_eq!(uri, PROBE);
+        reply(send, list("DeploymentList", json!([])));
+    }
     let t0 = Instant::now();
     let recording = watch.finish(t0, Instant::now());
     assert_eq!(recording.record.namespace, "demo", "the client's default");
@@ -131,7 +158,7 @@ async fn a_named_hpa_is_watched_by_name_in_the_given_namespace() {
     let mut uris = Vec::new();
     let mut pending = Vec::new();
     for _ in 0..3 {
-        let (uri, send) = next(&mut handle).await;
+        let (uri, send) = next_any(&mut handle).await;
         uris.push(uri);
         pending.push(send);
     }

@@ -167,7 +167,9 @@ async fn probe_contact(api: Api<Deployment>, name: String, contact: Arc<Mutex<In
     let params = kube::api::ListParams::default()
         .fields(&format!("metadata.name={name}"))
         .limit(1);
-    let mut tick = tokio::time::interval(CONTACT_EVERY);
+    // The watches' first answers count as contact: the first probe waits one period.
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + CONTACT_EVERY, CONTACT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
