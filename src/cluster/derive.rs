@@ -198,7 +198,8 @@ pub struct EventFilter {
     /// The HPA's name once known.
     pub hpa: Option<String>,
     /// Pods seen through the selector, and the ReplicaSets that own them.
-    owned: HashSet<(&'static str, String)>,
+    pods: HashSet<String>,
+    replica_sets: HashSet<String>,
 }
 
 impl EventFilter {
@@ -206,19 +207,26 @@ impl EventFilter {
         Self {
             deployment,
             hpa,
-            owned: HashSet::new(),
+            pods: HashSet::new(),
+            replica_sets: HashSet::new(),
         }
     }
 
     /// Learns the pods the Deployment's selector matches and their owning ReplicaSets.
     pub fn learn<'a>(&mut self, pods: impl Iterator<Item = &'a Pod>) {
+        // Looked up before inserted: the same pods come back on every update.
+        let remember = |set: &mut HashSet<String>, name: &String| {
+            if !set.contains(name.as_str()) {
+                set.insert(name.clone());
+            }
+        };
         for pod in pods {
             if let Some(name) = &pod.metadata.name {
-                self.owned.insert(("Pod", name.clone()));
+                remember(&mut self.pods, name);
             }
             for owner in pod.metadata.owner_references.iter().flatten() {
                 if owner.kind == "ReplicaSet" {
-                    self.owned.insert(("ReplicaSet", owner.name.clone()));
+                    remember(&mut self.replica_sets, &owner.name);
                 }
             }
         }
@@ -245,10 +253,8 @@ impl EventFilter {
         match kind {
             "Deployment" => name == self.deployment,
             "HorizontalPodAutoscaler" => Some(name) == self.hpa.as_deref(),
-            "ReplicaSet" => {
-                self.owned.contains(&("ReplicaSet", name.to_owned())) || self.generated(name, 1)
-            }
-            "Pod" => self.owned.contains(&("Pod", name.to_owned())) || self.generated(name, 2),
+            "ReplicaSet" => self.replica_sets.contains(name) || self.generated(name, 1),
+            "Pod" => self.pods.contains(name) || self.generated(name, 2),
             _ => false,
         }
     }

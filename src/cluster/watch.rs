@@ -153,6 +153,7 @@ pub(super) async fn run(
             }
             Some(item) = next_or_never(&mut pod_items) => {
                 state.health_of(Source::Pods, &item);
+                state.learn_pods();
             }
             _ = tick.tick() => {}
         }
@@ -268,6 +269,13 @@ impl Loop {
         }
     }
 
+    /// Teaches the event filter the pods the selector matches (after each pod watch item).
+    fn learn_pods(&mut self) {
+        if let Some(store) = &self.pods {
+            self.filter.learn(store.state().iter().map(AsRef::as_ref));
+        }
+    }
+
     fn deployment(&self) -> Option<Arc<Deployment>> {
         self.deployments
             .get(&ObjectRef::new(&self.target.deployment).within(&self.target.namespace))
@@ -329,9 +337,6 @@ impl Loop {
         }
         let pods_ok = self.health[Source::Pods as usize].usable(now);
         let pods = self.pods.as_ref().filter(|_| pods_ok).map(Store::state);
-        if let Some(pods) = &pods {
-            self.filter.learn(pods.iter().map(AsRef::as_ref));
-        }
         derive::pod_columns(
             &mut sample,
             pods.as_ref().map(|p| p.iter().map(AsRef::as_ref)),
