@@ -239,7 +239,7 @@ impl RunDir {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {
     let fail = |source| RunDirError::Write {
         path: path.to_path_buf(),
         source,

@@ -14,7 +14,7 @@ mod row;
 
 pub use dir::{
     CLUSTER, ENDPOINTS, EVENTS, HISTOGRAM_DIR, PER_SECOND_HLOG, RUN_JSON, RunDir, RunDirError,
-    TIMELINE, TOTAL_HLOG, Table, write_atomic,
+    TIMELINE, TOTAL_HLOG, Table,
 };
 pub use meta::{
     ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, RUN_FORMAT, RequestRecord,
