@@ -154,15 +154,11 @@ pub fn compute(rows: &[TimelineRow], totals: &Totals, expect: &Expectations) -> 
         }
         by_kind.insert("dropped".to_owned(), totals.dropped as f64 / n);
     }
-    let (p95, p99) = match kind {
-        LatencyKind::Corrected => (totals.p95_corrected_us, totals.p99_corrected_us),
-        LatencyKind::Raw => (totals.p95_raw_us, totals.p99_raw_us),
-    };
     Kpis {
         peak_sustained_ok_rps: t.sustained_ok_rps(),
         sustain_window_s: t.sustain_window() as u64,
-        p95_ms: ms(p95),
-        p99_ms: ms(p99),
+        p95_ms: ms(totals.p95_us(kind)),
+        p99_ms: ms(totals.p99_us(kind)),
         latency_kind: kind,
         longest_stretch_at_expected_rps_s: longest,
         time_to_first_scale_out_s: first_scale,

@@ -2,6 +2,7 @@
 //! cluster context.
 
 use super::ClusterSample;
+use super::query::LatencyKind;
 use super::row::{ErrorColumns, ErrorKind, error_columns};
 use crate::expectations::Expectations;
 use chrono::{DateTime, Utc};
@@ -166,6 +167,22 @@ impl GeneratorRecord {
 error_columns!(Totals);
 
 impl Totals {
+    /// Whole-run p95 of successful requests, µs, of `kind` (the verdict's and the headline's).
+    pub fn p95_us(&self, kind: LatencyKind) -> Option<u64> {
+        match kind {
+            LatencyKind::Corrected => self.p95_corrected_us,
+            LatencyKind::Raw => self.p95_raw_us,
+        }
+    }
+
+    /// Whole-run p99 of successful requests, µs, of `kind`.
+    pub fn p99_us(&self, kind: LatencyKind) -> Option<u64> {
+        match kind {
+            LatencyKind::Corrected => self.p99_corrected_us,
+            LatencyKind::Raw => self.p99_raw_us,
+        }
+    }
+
     /// Failed requests and dropped slots over completed requests and dropped slots: the one
     /// error rate of a run (`None` when nothing was sent or dropped).
     pub fn error_rate(&self) -> Option<f64> {

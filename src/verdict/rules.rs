@@ -3,7 +3,7 @@
 
 use super::check::{Check, State, Verdict};
 use crate::expectations::Expectations;
-use crate::timeline::{DROPPED_SHARE_LIMIT, Timeline, TimelineRow, Totals};
+use crate::timeline::{DROPPED_SHARE_LIMIT, LatencyKind, Timeline, TimelineRow, Totals};
 
 fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
@@ -131,31 +131,19 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
     }
 
     let kind = t.latency_kind();
-    for (name, want, corrected, raw) in [
-        (
-            "p95",
-            expect.p95_ms,
-            totals.p95_corrected_us,
-            totals.p95_raw_us,
-        ),
-        (
-            "p99",
-            expect.p99_ms,
-            totals.p99_corrected_us,
-            totals.p99_raw_us,
-        ),
+    let source = match kind {
+        LatencyKind::Corrected => {
+            "whole run, corrected: successful requests from their due time, dropped slots at their lag"
+        }
+        LatencyKind::Raw => {
+            "whole run, raw: successful requests from the send (closed model: no due time to correct from)"
+        }
+    };
+    for (name, want, value) in [
+        ("p95", expect.p95_ms, ms(totals.p95_us(kind))),
+        ("p99", expect.p99_ms, ms(totals.p99_us(kind))),
     ] {
         let Some(want) = want else { continue };
-        let (value, source) = match kind {
-            crate::timeline::LatencyKind::Corrected => (
-                ms(corrected),
-                "whole run, corrected: successful requests from their due time, dropped slots at their lag",
-            ),
-            crate::timeline::LatencyKind::Raw => (
-                ms(raw),
-                "whole run, raw: successful requests from the send (closed model: no due time to correct from)",
-            ),
-        };
         let wanted = format!("≤ {want} ms");
         match value {
             Some(got) => {
