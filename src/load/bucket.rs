@@ -79,6 +79,16 @@ impl Counts {
         self.requests - self.ok
     }
 
+    /// Adds another second's counts (the whole run is the sum of its seconds).
+    pub(super) fn merge(&mut self, other: &Counts) {
+        self.requests += other.requests;
+        self.ok += other.ok;
+        self.dropped += other.dropped;
+        for (total, n) in self.failed.iter_mut().zip(other.failed) {
+            *total += n;
+        }
+    }
+
     /// Fills the `err_*` columns of `row`.
     pub(super) fn fill_errors(&self, row: &mut impl ErrorColumns) {
         for kind in ErrorKind::ALL {
@@ -131,6 +141,17 @@ impl Bucket {
 pub(super) fn put<T: Counter>(h: &mut Histogram<T>, v: u64) {
     if h.record(v).is_err() {
         h.saturating_record(v);
+    }
+}
+
+/// Adds a closed second's histogram into a whole-run one, bucket by bucket (the same
+/// precision, so every quantile is the same as recording each value twice would give).
+pub(super) fn add_into(total: &mut Histogram<u64>, second: &Histogram<u32>) {
+    for v in second.iter_recorded() {
+        let (value, n) = (v.value_iterated_to(), u64::from(v.count_at_value()));
+        if total.record_n(value, n).is_err() {
+            total.saturating_record_n(value, n);
+        }
     }
 }
 

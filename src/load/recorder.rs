@@ -10,7 +10,9 @@
 //! Memory is bounded by seconds × endpoints, never by requests: a second's histograms are
 //! summarised into a timeline row and serialized (compact V2 encoding) when it closes.
 
-use super::bucket::{Bucket, Counts, EndpointBucket, histogram, max, micros, put, quantile};
+use super::bucket::{
+    Bucket, Counts, EndpointBucket, add_into, histogram, max, micros, put, quantile,
+};
 pub use super::bucket::{Outcome, Sample};
 use super::hlog;
 use crate::timeline::{EndpointRow, TimelineRow, Totals};
@@ -150,7 +152,7 @@ impl Recorder {
         if sample.status.is_some() {
             let ep = bucket
                 .endpoints
-                .entry(endpoint.clone())
+                .entry(endpoint)
                 .or_insert_with(|| EndpointBucket {
                     requests: 0,
                     errors: 0,
@@ -160,23 +162,6 @@ impl Recorder {
             ep.errors += u64::from(!ok);
             if ok {
                 put(&mut ep.latency, raw);
-            }
-        }
-        state.totals.add(sample.outcome);
-        put(&mut state.total_all_raw, raw);
-        if ok {
-            put(&mut state.total_raw, raw);
-        }
-        if let Some(c) = corrected {
-            put(&mut state.total_corrected, c);
-        }
-        if sample.status.is_some() {
-            let h = state
-                .total_endpoints
-                .entry(endpoint)
-                .or_insert_with(histogram);
-            if ok {
-                put(h, raw);
             }
         }
     }
@@ -189,20 +174,13 @@ impl Recorder {
             return;
         }
         let mut state = self.lock();
-        let mut n = 0;
-        let mut lags = Vec::new();
-        for due in dues {
-            n += 1;
-            lags.push(micros(at.saturating_duration_since(due)));
-        }
         let bucket = self.bucket_at(&mut state, at);
-        bucket.counts.dropped += n;
-        for &lag in &lags {
-            put(&mut bucket.corrected, lag);
-        }
-        state.totals.dropped += n;
-        for lag in lags {
-            put(&mut state.total_corrected, lag);
+        for due in dues {
+            bucket.counts.dropped += 1;
+            put(
+                &mut bucket.corrected,
+                micros(at.saturating_duration_since(due)),
+            );
         }
     }
 
@@ -252,10 +230,22 @@ impl Recorder {
                 1.0
             };
             let row = self.summarise(s, span, &bucket, gauges(s));
+            // The whole run is the sum of its seconds.
+            state.totals.merge(&bucket.counts);
+            add_into(&mut state.total_raw, &bucket.raw);
+            add_into(&mut state.total_corrected, &bucket.corrected);
+            add_into(&mut state.total_all_raw, &bucket.all_raw);
             let mut names: Vec<&Arc<str>> = bucket.endpoints.keys().collect();
             names.sort();
             for name in names {
                 let ep = &bucket.endpoints[name];
+                add_into(
+                    state
+                        .total_endpoints
+                        .entry(name.clone())
+                        .or_insert_with(histogram),
+                    &ep.latency,
+                );
                 state.endpoint_rows.push(EndpointRow {
                     t_s: s,
                     endpoint: name.to_string(),
@@ -490,6 +480,36 @@ mod tests {
         assert_eq!(rec2.totals.requests, 5);
         assert_eq!(rec2.totals.dropped, 3);
         assert_eq!(rec2.totals.endpoints, Some(2));
+    }
+
+    #[test]
+    fn whole_run_figures_are_the_sum_of_the_seconds_exactly() {
+        let rec = Recorder::new(Instant::now(), Utc::now());
+        let mut all: Histogram<u64> = histogram();
+        let mut ok_only: Histogram<u64> = histogram();
+        // 3 seconds of varied latencies (1 ms to ~5 s), every 7th request failing.
+        for i in 0..3000u64 {
+            let latency_ms = 1 + (i * 7919) % 5000;
+            let outcome = if i % 7 == 0 {
+                Outcome::Failed(ErrorKind::Status5xx)
+            } else {
+                Outcome::Ok
+            };
+            rec.record(&sample(&rec, i, latency_ms, 0, outcome, Some("a")));
+            put(&mut all, latency_ms * 1000);
+            if outcome == Outcome::Ok {
+                put(&mut ok_only, latency_ms * 1000);
+            }
+        }
+        let out = rec.finish(rec.t0() + Duration::from_secs(3), |_| Gauges::default());
+        let t = &out.totals;
+        assert_eq!((t.requests, t.ok, t.err_5xx), (3000, 2571, 429));
+        assert_eq!(t.p50_raw_us, quantile(&ok_only, 0.50));
+        assert_eq!(t.p99_raw_us, quantile(&ok_only, 0.99));
+        assert_eq!(t.max_raw_us, max(&ok_only));
+        assert_eq!(t.p99_all_raw_us, quantile(&all, 0.99));
+        assert_eq!(t.p99_corrected_us, quantile(&ok_only, 0.99));
+        assert_eq!(out.rows.iter().map(|r| r.requests).sum::<u64>(), t.requests);
     }
 
     #[test]
