@@ -358,6 +358,19 @@ fn post_scenario(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
+/// Runs the binary quietly against `host` with a one-request POST scenario named `name`, the
+/// run directory under `dir/runs`.
+fn run_posting(dir: &Path, host: &str, name: &str, args: &[&str]) -> Output {
+    scaleproof()
+        .args(["--quiet", "--host", host, "--scenario"])
+        .arg(post_scenario(dir, name))
+        .args(args)
+        .arg("--out")
+        .arg(dir.join("runs"))
+        .output()
+        .expect("run")
+}
+
 fn summary(out: &Path) -> serde_json::Value {
     let (dir, _, _) = run_dir(out);
     serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
@@ -367,26 +380,18 @@ fn summary(out: &Path) -> serde_json::Value {
 #[test]
 fn a_dead_service_fails_refused_connections_are_neither_throughput_nor_latency() {
     let out = tempfile::tempdir().expect("tempdir");
-    let scenario = post_scenario(out.path(), "predict");
     let host = format!("http://127.0.0.1:{}", common::closed_port());
-    let o = scaleproof()
-        .args(["--host", &host, "--scenario"])
-        .arg(&scenario)
-        .args([
-            "--quiet",
-            "--users",
-            "8",
-            "--run-time",
-            "2s",
-            "--expect-rps",
-            "1000",
-            "--expect-p95",
-            "10ms",
-            "--out",
-        ])
-        .arg(out.path().join("runs"))
-        .output()
-        .expect("run");
+    let args = [
+        "--users",
+        "8",
+        "--run-time",
+        "2s",
+        "--expect-rps",
+        "1000",
+        "--expect-p95",
+        "10ms",
+    ];
+    let o = run_posting(out.path(), &host, "predict", &args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("verdict: FAIL"), "{err}");
@@ -403,21 +408,8 @@ fn a_dead_service_fails_refused_connections_are_neither_throughput_nor_latency()
 fn half_the_requests_failing_cannot_pass_the_rps_expectation() {
     let target = common::Target::start("pod-flaky", Some(common::flaky_route()));
     let out = tempfile::tempdir().expect("tempdir");
-    let scenario = post_scenario(out.path(), "flaky");
-    let o = scaleproof()
-        .args(["--host", &target.base, "--scenario"])
-        .arg(&scenario)
-        .args([
-            "--quiet",
-            "--rate",
-            "200:0s,200:3s",
-            "--expect-rps",
-            "150",
-            "--out",
-        ])
-        .arg(out.path().join("runs"))
-        .output()
-        .expect("run");
+    let args = ["--rate", "200:0s,200:3s", "--expect-rps", "150"];
+    let o = run_posting(out.path(), &target.base, "flaky", &args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     let s = summary(&out.path().join("runs"));
