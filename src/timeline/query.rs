@@ -57,11 +57,29 @@ pub struct GeneratorHealth {
 #[derive(Debug, Clone, Copy)]
 pub struct Timeline<'a> {
     rows: &'a [TimelineRow],
+    /// Whether any row has replica counts from a watched cluster (derived once).
+    cluster: bool,
+    /// The latency kind of the run (derived once).
+    kind: LatencyKind,
 }
 
 impl<'a> Timeline<'a> {
     pub fn new(rows: &'a [TimelineRow]) -> Self {
-        Self { rows }
+        let cluster = rows
+            .iter()
+            .any(|r| r.deploy_spec_replicas.is_some() || r.deploy_ready.is_some());
+        let open = rows
+            .iter()
+            .any(|r| r.target_rps.is_some() || r.p95_corrected_us.is_some() || r.dropped > 0);
+        Self {
+            rows,
+            cluster,
+            kind: if open {
+                LatencyKind::Corrected
+            } else {
+                LatencyKind::Raw
+            },
+        }
     }
 
     pub fn rows(&self) -> &'a [TimelineRow] {
@@ -108,9 +126,7 @@ impl<'a> Timeline<'a> {
 
     /// True when the timeline has replica counts from a watched cluster.
     pub fn has_cluster(&self) -> bool {
-        self.rows
-            .iter()
-            .any(|r| r.deploy_spec_replicas.is_some() || r.deploy_ready.is_some())
+        self.cluster
     }
 
     /// True when any response named its serving endpoint.
@@ -180,15 +196,7 @@ impl<'a> Timeline<'a> {
     /// The kind of latency the headline and verdict use: corrected when the run had due
     /// times (open model), raw otherwise.
     pub fn latency_kind(&self) -> LatencyKind {
-        let open = self
-            .rows
-            .iter()
-            .any(|r| r.target_rps.is_some() || r.p95_corrected_us.is_some() || r.dropped > 0);
-        if open {
-            LatencyKind::Corrected
-        } else {
-            LatencyKind::Raw
-        }
+        self.kind
     }
 
     /// Per-second p95 of that kind, µs.
