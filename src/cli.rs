@@ -1,12 +1,13 @@
 //! Command-line arguments, typed as clap parses them (with the parsers of [`crate::values`]
 //! that scenario files use too), and their merge with the scenario into a [`RunConfig`].
 
-use crate::config::{ClusterOptions, LoadShape, RunConfig, Target, defaults};
-use crate::scenario::{ClusterSpec, Expectations, RatePlan, Scenario, ScenarioError};
+use crate::config::{ClusterOptions, LoadShape, RunConfig, Target, TlsConfig, defaults};
+use crate::scenario::headers;
+use crate::scenario::{ClusterSpec, Expectations, RatePlan, Scenario, ScenarioError, TlsSpec};
 use crate::values::{self, TestPlan};
 use clap::{Args, Parser, Subcommand};
 use reqwest::Url;
-use reqwest::header::HeaderName;
+use reqwest::header::{HeaderMap, HeaderName};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -212,9 +213,65 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = values::at_least_one)]
     pub threads: Option<usize>,
     #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub expect: ExpectArgs,
+}
+
+/// Headers added to every request, and how an `https://` target is trusted; each TLS flag
+/// overrides the scenario's `[tls]` field.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "HTTP headers and TLS")]
+pub struct HttpArgs {
+    /// Add a header to every request, e.g. -H 'Host: api.example.com' (repeatable; a
+    /// scenario request's own header of the same name wins). ${VAR} takes a value from the
+    /// environment: -H 'Authorization: Bearer ${TOKEN}'. Authorization, Cookie,
+    /// Proxy-Authorization and values from the environment are written as *** everywhere.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+    /// Also trust the certificates of this PEM bundle (a private CA, a self-signed server).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server's certificate at all (recorded in run.json and the report).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Client certificate (PEM) for mutual TLS; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+impl HttpArgs {
+    /// The `--header` flags, parsed and expanded.
+    fn headers(&self) -> Result<HeaderMap, ConfigError> {
+        let mut map = HeaderMap::new();
+        for line in &self.headers {
+            let (name, value) =
+                headers::parse_line(line, &headers::env_lookup).map_err(|e| flag("--header", e))?;
+            map.append(name, value);
+        }
+        Ok(map)
+    }
+
+    /// Flags over the scenario's `[tls]` section, files read.
+    fn tls(&self, spec: &TlsSpec) -> Result<TlsConfig, ConfigError> {
+        let cacert = self.cacert.clone().or(spec.cacert.clone());
+        let insecure = self.insecure || spec.insecure.unwrap_or(false);
+        let pair = match (&self.cert, &self.key) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            _ => spec.cert.clone().zip(spec.key.clone()),
+        };
+        let which = if self.cacert.is_some() || self.cert.is_some() {
+            "--cacert/--cert/--key"
+        } else {
+            "[tls] of the scenario"
+        };
+        TlsConfig::load(cacert, insecure, pair).map_err(|e| flag(which, e))
+    }
 }
 
 /// Which Kubernetes workload to watch during the run; each overrides the scenario's
@@ -337,7 +394,19 @@ impl TryFrom<RunArgs> for RunConfig {
             open(plan, &args, spec)
         };
         let cluster = args.cluster.resolve(&scenario.cluster)?;
+        let tls = args.http.tls(&scenario.tls)?;
+        let extra = args.http.headers()?;
+        for request in &mut scenario.requests {
+            for name in extra.keys() {
+                if !request.headers.contains_key(name) {
+                    for value in extra.get_all(name) {
+                        request.headers.append(name, value.clone());
+                    }
+                }
+            }
+        }
         Ok(RunConfig {
+            tls,
             cluster,
             target,
             scenario,

@@ -57,6 +57,77 @@ pub struct RunConfig {
     pub threads: usize,
     /// The Kubernetes workload to watch (`None`: no cluster watched).
     pub cluster: Option<ClusterOptions>,
+    /// How `https://` targets are trusted and who the client is.
+    pub tls: TlsConfig,
+}
+
+/// TLS settings of an `https://` target, files read and checked.
+#[derive(Debug, Clone, Default)]
+pub struct TlsConfig {
+    /// PEM bundle whose certificates are trusted besides the system's roots.
+    pub cacert: Option<PathBuf>,
+    pub roots: Vec<reqwest::Certificate>,
+    /// Accept any server certificate (no verification at all).
+    pub insecure: bool,
+    /// Client certificate file (mTLS), with `identity` made of it and its key.
+    pub client_cert: Option<PathBuf>,
+    pub identity: Option<reqwest::Identity>,
+}
+
+impl TlsConfig {
+    /// Reads the CA bundle and the client certificate and key. Errors name the file.
+    pub fn load(
+        cacert: Option<PathBuf>,
+        insecure: bool,
+        cert_and_key: Option<(PathBuf, PathBuf)>,
+    ) -> Result<Self, String> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        let roots = match &cacert {
+            Some(path) => {
+                let certs = reqwest::Certificate::from_pem_bundle(&read(path)?).map_err(|e| {
+                    format!("{} is not a PEM certificate bundle: {e}", path.display())
+                })?;
+                if certs.is_empty() {
+                    return Err(format!(
+                        "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        path.display()
+                    ));
+                }
+                certs
+            }
+            None => Vec::new(),
+        };
+        let (client_cert, identity) = match cert_and_key {
+            Some((cert, key)) => {
+                let mut pem = read(&cert)?;
+                pem.push(b'\n');
+                pem.extend(read(&key)?);
+                let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                    format!(
+                        "{} and {} are not a PEM certificate and private key: {e}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+                (Some(cert), Some(identity))
+            }
+            None => (None, None),
+        };
+        Ok(Self {
+            cacert,
+            roots,
+            insecure,
+            client_cert,
+            identity,
+        })
+    }
+
+    /// Any TLS option was given.
+    pub fn is_set(&self) -> bool {
+        self.cacert.is_some() || self.insecure || self.client_cert.is_some()
+    }
 }
 
 /// What to watch and with which credentials (kubectl's conventions).

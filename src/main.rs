@@ -81,11 +81,13 @@ fn init_logging() {
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
-                |_| // kube-rs logs watch errors itself; the cluster watcher reports them once, plainly
-                // (RUST_LOG=kube=debug shows kube-rs's own view).
-                tracing_subscriber::EnvFilter::new("warn,kube_runtime=off,kube_client=off"),
-            ),
+            // Only scaleproof's own warnings by default. Libraries log once per failure (rustls:
+            // one line per refused handshake, kube-rs: every watch retry); those failures are
+            // counted and explained once, in the error catalogue and the cluster warnings.
+            // RUST_LOG=rustls=debug,kube=debug,… shows a library's own view.
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("off,scaleproof=warn,target_service=warn")
+            }),
         )
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
@@ -139,6 +141,9 @@ fn render(dir: &Path, expect: Option<&Expectations>) -> Result<(State, String), 
         .with_context(|| format!("cannot write the reports of {}", dir.display()))
         .or_exit(EXIT_RUN)?;
     let summary = &rendered.summary;
+    for line in headline::error_lines(summary) {
+        eprintln!("scaleproof: {line}");
+    }
     eprint!("{}", verdict::table(&summary.verdict));
     eprintln!("scaleproof: report {}", dir.join("report.html").display());
     Ok((summary.verdict.state, headline::line(summary)))

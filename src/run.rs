@@ -8,9 +8,10 @@ use crate::load::control::{EndReason, RunControl};
 use crate::load::recorder::{Gauges, Recorder, Recording};
 use crate::load::{self, LoadError, LoadHandle, LoadSetup};
 use crate::progress;
+use crate::scenario::headers;
 use crate::timeline::{
     self, ClusterRecord, GeneratorRecord, LoadRecord, PER_SECOND_HLOG, RUN_FORMAT, RequestRecord,
-    RunDir, RunDirError, RunMeta, StageRecord, TOTAL_HLOG,
+    RunDir, RunDirError, RunMeta, StageRecord, TOTAL_HLOG, TlsRecord,
 };
 use chrono::Utc;
 use reqwest::Url;
@@ -142,6 +143,15 @@ async fn run_async(
         },
     )?;
     let handle = Arc::new(handle);
+    if base.scheme() == "https" && config.tls.insecure {
+        eprintln!(
+            "scaleproof: WARNING: --insecure: the server's certificate is not verified; anyone on the path could have answered (recorded in run.json and the report)"
+        );
+    } else if base.scheme() == "http" && config.tls.is_set() {
+        eprintln!(
+            "scaleproof: note: the TLS options (--cacert, --insecure, --cert, [tls]) have no effect on an http:// target"
+        );
+    }
     if !config.quiet {
         eprintln!(
             "scaleproof: {} → {base}{}",
@@ -204,6 +214,7 @@ fn load_config(config: &RunConfig) -> load::LoadConfig {
         recycle: config.recycle,
         endpoint_header: config.endpoint_header.clone(),
         request_log: config.request_log.clone(),
+        tls: config.tls.clone(),
     }
 }
 
@@ -309,9 +320,19 @@ fn run_meta(
                 path: r.path.clone(),
                 weight: r.weight,
                 body: r.body.describe(),
+                headers: headers::redacted(&r.headers),
             })
             .collect(),
         endpoint_header: config.endpoint_header.to_string(),
+        tls: (base.scheme() == "https").then(|| TlsRecord {
+            insecure: config.tls.insecure,
+            cacert: config.tls.cacert.as_ref().map(|p| p.display().to_string()),
+            client_cert: config
+                .tls
+                .client_cert
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        }),
         request_timeout_s: config.timeout.as_secs_f64(),
         recycle_connections_s: config.recycle.map(|d| d.as_secs_f64()),
         expectations: config.scenario.expect.clone(),
@@ -335,6 +356,7 @@ fn write_run_dir(
     dir.write_meta(meta)?;
     dir.write(&timeline::TIMELINE, &recording.rows)?;
     dir.write(&timeline::ENDPOINTS, &recording.endpoint_rows)?;
+    dir.write(&timeline::ERRORS, &recording.errors)?;
     if let Some(c) = cluster {
         dir.write(&timeline::CLUSTER, &c.changes)?;
         dir.write(&timeline::EVENTS, &c.events)?;

@@ -7,7 +7,7 @@ use super::clients::{ClientPool, ClientSettings};
 use super::config::LoadConfig;
 use super::control::{EndReason, RunControl, Signal};
 use super::pacer::{Pacer, Take};
-use super::recorder::{Recorder, Sample};
+use super::recorder::{Outcome, Recorder, Sample};
 use super::request::RequestMix;
 use super::request_log::RequestLog;
 use crate::config::LoadShape;
@@ -146,7 +146,7 @@ impl LoadState {
             r = self.mix.send_next(&client, &self.endpoint_header, self.timeout) => Some(r),
             () = &mut interrupted => None,
         };
-        let Some((outcome, status, endpoint)) = result else {
+        let Some(answer) = result else {
             self.recorder.record_cancelled();
             return false;
         };
@@ -154,10 +154,13 @@ impl LoadState {
             due,
             sent,
             done: Instant::now(),
-            outcome,
-            status,
-            endpoint,
+            outcome: answer.outcome,
+            status: answer.status,
+            endpoint: answer.endpoint,
         };
+        if let (Outcome::Failed(kind), Some(detail)) = (answer.outcome, &answer.failure) {
+            self.recorder.record_failure(sample.done, kind, detail);
+        }
         self.recorder.record(&sample);
         if let Some(log) = &self.request_log {
             log.write(&sample);
@@ -186,7 +189,7 @@ pub fn prepare(
     let clients = Arc::new(
         ClientPool::new(ClientSettings {
             timeout: config.timeout,
-            tls: setup.base.scheme() == "https",
+            tls: (setup.base.scheme() == "https").then(|| config.tls.clone()),
         })
         .map_err(LoadError::Client)?,
     );

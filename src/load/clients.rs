@@ -9,6 +9,7 @@
 //! Plain `http://` targets are sent through hyper's pooled client directly; `https://` goes
 //! through reqwest (rustls), which costs more CPU per request but handles TLS.
 
+use crate::config::TlsConfig;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -24,8 +25,8 @@ pub const SHARDS: usize = 8;
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
     pub timeout: Duration,
-    /// The target is `https://`.
-    pub tls: bool,
+    /// How to trust and meet an `https://` target; `None` for `http://`.
+    pub tls: Option<TlsConfig>,
 }
 
 /// One connection pool.
@@ -80,15 +81,15 @@ impl ClientPool {
 }
 
 fn build(settings: &ClientSettings) -> Result<HttpClient, reqwest::Error> {
-    if !settings.tls {
+    let Some(tls) = &settings.tls else {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(settings.timeout));
         return Ok(HttpClient::Plain(
             HyperClient::builder(TokioExecutor::new()).build(connector),
         ));
-    }
-    reqwest::Client::builder()
+    };
+    let mut builder = reqwest::Client::builder()
         .timeout(settings.timeout)
         .user_agent(concat!("scaleproof/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true)
@@ -96,6 +97,11 @@ fn build(settings: &ClientSettings) -> Result<HttpClient, reqwest::Error> {
         // the scenario expects it), not something to follow.
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .build()
-        .map(HttpClient::Tls)
+        // The system's roots plus --cacert; the server name (SNI) is the URL's host.
+        .tls_certs_merge(tls.roots.iter().cloned())
+        .tls_danger_accept_invalid_certs(tls.insecure);
+    if let Some(identity) = &tls.identity {
+        builder = builder.identity(identity.clone());
+    }
+    builder.build().map(HttpClient::Tls)
 }

@@ -2,7 +2,7 @@
 //! `run.rs`, so that the load never sees the scenario's expectations, the cluster or the
 //! output folder.
 
-use crate::config::LoadShape;
+use crate::config::{LoadShape, TlsConfig};
 use crate::scenario::RequestSpec;
 use reqwest::header::HeaderName;
 use std::path::PathBuf;
@@ -22,4 +22,6 @@ pub struct LoadConfig {
     pub endpoint_header: HeaderName,
     /// Also write one CSV line per request here.
     pub request_log: Option<PathBuf>,
+    /// Trust and client certificate for an `https://` target.
+    pub tls: TlsConfig,
 }

@@ -10,6 +10,7 @@ mod bucket;
 pub mod clients;
 mod config;
 pub mod control;
+pub mod errors;
 pub mod health;
 mod hlog;
 pub mod pacer;

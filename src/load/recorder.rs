@@ -14,8 +14,9 @@ use super::bucket::{
     Bucket, Counts, EndpointBucket, add_into, histogram, max, micros, put, quantile,
 };
 pub use super::bucket::{Outcome, Sample};
+use super::errors::{ErrorCatalogue, FailureDetail};
 use super::hlog;
-use crate::timeline::{EndpointRow, TimelineRow, Totals};
+use crate::timeline::{EndpointRow, ErrorKind, ErrorRow, TimelineRow, Totals};
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -45,6 +46,8 @@ pub struct Recording {
     pub per_second_hlog: Vec<u8>,
     /// Interval log of whole-run histograms (`raw`, `corrected`, `all_raw`, `endpoint=<name>`).
     pub total_hlog: Vec<u8>,
+    /// The error catalogue (`errors.csv`).
+    pub errors: Vec<ErrorRow>,
 }
 
 #[derive(Debug)]
@@ -72,6 +75,8 @@ pub struct Recorder {
     started_at: DateTime<Utc>,
     started_wall: SystemTime,
     state: Mutex<State>,
+    /// Failure messages; its own lock, taken only for failures.
+    errors: ErrorCatalogue,
 }
 
 impl Recorder {
@@ -95,6 +100,7 @@ impl Recorder {
                 cancelled: 0,
                 late_samples: 0,
             }),
+            errors: ErrorCatalogue::new(),
         }
     }
 
@@ -202,6 +208,11 @@ impl Recorder {
                 .or_insert_with(Bucket::new)
                 .gen_cpu_pct = Some(pct);
         }
+    }
+
+    /// Adds a failure's message to the error catalogue, in the second `at` falls in.
+    pub fn record_failure(&self, at: Instant, kind: ErrorKind, detail: &FailureDetail) {
+        self.errors.add(self.second_of(at), kind, detail);
     }
 
     /// Counts a request abandoned in flight at the end of the run.
@@ -363,6 +374,7 @@ impl Recorder {
             totals,
             per_second_hlog: hlog::per_second(self.started_wall, &state.closed_histograms),
             total_hlog: self.total_log(&state),
+            errors: self.errors.rows(),
         }
     }
 

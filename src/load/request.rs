@@ -2,9 +2,11 @@
 //! classified.
 
 use super::clients::HttpClient;
+use super::errors::{self, FailureDetail};
 use super::recorder::Outcome;
+use crate::scenario::headers;
 use crate::scenario::{BodySpec, RequestSpec};
-use crate::timeline::ErrorKind;
+use crate::timeline::{ErrorKind, SAMPLE_BYTES};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use reqwest::header::{HeaderMap, HeaderName};
@@ -31,6 +33,8 @@ pub struct RequestMix {
     prepared: Vec<PreparedRequest>,
     order: Vec<usize>,
     next: AtomicUsize,
+    /// Secret header values, scrubbed from failure messages and body samples.
+    secrets: Vec<String>,
 }
 
 impl RequestMix {
@@ -63,7 +67,14 @@ impl RequestMix {
             })
             .collect::<Result<Vec<_>, url::ParseError>>()?;
         let weights: Vec<u32> = specs.iter().map(|s| s.weight.max(1)).collect();
+        let mut secrets: Vec<String> = specs
+            .iter()
+            .flat_map(|s| headers::secrets(&s.headers))
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
         Ok(Self {
+            secrets,
             prepared,
             order: smooth_weighted_order(&weights),
             next: AtomicUsize::new(0),
@@ -71,13 +82,12 @@ impl RequestMix {
     }
 
     /// Sends the next request of the mix with `client`, reading the whole response body.
-    /// Returns the outcome, the HTTP status if any, and the endpoint header's value.
     pub async fn send_next(
         &self,
         client: &HttpClient,
         endpoint_header: &HeaderName,
         timeout: Duration,
-    ) -> (Outcome, Option<u16>, Option<Arc<str>>) {
+    ) -> Answer {
         let i = self.order[self.next.fetch_add(1, Ordering::Relaxed) % self.order.len()];
         let p = &self.prepared[i];
         let body = match &p.body {
@@ -88,38 +98,47 @@ impl RequestMix {
                 bodies[k].clone()
             }
         };
-        match client {
+        let mut answer = match client {
             HttpClient::Plain(client) => {
                 let mut request = hyper::Request::new(Full::new(body));
                 *request.method_mut() = p.method.clone();
                 *request.uri_mut() = p.uri.clone();
                 *request.headers_mut() = p.headers.clone();
                 let exchange = async {
-                    let response = client.request(request).await.map_err(|e| {
-                        if e.is_connect() {
-                            Outcome::Failed(ErrorKind::Connect)
-                        } else {
-                            Outcome::Failed(ErrorKind::Other)
+                    let response = match client.request(request).await {
+                        Ok(response) => response,
+                        Err(e) => {
+                            let kind = if e.is_connect() {
+                                ErrorKind::Connect
+                            } else {
+                                ErrorKind::Other
+                            };
+                            return Answer::failed(kind, None, None, errors::chain(&e));
                         }
-                    })?;
+                    };
                     let status = response.status().as_u16();
                     let endpoint = endpoint_of(response.headers(), endpoint_header);
+                    let outcome = Outcome::from_status(status, &p.expect_status);
+                    let mut sample = BodySample::for_outcome(outcome);
                     let mut body = response.into_body();
                     while let Some(frame) = body.frame().await {
-                        if frame.is_err() {
-                            return Ok((Outcome::Failed(ErrorKind::Other), Some(status), endpoint));
+                        match frame {
+                            Ok(frame) => sample.push(frame.data_ref().map(|b| &b[..])),
+                            Err(e) => {
+                                return Answer::failed(
+                                    ErrorKind::Other,
+                                    Some(status),
+                                    endpoint,
+                                    format!("response body cut short: {}", errors::chain(&e)),
+                                );
+                            }
                         }
                     }
-                    Ok((
-                        Outcome::from_status(status, &p.expect_status),
-                        Some(status),
-                        endpoint,
-                    ))
+                    Answer::of_status(outcome, status, endpoint, sample)
                 };
                 match tokio::time::timeout(timeout, exchange).await {
-                    Err(_) => (Outcome::Failed(ErrorKind::Timeout), None, None),
-                    Ok(Err(outcome)) => (outcome, None, None),
-                    Ok(Ok(result)) => result,
+                    Err(_) => Answer::timed_out(timeout),
+                    Ok(answer) => answer,
                 }
             }
             HttpClient::Tls(client) => {
@@ -127,25 +146,155 @@ impl RequestMix {
                     .request(p.method.clone(), p.url.clone())
                     .headers(p.headers.clone())
                     .body(body);
-                let mut response = match request.send().await {
-                    Ok(response) => response,
-                    Err(e) => return (classify_error(&e), None, None),
-                };
-                let status = response.status().as_u16();
-                let endpoint = endpoint_of(response.headers(), endpoint_header);
-                loop {
-                    match response.chunk().await {
-                        Ok(Some(_)) => {}
-                        Ok(None) => break,
-                        Err(e) => return (classify_error(&e), Some(status), endpoint),
+                match request.send().await {
+                    Err(e) => Answer::of_reqwest(&e, None, None, timeout),
+                    Ok(mut response) => {
+                        let status = response.status().as_u16();
+                        let endpoint = endpoint_of(response.headers(), endpoint_header);
+                        let outcome = Outcome::from_status(status, &p.expect_status);
+                        let mut sample = BodySample::for_outcome(outcome);
+                        loop {
+                            match response.chunk().await {
+                                Ok(Some(chunk)) => sample.push(Some(&chunk[..])),
+                                Ok(None) => {
+                                    break Answer::of_status(outcome, status, endpoint, sample);
+                                }
+                                Err(e) => {
+                                    break Answer::of_reqwest(&e, Some(status), endpoint, timeout);
+                                }
+                            }
+                        }
                     }
                 }
-                (
-                    Outcome::from_status(status, &p.expect_status),
-                    Some(status),
-                    endpoint,
-                )
             }
+        };
+        if let Some(detail) = &mut answer.failure
+            && !self.secrets.is_empty()
+        {
+            detail.message = headers::scrub(&detail.message, &self.secrets);
+            if let Some(body) = &mut detail.body {
+                *body = headers::scrub(&String::from_utf8_lossy(body), &self.secrets).into_bytes();
+            }
+        }
+        answer
+    }
+}
+
+/// What one send came to.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub outcome: Outcome,
+    /// HTTP status when a response arrived.
+    pub status: Option<u16>,
+    /// Value of the endpoint header, if a response carried one.
+    pub endpoint: Option<Arc<str>>,
+    /// The message (and body start) of a failure, for the error catalogue.
+    pub failure: Option<FailureDetail>,
+}
+
+impl Answer {
+    fn failed(
+        kind: ErrorKind,
+        status: Option<u16>,
+        endpoint: Option<Arc<str>>,
+        message: String,
+    ) -> Self {
+        Self {
+            outcome: Outcome::Failed(kind),
+            status,
+            endpoint,
+            failure: Some(FailureDetail {
+                message,
+                body: None,
+            }),
+        }
+    }
+
+    fn timed_out(timeout: Duration) -> Self {
+        Self::failed(
+            ErrorKind::Timeout,
+            None,
+            None,
+            format!(
+                "no complete response within {} (--timeout)",
+                humantime::format_duration(timeout)
+            ),
+        )
+    }
+
+    fn of_status(
+        outcome: Outcome,
+        status: u16,
+        endpoint: Option<Arc<str>>,
+        sample: BodySample,
+    ) -> Self {
+        let failure = matches!(outcome, Outcome::Failed(_)).then(|| FailureDetail {
+            message: status_message(status),
+            body: sample.0,
+        });
+        Self {
+            outcome,
+            status: Some(status),
+            endpoint,
+            failure,
+        }
+    }
+
+    fn of_reqwest(
+        e: &reqwest::Error,
+        status: Option<u16>,
+        endpoint: Option<Arc<str>>,
+        timeout: Duration,
+    ) -> Self {
+        if e.is_timeout() {
+            return Self {
+                status,
+                endpoint,
+                ..Self::timed_out(timeout)
+            };
+        }
+        let kind = if e.is_connect() {
+            ErrorKind::Connect
+        } else {
+            ErrorKind::Other
+        };
+        // reqwest's own line names the URL; the causes below it say what went wrong.
+        let message = match std::error::Error::source(e) {
+            Some(cause) if e.is_request() || e.is_connect() => errors::chain(cause),
+            _ => errors::chain(e),
+        };
+        let message = if e.is_body() || e.is_decode() {
+            format!("response body cut short: {message}")
+        } else {
+            message
+        };
+        Self::failed(kind, status, endpoint, message)
+    }
+}
+
+/// `HTTP 404 Not Found`.
+fn status_message(status: u16) -> String {
+    match hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("HTTP {status} {reason}"),
+        None => format!("HTTP {status}"),
+    }
+}
+
+/// The start of a failed response's body (nothing is kept for a success).
+struct BodySample(Option<Vec<u8>>);
+
+impl BodySample {
+    fn for_outcome(outcome: Outcome) -> Self {
+        Self(matches!(outcome, Outcome::Failed(_)).then(Vec::new))
+    }
+
+    fn push(&mut self, data: Option<&[u8]>) {
+        if let (Some(kept), Some(data)) = (&mut self.0, data) {
+            let room = SAMPLE_BYTES.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
         }
     }
 }
@@ -155,16 +304,6 @@ fn endpoint_of(headers: &HeaderMap, name: &HeaderName) -> Option<Arc<str>> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(Arc::from)
-}
-
-fn classify_error(e: &reqwest::Error) -> Outcome {
-    if e.is_timeout() {
-        Outcome::Failed(ErrorKind::Timeout)
-    } else if e.is_connect() {
-        Outcome::Failed(ErrorKind::Connect)
-    } else {
-        Outcome::Failed(ErrorKind::Other)
-    }
 }
 
 /// Nginx's smooth weighted round-robin: weights 5,1,1 give a,a,b,a,c,a,a — spread out, not

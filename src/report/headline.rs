@@ -166,6 +166,59 @@ pub fn line(s: &Summary) -> String {
     )
 }
 
+/// `1615` → `1,615`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Most catalogue lines the terminal shows at the end of a run (the rest: `errors.csv`).
+pub const ERROR_LINES: usize = 5;
+
+/// The error catalogue in a few lines for the terminal, most frequent message first:
+/// `1,474 connect errors: invalid peer certificate: UnknownIssuer — the server's …`.
+pub fn error_lines(s: &Summary) -> Vec<String> {
+    let mut rows: Vec<_> = s.errors.iter().collect();
+    rows.sort_by_key(|e| std::cmp::Reverse(e.row.count));
+    let mut lines: Vec<String> = rows
+        .iter()
+        .take(ERROR_LINES)
+        .map(|e| {
+            format!(
+                "{} {} error{}: {}{}",
+                thousands(e.row.count),
+                e.row.kind,
+                if e.row.count == 1 { "" } else { "s" },
+                e.row.message,
+                e.hint
+                    .as_deref()
+                    .map(|h| format!(" — {h}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if rows.len() > ERROR_LINES {
+        lines.push(format!(
+            "… {} more distinct messages in errors.csv",
+            rows.len() - ERROR_LINES
+        ));
+    }
+    if s.errors.is_empty() && s.totals.errors > 0 {
+        lines.push(format!(
+            "{} failed requests; this run directory has no error catalogue (errors.csv)",
+            thousands(s.totals.errors)
+        ));
+    }
+    lines
+}
+
 /// CSS class / badge colour name of a verdict state.
 pub fn state_class(state: State) -> &'static str {
     match state {

@@ -95,6 +95,8 @@ td,th{border:1px solid #ddd;padding:6px 10px;text-align:left;font-size:14px}
 td.result-pass{color:#2f9e44;font-weight:bold} td.result-fail{color:#c92a2a;font-weight:bold}
 td.result-inconclusive{color:#e67700;font-weight:bold} .caveat{color:#a65f00}
 pre{background:#fff;padding:12px;border-radius:8px;overflow:auto;font-size:12px}
+.insecure{background:#c92a2a;color:#fff;padding:10px 28px;margin:0;font-weight:bold}
+details pre{margin:4px 0 0;white-space:pre-wrap;max-width:60ch}
 ";
 
 const SCRIPT: &str = "
@@ -152,6 +154,9 @@ pub fn page(
         summary.duration_s,
         escape(&summary.end_reason),
     ));
+    if summary.tls.as_ref().is_some_and(|t| t.insecure) {
+        html.push_str("<p class=\"insecure\">TLS not verified (--insecure): the server's certificate was not checked, so this run cannot show who answered.</p>");
+    }
     html.push_str("<section class=\"kpis\">");
     for fig in kpis {
         html.push_str(&format!(
@@ -197,6 +202,7 @@ pub fn page(
         }
     }
     html.push_str("</section>");
+    errors_section(&mut html, summary);
     cluster_section(&mut html, summary, events);
     html.push_str(&format!(
         "<section><h2>Configuration (run.json)</h2><pre>{}</pre></section></main>",
@@ -208,6 +214,45 @@ pub fn page(
     ));
     html.push_str(&format!("<script>{SCRIPT}</script></body></html>\n"));
     html
+}
+
+/// The error catalogue: each distinct message with its count, seconds, hint and body sample.
+fn errors_section(html: &mut String, summary: &Summary) {
+    if summary.errors.is_empty() {
+        if summary.totals.errors > 0 {
+            html.push_str(&format!(
+                "<section><h2>Errors</h2><p>{} failed requests; this run directory has no error catalogue (errors.csv).</p></section>",
+                headline::thousands(summary.totals.errors)
+            ));
+        }
+        return;
+    }
+    html.push_str("<section><h2>Errors</h2><table><tr><th>kind</th><th>message</th><th>count</th><th>seconds</th><th>likely cause and fix</th></tr>");
+    for e in &summary.errors {
+        let r = &e.row;
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}–{}</td><td>{}</td></tr>",
+            escape(&r.kind),
+            escape(&r.message),
+            if r.sample.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<details><summary>response body</summary><pre>{}</pre></details>",
+                    escape(&r.sample)
+                )
+            },
+            headline::thousands(r.count),
+            r.first_s,
+            r.last_s,
+            escape(e.hint.as_deref().unwrap_or(""))
+        ));
+    }
+    html.push_str(&format!(
+        "</table><p><small>Messages are normalised (numbers of 4+ digits read N); at most {} distinct messages are kept, later ones count in “{}”.</small></p></section>",
+        crate::timeline::MAX_MESSAGES,
+        escape(crate::timeline::OTHER_MESSAGES)
+    ));
 }
 
 /// An HPA's `spec.metrics` in words: `cpu 60% utilization, pods/http_requests 100 average`.

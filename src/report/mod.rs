@@ -14,4 +14,4 @@ pub mod series;
 mod summary;
 
 pub use render::{CHART_SIZE, CHARTS, Rendered, ReportError, render};
-pub use summary::{ClusterSummary, SUMMARY_SCHEMA, Summary};
+pub use summary::{ClusterSummary, ErrorSummary, SUMMARY_SCHEMA, Summary};

@@ -2,7 +2,7 @@
 //! writes `summary.json`, the charts (PNG and SVG), `dashboard.png` and `report.html` into it.
 
 use super::draw::{self, DrawError};
-use super::summary::{ClusterSummary, SUMMARY_SCHEMA, Summary};
+use super::summary::{ClusterSummary, ErrorSummary, SUMMARY_SCHEMA, Summary};
 use super::{dashboard, html, kpi, series};
 use crate::expectations::Expectations;
 use crate::timeline::{self, RunDir, RunDirError};
@@ -51,6 +51,7 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     let expectations = expect.unwrap_or(&meta.expectations).clone();
     let events = run.read(&timeline::EVENTS)?;
     let changes = run.read(&timeline::CLUSTER)?;
+    let errors = run.read(&timeline::ERRORS)?;
     let kpis = kpi::compute(&rows, &meta.totals, &expectations);
     let verdict = verdict::evaluate(&expectations, &rows, &meta.totals);
     let summary = Summary {
@@ -69,6 +70,8 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
             events: events.len(),
             scale_events: events.iter().filter(|e| e.is_scale_event()).count(),
         }),
+        tls: meta.tls.clone(),
+        errors: errors.into_iter().map(ErrorSummary::new).collect(),
     };
     let mut files = Vec::new();
     files.push(run.write_json("summary.json", &summary)?);

@@ -2,7 +2,7 @@
 
 use super::kpi::Kpis;
 use crate::expectations::Expectations;
-use crate::timeline::{ClusterRecord, Totals};
+use crate::timeline::{ClusterRecord, ErrorRow, TlsRecord, Totals};
 use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,27 @@ pub struct Summary {
     pub verdict: Verdict,
     /// Cluster context when a cluster was watched (null otherwise).
     pub cluster: Option<ClusterSummary>,
+    /// How an `https://` target was trusted (null for `http://`); `insecure: true` means the
+    /// server's certificate was not verified.
+    pub tls: Option<TlsRecord>,
+    /// The error catalogue (`errors.csv`) with a hint per message: by kind, most frequent
+    /// first.
+    pub errors: Vec<ErrorSummary>,
+}
+
+/// One distinct failure message, and the likely cause and fix when it is a common one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorSummary {
+    #[serde(flatten)]
+    pub row: ErrorRow,
+    pub hint: Option<String>,
+}
+
+impl ErrorSummary {
+    pub fn new(row: ErrorRow) -> Self {
+        let hint = row.hint().map(str::to_owned);
+        Self { row, hint }
+    }
 }
 
 /// The cluster part of `summary.json`: the context from `run.json` and what happened.

@@ -61,6 +61,16 @@ pub struct ClusterSpec {
     pub hpa: Option<String>,
 }
 
+/// TLS settings of a scenario (`[tls]`); each flag (`--cacert`, `--insecure`, `--cert`,
+/// `--key`) overrides its field. Relative paths are relative to the scenario's folder.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsSpec {
+    pub cacert: Option<PathBuf>,
+    pub insecure: Option<bool>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
 /// A validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -72,6 +82,7 @@ pub struct Scenario {
     pub requests: Vec<RequestSpec>,
     pub expect: Expectations,
     pub cluster: ClusterSpec,
+    pub tls: TlsSpec,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +95,16 @@ struct ScenarioFile {
     request: Vec<Spanned<RequestSection>>,
     expect: Option<ExpectSection>,
     cluster: Option<ClusterSection>,
+    tls: Option<TlsSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    cacert: Option<Spanned<String>>,
+    insecure: Option<bool>,
+    cert: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,9 +204,17 @@ impl Scenario {
         })?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let name = path.display().to_string();
-        Self::parse(&text, &name, &|corpus: &str| {
+        let mut scenario = Self::parse(&text, &name, &|corpus: &str| {
             std::fs::read_to_string(dir.join(corpus)).map_err(|e| e.to_string())
-        })
+        })?;
+        let tls = &mut scenario.tls;
+        for file in [&mut tls.cacert, &mut tls.cert, &mut tls.key]
+            .into_iter()
+            .flatten()
+        {
+            *file = dir.join(&*file);
+        }
+        Ok(scenario)
     }
 
     /// The compiled-in default scenario (`scenarios/predict.toml`).
@@ -253,6 +282,10 @@ impl Scenario {
             Some(section) => cluster_section(&doc, section)?,
             None => ClusterSpec::default(),
         };
+        let tls = match &file.tls {
+            Some(section) => tls_section(&doc, section)?,
+            None => TlsSpec::default(),
+        };
         Ok(Self {
             name,
             source: source.to_owned(),
@@ -261,8 +294,32 @@ impl Scenario {
             requests,
             expect,
             cluster,
+            tls,
         })
     }
+}
+
+fn tls_section(doc: &Doc<'_>, s: &TlsSection) -> Result<TlsSpec, ScenarioError> {
+    match (&s.cert, &s.key) {
+        (Some(v), None) => return Err(doc.error(v.span(), "tls.cert", "needs tls.key too")),
+        (None, Some(v)) => return Err(doc.error(v.span(), "tls.key", "needs tls.cert too")),
+        _ => {}
+    }
+    let path = |v: &Option<Spanned<String>>, field: &str| {
+        checked(doc, v, field, |p: &String| {
+            if p.trim().is_empty() {
+                Err("must not be empty".to_owned())
+            } else {
+                Ok(PathBuf::from(p))
+            }
+        })
+    };
+    Ok(TlsSpec {
+        cacert: path(&s.cacert, "tls.cacert")?,
+        insecure: s.insecure,
+        cert: path(&s.cert, "tls.cert")?,
+        key: path(&s.key, "tls.key")?,
+    })
 }
 
 fn cluster_section(doc: &Doc<'_>, s: &ClusterSection) -> Result<ClusterSpec, ScenarioError> {

@@ -3,10 +3,13 @@
 //! files (`scenarios/*.toml`) or built in.
 
 mod file;
+pub mod headers;
 mod rate;
 mod request;
 
 pub use crate::expectations::Expectations;
-pub use file::{BUILTIN_CORPUS, BUILTIN_PREDICT, ClusterSpec, LoadSpec, Scenario, ScenarioError};
+pub use file::{
+    BUILTIN_CORPUS, BUILTIN_PREDICT, ClusterSpec, LoadSpec, Scenario, ScenarioError, TlsSpec,
+};
 pub use rate::{RatePlan, Stage, StageError};
 pub use request::{BodySpec, RequestSpec};

@@ -5,7 +5,7 @@ use super::file::{Doc, ScenarioError};
 use crate::values;
 use bytes::Bytes;
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use std::ops::Range;
 use std::sync::Arc;
 use toml::Spanned;
@@ -112,20 +112,10 @@ pub(super) fn request_section(
     };
     let mut headers = HeaderMap::new();
     for (key, value) in &s.headers {
-        let name = HeaderName::from_bytes(key.as_bytes()).map_err(|_| {
-            doc.error(
-                value.span(),
-                &field("headers"),
-                format!("{key:?} is not a valid header name"),
-            )
-        })?;
-        let v = HeaderValue::from_str(value.get_ref()).map_err(|_| {
-            doc.error(
-                value.span(),
-                &field(&format!("headers.{key}")),
-                "not a valid header value",
-            )
-        })?;
+        // `${VAR}` takes the value from the environment (a token need not be in the file).
+        let (name, v) =
+            super::headers::header(key, value.get_ref(), &super::headers::env_lookup)
+                .map_err(|e| doc.error(value.span(), &field(&format!("headers.{key}")), e))?;
         headers.insert(name, v);
     }
     let given: Vec<(&str, Range<usize>)> = [

@@ -3,6 +3,7 @@
 //! atomically (a temporary file in the same folder, then a rename), so a reader never sees a
 //! half-written file.
 
+use super::errors::{ERROR_COLUMNS, ErrorRow};
 use super::meta::{RUN_FORMAT, RunMeta};
 use super::row::{
     CLUSTER_CHANGE_COLUMNS, ClusterChangeRow, ENDPOINT_COLUMNS, EVENT_COLUMNS, EndpointRow,
@@ -54,6 +55,8 @@ pub const CLUSTER: Table<ClusterChangeRow> =
     Table::new("cluster.csv", CLUSTER_CHANGE_COLUMNS, true);
 /// Scale-related Kubernetes events (cluster watched only).
 pub const EVENTS: Table<EventRow> = Table::new("events.csv", EVENT_COLUMNS, true);
+/// The error catalogue: distinct failure messages by kind (absent in runs made before it).
+pub const ERRORS: Table<ErrorRow> = Table::new("errors.csv", ERROR_COLUMNS, true);
 
 /// Why the run directory could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -299,6 +302,7 @@ mod tests {
         check(&ENDPOINTS);
         check(&CLUSTER);
         check(&EVENTS);
+        check(&ERRORS);
     }
 
     #[test]

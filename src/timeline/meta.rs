@@ -110,6 +110,21 @@ pub struct RequestRecord {
     pub weight: u32,
     /// `none`, `json`, or `corpus:<file> (<n> bodies)`.
     pub body: String,
+    /// Headers sent (`--header` and the scenario's), secret values as `***`.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// How an `https://` target was trusted (`run.json`'s `tls`; null for `http://`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TlsRecord {
+    /// The server's certificate was not verified (`--insecure`): the run proves nothing about
+    /// who answered.
+    pub insecure: bool,
+    /// The CA bundle trusted besides the system's roots.
+    pub cacert: Option<String>,
+    /// The client certificate presented (mutual TLS).
+    pub client_cert: Option<String>,
 }
 
 /// Contents of `run.json`.
@@ -127,6 +142,9 @@ pub struct RunMeta {
     pub load: LoadRecord,
     pub requests: Vec<RequestRecord>,
     pub endpoint_header: String,
+    /// TLS settings of an `https://` target; null for `http://`.
+    #[serde(default)]
+    pub tls: Option<TlsRecord>,
     pub request_timeout_s: f64,
     /// Connections are reopened this often (null: never).
     pub recycle_connections_s: Option<f64>,

@@ -3,22 +3,27 @@
 //! A run directory holds everything a run measured: `run.json` (what was run, where, when and
 //! how it ended: [`RunMeta`]), `timeline.csv` (one [`TimelineRow`] per second),
 //! `endpoints.csv` (one [`EndpointRow`] per second and serving endpoint), `cluster.csv` and
-//! `events.csv` (what the cluster watcher saw, when a Deployment was watched) and
+//! `events.csv` (what the cluster watcher saw, when a Deployment was watched), `errors.csv`
+//! (the error catalogue: [`ErrorRow`]) and
 //! `histograms/` (HdrHistogram interval logs, V2 encoding, so that runs merge exactly).
 //! [`RunDir`] reads and writes them; [`Timeline`] answers the questions every report asks.
 
 mod dir;
+mod errors;
 mod meta;
 mod query;
 mod row;
 
 pub use dir::{
-    CLUSTER, ENDPOINTS, EVENTS, HISTOGRAM_DIR, PER_SECOND_HLOG, RUN_JSON, RunDir, RunDirError,
-    TIMELINE, TOTAL_HLOG, Table,
+    CLUSTER, ENDPOINTS, ERRORS, EVENTS, HISTOGRAM_DIR, PER_SECOND_HLOG, RUN_JSON, RunDir,
+    RunDirError, TIMELINE, TOTAL_HLOG, Table,
+};
+pub use errors::{
+    ERROR_COLUMNS, ErrorRow, MAX_MESSAGE_CHARS, MAX_MESSAGES, OTHER_MESSAGES, SAMPLE_BYTES, hint,
 };
 pub use meta::{
     ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, RUN_FORMAT, RequestRecord,
-    RunMeta, StageRecord, Totals,
+    RunMeta, StageRecord, TlsRecord, Totals,
 };
 pub use query::{
     DROPPED_SHARE_LIMIT, GEN_CPU_SATURATED_PCT, GEN_LAG_SATURATED_US, GEN_SATURATED_SHARE,

@@ -9,7 +9,7 @@ pub const UNKNOWN: &str = "–";
 
 /// How a request failed. Each kind is the `err_<name>` column of `timeline.csv` and of the
 /// totals, and its name in the request log and `summary.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// The connection could not be made (refused, reset before a response, DNS).
     Connect,
