@@ -501,6 +501,60 @@ mod tests {
     }
 
     #[test]
+    fn header_flags_reach_every_request_and_a_scenario_header_wins() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "[[request]]\nname='a'\npath='/a'\nheaders = { X-Team = 'scenario' }\n[[request]]\nname='b'\npath='/b'\n",
+        )
+        .expect("write");
+        let scenario = path.to_str().expect("utf-8");
+        let c = config(&[
+            "--scenario",
+            scenario,
+            "-H",
+            "X-Team: flag",
+            "--header",
+            "Host: api.test",
+        ])
+        .expect("valid");
+        let teams: Vec<&str> = c
+            .scenario
+            .requests
+            .iter()
+            .map(|r| r.headers["x-team"].to_str().expect("ascii"))
+            .collect();
+        assert_eq!(teams, ["scenario", "flag"]);
+        assert!(
+            c.scenario
+                .requests
+                .iter()
+                .all(|r| r.headers["host"] == "api.test")
+        );
+        let e = config(&["-H", "nocolon"]).expect_err("invalid");
+        assert!(e.contains("--header") && e.contains("Name: value"), "{e}");
+    }
+
+    #[test]
+    fn tls_flags_read_their_files_and_name_them_when_they_are_wrong() {
+        let e = config(&["--cert", "c.pem"]).expect_err("needs --key");
+        assert!(e.contains("--key"), "{e}");
+        let e = config(&["--cacert", "/nonexistent/ca.pem"]).expect_err("missing");
+        assert!(
+            e.contains("--cacert") && e.contains("/nonexistent/ca.pem"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").expect("write");
+        let e = config(&["--cacert", empty.to_str().expect("utf-8")]).expect_err("empty");
+        assert!(e.contains("holds no PEM certificate"), "{e}");
+        let c = config(&["--insecure"]).expect("valid");
+        assert!(c.tls.insecure && c.tls.roots.is_empty() && c.tls.identity.is_none());
+    }
+
+    #[test]
     fn bad_cluster_flags_name_the_flag() {
         let e = config(&["--deployment", "Web_App"]).expect_err("invalid");
         assert!(

@@ -203,11 +203,27 @@ fn an_unreachable_target_still_leaves_a_report_of_connect_errors() {
         .arg(out.path())
         .output()
         .expect("run");
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("verdict: FAIL"));
-    let (_, meta, _) = run_dir(out.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("verdict: FAIL"));
+    let (dir, meta, _) = run_dir(out.path());
     assert!(meta.totals.requests > 0);
     assert_eq!(meta.totals.err_connect, meta.totals.requests);
+    // One catalogue row explains every failure (the port is the same for all of them).
+    let errors = timeline::RunDir::open(&dir)
+        .read(&timeline::ERRORS)
+        .expect("errors.csv");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].count, meta.totals.requests);
+    assert!(
+        errors[0].message.contains("Connection refused"),
+        "{errors:?}"
+    );
+    assert!(
+        err.contains("connect errors: ")
+            && err.contains("nothing listens at the target's host:port"),
+        "{err}"
+    );
 }
 
 fn interrupt(signal: &str, code: i32, reason: &str) {

@@ -14,3 +14,4 @@ mod real_cluster;
 mod report;
 mod scenarios;
 mod structure;
+mod targets;

@@ -585,4 +585,51 @@ deployment = "target-service"
             "{err}"
         );
     }
+
+    #[test]
+    fn header_values_from_an_unset_variable_and_half_a_client_certificate_are_named() {
+        let (line, _, field, message) = invalid(
+            "[[request]]\nname='a'\npath='/'\nheaders = { Authorization = 'Bearer ${SCALEPROOF_NEVER_SET_7}' }\n",
+        );
+        assert_eq!(
+            (line, field.as_str()),
+            (4, "request[0].headers.Authorization")
+        );
+        assert_eq!(
+            message,
+            "environment variable SCALEPROOF_NEVER_SET_7 is not set"
+        );
+        let (line, _, field, message) =
+            invalid("[[request]]\nname='a'\npath='/'\n[tls]\ncert = 'client.pem'\n");
+        assert_eq!(
+            (line, field.as_str(), message.as_str()),
+            (5, "tls.cert", "needs tls.key too")
+        );
+        let (_, _, field, _) = invalid("[[request]]\nname='a'\npath='/'\n[tls]\nverify = false\n");
+        assert_eq!(field, "tls.verify");
+    }
+
+    #[test]
+    fn tls_paths_are_relative_to_the_scenario_and_literal_secrets_are_marked_sensitive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "[[request]]\nname='a'\npath='/'\nheaders = { Cookie = 'sid=abc', X-Env = 'plain' }\n[tls]\ncacert = 'ca.pem'\ninsecure = true\ncert = '/abs/c.pem'\nkey = 'k.pem'\n",
+        )
+        .expect("write");
+        let s = Scenario::load(&path).expect("valid");
+        assert_eq!(
+            s.tls,
+            TlsSpec {
+                cacert: Some(dir.path().join("ca.pem")),
+                insecure: Some(true),
+                cert: Some(PathBuf::from("/abs/c.pem")),
+                key: Some(dir.path().join("k.pem")),
+            }
+        );
+        let h = &s.requests[0].headers;
+        assert!(h["cookie"].is_sensitive());
+        assert!(!h["x-env"].is_sensitive());
+    }
 }

@@ -8,6 +8,8 @@ use std::thread::JoinHandle;
 use target_service::{AppState, Model, ServiceConfig};
 use tokio::sync::oneshot;
 
+pub mod tls;
+
 /// Goose's stop switch is process-wide: one attack at a time.
 static ATTACK: Mutex<()> = Mutex::new(());
 
@@ -26,6 +28,17 @@ pub struct Target {
 impl Target {
     /// The real service, optionally with extra (test-only) routes merged in.
     pub fn start(served_by: &str, extra: Option<Router>) -> Self {
+        Self::start_with(served_by, move |app| match extra {
+            Some(extra) => app.merge(extra),
+            None => app,
+        })
+    }
+
+    /// The real service as `wrap` changes it (a middleware in front, as a gateway would be).
+    pub fn start_with(
+        served_by: &str,
+        wrap: impl FnOnce(Router) -> Router + Send + 'static,
+    ) -> Self {
         let state = AppState::new(
             Model::bundled().expect("bundled model"),
             ServiceConfig {
@@ -47,10 +60,7 @@ impl Target {
             runtime.block_on(async move {
                 let listener =
                     tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
-                let mut app = target_service::app(serve_state);
-                if let Some(extra) = extra {
-                    app = app.merge(extra);
-                }
+                let app = wrap(target_service::app(serve_state));
                 let shutdown = async move {
                     let _ = stopped.await;
                 };
