@@ -27,9 +27,16 @@ fn message(i: u64) -> (ErrorKind, String) {
         ),
         1 => (
             ErrorKind::Other,
-            format!("upstream shard {} answered garbage at offset {}", i % 997, i % 89),
+            format!(
+                "upstream shard {} answered garbage at offset {}",
+                i % 997,
+                i % 89
+            ),
         ),
-        _ => (ErrorKind::Status5xx, format!("HTTP 5{:02} from {}", i % 100, i % 7)),
+        _ => (
+            ErrorKind::Status5xx,
+            format!("HTTP 5{:02} from {}", i % 100, i % 7),
+        ),
     }
 }
 
