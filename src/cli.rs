@@ -49,6 +49,26 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Re-render the reports and verdict of an existing run directory (no network).
     Report(ReportArgs),
+    /// One local replica (started by scaleproof itself for local replicas; not for people).
+    #[command(hide = true)]
+    Replica(ReplicaArgs),
+}
+
+/// Flags of the hidden `scaleproof replica`.
+#[derive(Debug, Args)]
+pub struct ReplicaArgs {
+    /// `X-Served-By` of the replica.
+    #[arg(long)]
+    pub served_by: String,
+    /// CPU limit, millicores.
+    #[arg(long, default_value_t = 1000)]
+    pub cpu_limit_m: u32,
+    /// Extra forest evaluations per request.
+    #[arg(long, default_value_t = 0)]
+    pub work_factor: u32,
+    /// Longest drain after SIGTERM.
+    #[arg(long, default_value = "20s", value_parser = values::duration)]
+    pub grace_period: Duration,
 }
 
 /// Flags of `scaleproof report`.

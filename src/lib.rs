@@ -11,6 +11,7 @@ pub mod config;
 pub mod embedded;
 pub mod expectations;
 pub mod load;
+pub mod local;
 pub mod lock;
 pub mod progress;
 pub mod report;

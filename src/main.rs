@@ -97,6 +97,16 @@ fn init_logging() {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Report(args)) => report_only(&args),
+        Some(Command::Replica(args)) => {
+            scaleproof::local::replica::serve(&scaleproof::local::replica::ReplicaOptions {
+                served_by: args.served_by,
+                cpu_limit_m: args.cpu_limit_m,
+                work_factor: args.work_factor,
+                grace_period: args.grace_period,
+            })
+            .or_exit(EXIT_RUN)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Run(args)) => load_test(*args),
         None => load_test(cli.run),
     }

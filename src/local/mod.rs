@@ -1,0 +1,7 @@
+//! Local replicas: the bundled target-service run as separate processes behind a per-connection
+//! balancer on 127.0.0.1, scaled by an autoscaler that follows the HorizontalPodAutoscaler's
+//! algorithm on each replica's measured CPU — the scale-out story on one machine, recorded in
+//! the same columns a watched Deployment fills and labelled `local` wherever it is shown.
+
+pub mod hpa;
+pub mod replica;
