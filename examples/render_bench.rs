@@ -67,6 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         requests: vec![],
         endpoint_header: "x-served-by".into(),
         tls: None,
+        local_replicas: None,
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
         expectations: scaleproof::expectations::Expectations {

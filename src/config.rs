@@ -1,6 +1,7 @@
 //! The checked configuration of one run: every flag and scenario field validated and merged.
 //! Library code below this point never sees clap types.
 
+pub use crate::autoscaling::{Behavior, HpaSpec, Policy, PolicyKind, Rules, SelectPolicy};
 use crate::scenario::RatePlan;
 use crate::scenario::Scenario;
 use reqwest::Url;
@@ -59,6 +60,8 @@ pub struct RunConfig {
     pub cluster: Option<ClusterOptions>,
     /// How `https://` targets are trusted and who the client is.
     pub tls: TlsConfig,
+    /// Local replicas, for [`Target::Embedded`] (`None` with `--host`).
+    pub local: Option<LocalOptions>,
 }
 
 /// TLS settings of an `https://` target, files read and checked.
@@ -146,6 +149,25 @@ pub struct ClusterOptions {
     pub quiet: bool,
 }
 
+/// Local replicas (no `--host`): the bundled target-service as separate processes behind a
+/// local balancer, scaled by the HPA algorithm on their measured CPU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalOptions {
+    pub hpa: HpaSpec,
+    /// CPU request of each replica, millicores (the utilisation's denominator).
+    pub cpu_request_m: u32,
+    /// CPU limit each replica is held to, millicores.
+    pub cpu_limit_m: u32,
+    /// Scale with the autoscaler (false: `min_replicas` replicas, fixed).
+    pub autoscale: bool,
+    /// How often the autoscaler syncs (kube-controller-manager: 15 s).
+    pub sync_period: Duration,
+    /// From process start until a replica may be ready (a pod's start-up and readiness).
+    pub startup_delay: Duration,
+    /// Extra forest evaluations per request: the replica's CPU cost per prediction.
+    pub work_factor: u32,
+}
+
 /// Defaults, documented in `--help` and the README.
 pub mod defaults {
     use std::time::Duration;
@@ -158,4 +180,14 @@ pub mod defaults {
     pub const ENDPOINT_HEADER: &str = "x-served-by";
     /// Closed model without --hatch-rate: all users started over this long.
     pub const RAMP: Duration = Duration::from_secs(10);
+    /// Local replicas: `--replicas`, `--cpu-request`, `--cpu-limit`, `--hpa-target`.
+    pub const LOCAL_REPLICAS: (u32, u32) = (1, 4);
+    pub const CPU_REQUEST_M: u32 = 200;
+    pub const CPU_LIMIT_M: u32 = 400;
+    pub const HPA_TARGET_PCT: f64 = 70.0;
+    /// kube-controller-manager's `--horizontal-pod-autoscaler-sync-period`.
+    pub const SYNC_PERIOD: Duration = Duration::from_secs(15);
+    pub const STARTUP_DELAY: Duration = Duration::from_secs(2);
+    /// Extra forest evaluations per request in a local replica (≈ 0.5 ms of CPU, release).
+    pub const WORK_FACTOR: u32 = 300;
 }

@@ -5,10 +5,10 @@
 //! [`load`] side drives requests and records them per second; [`run`] writes the run
 //! directory described in [`timeline`].
 
+pub mod autoscaling;
 pub mod cli;
 pub mod cluster;
 pub mod config;
-pub mod embedded;
 pub mod expectations;
 pub mod load;
 pub mod local;

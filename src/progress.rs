@@ -1,6 +1,6 @@
 //! Live progress on stderr: one line per closed second.
 
-use crate::timeline::{ClusterSample, TimelineRow, UNKNOWN};
+use crate::timeline::{ClusterSample, TimelineRow, UNKNOWN, WorkloadSource};
 use std::time::Duration;
 
 /// `[  12s/30s] users 40 | ok rps 1187 (target 1200, dropped 0) | p95 3.21 ms corrected | errors 0 | endpoints 1`
@@ -39,14 +39,25 @@ pub fn line(row: &TimelineRow, planned: Option<Duration>) -> String {
 
 /// The cluster part of a progress line: ` | ready 2/3, hpa 3 (cpu 85%)`; `–` is unknown.
 pub fn cluster(s: &ClusterSample) -> String {
+    replicas(s, WorkloadSource::Cluster)
+}
+
+/// The replica state of `source`: local replicas say so on every line.
+pub fn replicas(s: &ClusterSample, source: WorkloadSource) -> String {
     let n = |v: Option<u64>| v.map_or_else(|| UNKNOWN.to_owned(), |v| v.to_string());
+    let local = source == WorkloadSource::Local;
     let mut text = format!(
-        " | ready {}/{}",
+        " | {}ready {}/{}",
+        if local { "LOCAL " } else { "" },
         n(s.deploy_ready),
         n(s.deploy_spec_replicas)
     );
     if s.hpa_desired.is_some() {
-        text.push_str(&format!(", hpa {}", n(s.hpa_desired)));
+        text.push_str(&format!(
+            ", {} {}",
+            if local { "autoscaler" } else { "hpa" },
+            n(s.hpa_desired)
+        ));
         if let Some(cpu) = s.hpa_cpu_pct {
             text.push_str(&format!(" (cpu {cpu}%)"));
         }

@@ -1,17 +1,18 @@
 //! One run end to end: start the embedded target if needed, drive the load, close seconds and
 //! print progress, then write the run directory, whatever stopped the run.
 
-use crate::cluster::{ClusterMonitor, ClusterRecording, ClusterWatch};
-use crate::config::{LoadShape, RunConfig, Target};
-use crate::embedded::{EmbeddedError, EmbeddedTarget};
+use crate::cluster::{ClusterRecording, ClusterWatch};
+use crate::config::{LoadShape, LocalOptions, RunConfig, Target};
 use crate::load::control::{EndReason, RunControl};
 use crate::load::recorder::{Gauges, Recorder, Recording};
 use crate::load::{self, LoadError, LoadHandle, LoadSetup};
+use crate::local::{LocalCluster, LocalError};
 use crate::progress;
 use crate::scenario::headers;
 use crate::timeline::{
-    self, ClusterRecord, GeneratorRecord, LoadRecord, PER_SECOND_HLOG, RUN_FORMAT, RequestRecord,
-    RunDir, RunDirError, RunMeta, StageRecord, TOTAL_HLOG, TlsRecord,
+    self, ClusterRecord, GeneratorRecord, LoadRecord, PER_SECOND_HLOG, RUN_FORMAT, ReplicaLife,
+    RequestRecord, RunDir, RunDirError, RunMeta, StageRecord, TOTAL_HLOG, TlsRecord,
+    WorkloadSource,
 };
 use chrono::Utc;
 use reqwest::Url;
@@ -33,7 +34,7 @@ pub struct RunOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Embedded(#[from] EmbeddedError),
+    Local(#[from] LocalError),
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error(transparent)]
@@ -42,22 +43,68 @@ pub enum RunError {
     Runtime(#[source] std::io::Error),
 }
 
-/// Worker threads of the embedded target's runtime.
-const EMBEDDED_WORKERS: usize = 1;
 /// A second is closed this long after it ends, so requests finishing at its very end are in.
 const CLOSE_MARGIN: Duration = Duration::from_millis(100);
 
+/// The replicas behind the target: a watched Deployment, local replicas, or nothing known.
+#[derive(Debug)]
+enum Workload {
+    None,
+    Watched(ClusterWatch),
+    Local(LocalCluster),
+}
+
+impl Workload {
+    /// Reads the latest state, for the progress line.
+    fn monitor(&self) -> Option<Box<dyn Fn() -> String + Send + Sync>> {
+        match self {
+            Workload::None => None,
+            Workload::Watched(w) => {
+                let m = w.monitor();
+                Some(Box::new(move || progress::cluster(&m.latest())))
+            }
+            Workload::Local(l) => {
+                let m = l.monitor();
+                Some(Box::new(move || {
+                    progress::replicas(&m.latest(), WorkloadSource::Local)
+                }))
+            }
+        }
+    }
+
+    /// Stops watching (or drains the local replicas) and places the history on the run clock.
+    fn finish(
+        self,
+        t0: Instant,
+        end: Instant,
+    ) -> (Option<ClusterRecording>, Option<Vec<ReplicaLife>>) {
+        match self {
+            Workload::None => (None, None),
+            Workload::Watched(w) => (Some(w.finish(t0, end)), None),
+            Workload::Local(l) => {
+                let (recording, lives) = l.finish(t0, end);
+                (Some(recording), Some(lives))
+            }
+        }
+    }
+}
+
 /// Carries out one run and writes its run directory.
 pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
-    let cluster = start_cluster(config);
-    let embedded = match &config.target {
-        Target::Embedded => Some(EmbeddedTarget::start(EMBEDDED_WORKERS)?),
-        Target::Url(_) => None,
-    };
-    let base = match (&config.target, &embedded) {
-        (Target::Url(url), _) => url.clone(),
-        (Target::Embedded, Some(e)) => e.base().clone(),
-        (Target::Embedded, None) => unreachable!("the embedded target was started above"),
+    let (workload, base) = match (&config.target, &config.local) {
+        (Target::Url(url), _) => {
+            let watch = start_cluster(config);
+            (watch.map_or(Workload::None, Workload::Watched), url.clone())
+        }
+        (Target::Embedded, options) => {
+            let options = options.clone().unwrap_or_else(|| {
+                unreachable!("the configuration gives local options with no --host")
+            });
+            let local = start_local(options, config.quiet)?;
+            let base = Url::parse(&format!("http://{}/", local.base()))
+                .expect("a socket address makes a valid URL");
+            (Workload::Local(local), base)
+        }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads)
@@ -65,12 +112,34 @@ pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    let outcome = runtime.block_on(run_async(config, base, embedded.is_some(), cluster));
-    drop(runtime);
-    if let Some(target) = embedded {
-        target.stop();
+    let embedded = matches!(workload, Workload::Local(_));
+    runtime.block_on(run_async(config, base, embedded, workload))
+}
+
+/// Starts the local replicas and says what they are.
+fn start_local(options: LocalOptions, quiet: bool) -> Result<LocalCluster, RunError> {
+    let local = LocalCluster::start(options.clone(), quiet)?;
+    if !quiet {
+        let o = &options;
+        let scaling = if o.autoscale {
+            format!(
+                "{}..{} replicas, autoscaled to {:.0}% CPU (HPA algorithm, sync every {})",
+                o.hpa.min_replicas,
+                o.hpa.max_replicas,
+                o.hpa.target_utilization_pct,
+                humantime::format_duration(o.sync_period)
+            )
+        } else {
+            format!("{} replicas, fixed", o.hpa.min_replicas)
+        };
+        eprintln!(
+            "scaleproof: LOCAL replicas, simulated on this machine (not a cluster): {scaling}; CPU request {}m, limit {}m each; balancer {}",
+            o.cpu_request_m,
+            o.cpu_limit_m,
+            local.base()
+        );
     }
-    outcome
+    Ok(local)
 }
 
 /// How long the load waits for the cluster watch's first LIST (or first error) at most.
@@ -128,7 +197,7 @@ async fn run_async(
     config: &RunConfig,
     base: Url,
     embedded: bool,
-    cluster: Option<ClusterWatch>,
+    workload: Workload,
 ) -> Result<RunOutcome, RunError> {
     let started_at = Utc::now();
     let recorder = Arc::new(Recorder::new(Instant::now(), started_at));
@@ -156,11 +225,7 @@ async fn run_async(
         eprintln!(
             "scaleproof: {} → {base}{}",
             config.scenario.name,
-            if embedded {
-                " (embedded target-service)"
-            } else {
-                ""
-            }
+            if embedded { " (local replicas)" } else { "" }
         );
     }
     let last_users = Arc::new(AtomicU64::new(0));
@@ -169,7 +234,7 @@ async fn run_async(
         last_users.clone(),
         config.quiet,
         planned(config),
-        cluster.as_ref().map(ClusterWatch::monitor),
+        workload.monitor(),
     ));
     let probe = tokio::spawn(load::health::probe(handle.recorder.clone()));
     let result = load::run(&load_config, &handle, prepared).await;
@@ -178,7 +243,7 @@ async fn run_async(
     let ended = Instant::now();
     let t0 = handle.recorder.t0();
     // Stop the watch first: it must not outlive the run by more than a second.
-    let cluster = cluster.map(|c| c.finish(t0, ended));
+    let (cluster, local_replicas) = workload.finish(t0, ended);
     let end = result?;
     let users = last_users.load(Ordering::Relaxed);
     let mut recording = handle.recorder.finish(ended, |s| Gauges {
@@ -199,6 +264,7 @@ async fn run_async(
         end,
         &recording,
         cluster.as_ref().map(|c| c.record.clone()),
+        local_replicas,
     );
     let dir = write_run_dir(config, &meta, &recording, cluster.as_ref())?;
     Ok(RunOutcome { dir, end, meta })
@@ -231,7 +297,7 @@ async fn close_seconds(
     last_users: Arc<AtomicU64>,
     quiet: bool,
     planned: Option<Duration>,
-    cluster: Option<ClusterMonitor>,
+    cluster: Option<Box<dyn Fn() -> String + Send + Sync>>,
 ) {
     let t0 = handle.recorder.t0();
     let mut next = 1u64;
@@ -248,10 +314,7 @@ async fn close_seconds(
             target_rps: handle.target_rps(s),
         });
         if !quiet {
-            let state = cluster
-                .as_ref()
-                .map(|c| progress::cluster(&c.latest()))
-                .unwrap_or_default();
+            let state = cluster.as_ref().map(|state| state()).unwrap_or_default();
             for row in &rows {
                 eprintln!("{}{state}", progress::line(row, planned));
             }
@@ -271,6 +334,7 @@ fn run_meta(
     end: EndReason,
     recording: &Recording,
     cluster: Option<ClusterRecord>,
+    local_replicas: Option<Vec<ReplicaLife>>,
 ) -> RunMeta {
     let load = match &config.shape {
         LoadShape::Closed {
@@ -343,6 +407,7 @@ fn run_meta(
         totals: recording.totals.clone(),
         generator: GeneratorRecord::here(),
         cluster,
+        local_replicas,
     }
 }
 

@@ -86,6 +86,57 @@ pub fn fraction(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Most local replicas one run may start (each is a process on this machine).
+pub const MAX_LOCAL_REPLICAS: u32 = 16;
+
+/// A CPU quantity as Kubernetes writes it — `250m`, `0.5`, `1` — in millicores, 1m..=1000m
+/// (a local replica uses at most one core).
+pub fn millicores(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let m = match t.strip_suffix('m') {
+        Some(m) => m.parse::<f64>(),
+        None => t.parse::<f64>().map(|cores| cores * 1000.0),
+    }
+    .map_err(|_| format!("{text:?} is not a CPU quantity like 250m or 0.5"))?;
+    if !(m.is_finite() && (1.0..=1000.0).contains(&m.round())) {
+        return Err(format!("{text:?} is outside 1m..1000m (one core)"));
+    }
+    Ok(m.round() as u32)
+}
+
+/// `MIN..MAX` local replicas (or `N`: exactly N), 1..=[`MAX_LOCAL_REPLICAS`].
+pub fn replica_range(text: &str) -> Result<(u32, u32), String> {
+    let t = text.trim();
+    let bad = || format!("{text:?} is not a replica range like 1..4 (or a count like 2)");
+    let n = |s: &str| s.trim().parse::<u32>().map_err(|_| bad());
+    let (min, max) = match t.split_once("..") {
+        Some((a, b)) => (n(a)?, n(b)?),
+        None => (n(t)?, n(t)?),
+    };
+    if min == 0 || min > max || max > MAX_LOCAL_REPLICAS {
+        return Err(format!(
+            "{text:?} must be 1 ≤ MIN ≤ MAX ≤ {MAX_LOCAL_REPLICAS}"
+        ));
+    }
+    Ok((min, max))
+}
+
+/// A target utilisation like `70%` (or `70`), in percent, above 0 and at most 1000.
+pub fn utilization(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let v = t
+        .strip_suffix('%')
+        .unwrap_or(t)
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{text:?} is not a utilisation like 70%"))?;
+    if v.is_finite() && v > 0.0 && v <= 1000.0 {
+        Ok(v)
+    } else {
+        Err(format!("{text:?} must be above 0% and at most 1000%"))
+    }
+}
+
 /// A positive, finite number (requests or users per second).
 pub fn positive(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
@@ -200,6 +251,23 @@ pub fn k8s_name(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_replica_values_read_as_kubernetes_writes_them() {
+        assert_eq!(millicores("250m"), Ok(250));
+        assert_eq!(millicores("0.5"), Ok(500));
+        assert_eq!(millicores("1"), Ok(1000));
+        assert!(millicores("2").expect_err("too much").contains("one core"));
+        assert!(millicores("lots").expect_err("text").contains("250m"));
+        assert_eq!(replica_range("1..4"), Ok((1, 4)));
+        assert_eq!(replica_range("3"), Ok((3, 3)));
+        assert!(replica_range("4..1").is_err());
+        assert!(replica_range("0..2").is_err());
+        assert!(replica_range("1..99").expect_err("too many").contains("16"));
+        assert_eq!(utilization("70%"), Ok(70.0));
+        assert_eq!(utilization("55"), Ok(55.0));
+        assert!(utilization("0%").is_err());
+    }
 
     #[test]
     fn durations_are_positive_and_bounded() {

@@ -8,12 +8,19 @@ use std::path::Path;
 /// Each top-level module of `src/` and the modules it may name.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("values", &[]),
+    ("autoscaling", &[]),
     ("expectations", &[]),
     ("lock", &[]),
-    ("embedded", &[]),
-    ("scenario", &["expectations", "values"]),
+    ("scenario", &["expectations", "values", "autoscaling"]),
     ("timeline", &["expectations"]),
-    ("config", &["scenario", "values", "expectations"]),
+    (
+        "config",
+        &["scenario", "values", "expectations", "autoscaling"],
+    ),
+    (
+        "local",
+        &["config", "timeline", "lock", "cluster", "autoscaling"],
+    ),
     (
         "load",
         &["config", "scenario", "timeline", "lock", "values"],
@@ -25,10 +32,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "run",
         &[
-            "config", "load", "cluster", "embedded", "progress", "timeline", "scenario",
+            "config", "load", "cluster", "local", "progress", "timeline", "scenario",
         ],
     ),
-    ("cli", &["config", "scenario", "values", "expectations"]),
+    (
+        "cli",
+        &[
+            "config",
+            "scenario",
+            "values",
+            "expectations",
+            "autoscaling",
+        ],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -10,6 +10,7 @@ mod cluster;
 mod cluster_requests;
 mod engine;
 mod fake_apiserver_protocol;
+mod local;
 mod real_cluster;
 mod report;
 mod scenarios;

@@ -344,20 +344,45 @@ fn seconds(t0: Instant, at: Instant) -> f64 {
 }
 
 fn recording(shared: &WatchState, t0: Instant, end: Instant) -> ClusterRecording {
+    ClusterRecording::from_history(
+        shared.record.clone(),
+        &shared.changes,
+        &shared.events,
+        t0,
+        end,
+    )
+}
+
+impl ClusterRecording {
+    /// Places a history — every distinct sample and event with the instant it was seen — on
+    /// the run's clock: the load started at `t0` and ended at `end`.
+    pub fn from_history(
+        record: ClusterRecord,
+        history: &[(Instant, ClusterSample)],
+        events: &[(Instant, EventRow)],
+        t0: Instant,
+        end: Instant,
+    ) -> Self {
+        history_on_clock(record, history, events, t0, end)
+    }
+}
+
+fn history_on_clock(
+    record: ClusterRecord,
+    history: &[(Instant, ClusterSample)],
+    events: &[(Instant, EventRow)],
+    t0: Instant,
+    end: Instant,
+) -> ClusterRecording {
     // The state when the load started, then every change during the run.
-    let before = shared
-        .changes
+    let before = history
         .iter()
         .rev()
         .find(|(at, _)| *at <= t0)
         .map(|(_, s)| s.clone())
         .unwrap_or_default();
     let mut samples = vec![(0.0, before)];
-    for (at, s) in shared
-        .changes
-        .iter()
-        .filter(|(at, _)| *at > t0 && *at <= end)
-    {
+    for (at, s) in history.iter().filter(|(at, _)| *at > t0 && *at <= end) {
         samples.push((seconds(t0, *at), s.clone()));
     }
     let mut changes = Vec::new();
@@ -376,8 +401,7 @@ fn recording(shared: &WatchState, t0: Instant, end: Instant) -> ClusterRecording
         previous = Some(cells);
     }
     // Events that arrived before the load started happened before the run.
-    let events = shared
-        .events
+    let events = events
         .iter()
         .filter(|(at, _)| *at >= t0 && *at <= end)
         .map(|(at, row)| EventRow {
@@ -385,7 +409,7 @@ fn recording(shared: &WatchState, t0: Instant, end: Instant) -> ClusterRecording
             ..row.clone()
         })
         .collect();
-    let mut record = shared.record.clone();
+    let mut record = record;
     record.at_start = samples[0].1.clone();
     ClusterRecording {
         record,

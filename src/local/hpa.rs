@@ -12,99 +12,11 @@
 //!
 //! Times are seconds on the run's clock, so every case can be computed by hand.
 
-use serde::{Deserialize, Serialize};
+pub use crate::autoscaling::{Behavior, HpaSpec, Policy, PolicyKind, Rules, SelectPolicy};
 
 /// How far the utilisation ratio may stray from 1 before the HPA acts (kube-controller-manager's
 /// `--horizontal-pod-autoscaler-tolerance`, 0.1 by default).
 pub const TOLERANCE: f64 = 0.1;
-
-/// `Pods` or `Percent` policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PolicyKind {
-    Pods,
-    Percent,
-}
-
-/// One scaling policy: at most `value` pods (or percent) per `period_s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Policy {
-    #[serde(rename = "type")]
-    pub kind: PolicyKind,
-    pub value: u32,
-    #[serde(rename = "periodSeconds")]
-    pub period_s: u32,
-}
-
-/// Which policy wins: the largest change (`Max`, the default), the smallest, or none at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SelectPolicy {
-    Max,
-    Min,
-    Disabled,
-}
-
-/// `behavior.scaleUp` or `behavior.scaleDown`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rules {
-    #[serde(rename = "stabilizationWindowSeconds")]
-    pub stabilization_s: u32,
-    #[serde(rename = "selectPolicy")]
-    pub select: SelectPolicy,
-    pub policies: Vec<Policy>,
-}
-
-/// `spec.behavior` of an `autoscaling/v2` HPA.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Behavior {
-    #[serde(rename = "scaleUp")]
-    pub scale_up: Rules,
-    #[serde(rename = "scaleDown")]
-    pub scale_down: Rules,
-}
-
-impl Default for Behavior {
-    /// Kubernetes' defaults: scale up by 100% or 4 pods per 15 s, whichever is more, at once;
-    /// scale down by up to 100% per 15 s after a 300 s stabilisation window.
-    fn default() -> Self {
-        Self {
-            scale_up: Rules {
-                stabilization_s: 0,
-                select: SelectPolicy::Max,
-                policies: vec![
-                    Policy {
-                        kind: PolicyKind::Percent,
-                        value: 100,
-                        period_s: 15,
-                    },
-                    Policy {
-                        kind: PolicyKind::Pods,
-                        value: 4,
-                        period_s: 15,
-                    },
-                ],
-            },
-            scale_down: Rules {
-                stabilization_s: 300,
-                select: SelectPolicy::Max,
-                policies: vec![Policy {
-                    kind: PolicyKind::Percent,
-                    value: 100,
-                    period_s: 15,
-                }],
-            },
-        }
-    }
-}
-
-/// What the autoscaler is told to do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HpaSpec {
-    pub min_replicas: u32,
-    pub max_replicas: u32,
-    /// Target average CPU utilisation, percent of each replica's CPU request.
-    pub target_utilization_pct: f64,
-    pub behavior: Behavior,
-}
 
 /// What one sync sees.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -222,13 +134,17 @@ impl Autoscaler {
     fn rate_limit(&self, now: f64, current: u32, desired: u32) -> (u32, bool) {
         let (min, max) = (self.spec.min_replicas, self.spec.max_replicas);
         if desired > current {
-            let limit = self.limit(now, current, &self.spec.behavior.scale_up, true).max(current);
+            let limit = self
+                .limit(now, current, &self.spec.behavior.scale_up, true)
+                .max(current);
             let allowed = max.min(limit);
             if desired > allowed {
                 return (allowed, limit < max);
             }
         } else if desired < current {
-            let limit = self.limit(now, current, &self.spec.behavior.scale_down, false).min(current);
+            let limit = self
+                .limit(now, current, &self.spec.behavior.scale_down, false)
+                .min(current);
             let allowed = min.max(limit);
             if desired < allowed {
                 return (allowed, limit > min);
@@ -264,7 +180,9 @@ impl Autoscaler {
                 (PolicyKind::Percent, true) => {
                     (start as f64 * (1.0 + value as f64 / 100.0)).ceil() as i64
                 }
-                (PolicyKind::Percent, false) => (start as f64 * (1.0 - value as f64 / 100.0)) as i64,
+                (PolicyKind::Percent, false) => {
+                    (start as f64 * (1.0 - value as f64 / 100.0)) as i64
+                }
             };
             result = Some(result.map_or(proposed, |r| select(r, proposed)));
         }
@@ -341,7 +259,11 @@ mod tests {
         assert_eq!(replicas_for_cpu(3, &seen(&[100.0, 100.0, 100.0]), 50.0), 6);
         assert_eq!(replicas_for_cpu(4, &seen(&[25.0; 4]), 50.0), 2);
         assert_eq!(replicas_for_cpu(4, &seen(&[53.1; 4]), 50.0), 4);
-        assert_eq!(replicas_for_cpu(4, &seen(&[45.0; 4]), 50.0), 4, "exactly 10% off");
+        assert_eq!(
+            replicas_for_cpu(4, &seen(&[45.0; 4]), 50.0),
+            4,
+            "exactly 10% off"
+        );
         // ceil(1 × 88 / 50) = 2; ceil(3 × 61 / 50) = ceil(3.66) = 4.
         assert_eq!(replicas_for_cpu(1, &seen(&[88.0]), 50.0), 2);
         assert_eq!(replicas_for_cpu(3, &seen(&[61.0; 3]), 50.0), 4);
@@ -410,22 +332,24 @@ mod tests {
         // behavior.scaleDown: Pods 4 / 60 s and Percent 10 / 60 s, selectPolicy Max (the
         // policy allowing the largest change): 80 → 72 (10% = 8 > 4); within the minute no
         // more; then 72 → 64 (7.2 → truncated to 64 replicas).
-        let mut b = Behavior::default();
-        b.scale_down = Rules {
-            stabilization_s: 0,
-            select: SelectPolicy::Max,
-            policies: vec![
-                Policy {
-                    kind: PolicyKind::Pods,
-                    value: 4,
-                    period_s: 60,
-                },
-                Policy {
-                    kind: PolicyKind::Percent,
-                    value: 10,
-                    period_s: 60,
-                },
-            ],
+        let mut b = Behavior {
+            scale_down: Rules {
+                stabilization_s: 0,
+                select: SelectPolicy::Max,
+                policies: vec![
+                    Policy {
+                        kind: PolicyKind::Pods,
+                        value: 4,
+                        period_s: 60,
+                    },
+                    Policy {
+                        kind: PolicyKind::Percent,
+                        value: 10,
+                        period_s: 60,
+                    },
+                ],
+            },
+            ..Behavior::default()
         };
         let mut a = Autoscaler::new(spec(1, 100, b.clone()));
         let low = |n: u32| seen(&vec![5.0; n as usize]);

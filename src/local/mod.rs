@@ -3,5 +3,9 @@
 //! algorithm on each replica's measured CPU — the scale-out story on one machine, recorded in
 //! the same columns a watched Deployment fills and labelled `local` wherever it is shown.
 
+pub mod balancer;
+pub mod controller;
 pub mod hpa;
 pub mod replica;
+
+pub use controller::{LocalCluster, LocalError};

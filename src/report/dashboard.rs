@@ -55,8 +55,19 @@ pub fn render(
     text(
         &header,
         format!(
-            "{} · {:.0} s · {}",
-            summary.target, summary.duration_s, summary.end_reason
+            "{}{} · {:.0} s · {}",
+            if summary
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.record.source == crate::timeline::WorkloadSource::Local)
+            {
+                "LOCAL replicas, simulated on this machine · "
+            } else {
+                ""
+            },
+            summary.target,
+            summary.duration_s,
+            summary.end_reason
         ),
         (32, 70),
         22.0,

@@ -70,7 +70,17 @@ pub fn requests(s: &Summary) -> Figure {
 /// Ready replicas (cluster) or serving endpoints.
 pub fn replicas(s: &Summary) -> Figure {
     let k = &s.kpis;
-    if k.replica_source == "cluster" {
+    if k.replica_source == "local" {
+        figure(
+            "Ready local replicas",
+            format!(
+                "{} → {}",
+                or_unknown(k.ready_replicas_at_start, |v| v.to_string()),
+                or_unknown(k.most_ready_replicas, |v| v.to_string())
+            ),
+            "at start → most (processes on this machine: simulated, not a cluster)",
+        )
+    } else if k.replica_source == "cluster" {
         figure(
             "Ready replicas",
             format!(

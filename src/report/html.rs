@@ -3,7 +3,7 @@
 
 use super::draw::PlotBox;
 use super::{Summary, headline};
-use crate::timeline::{EventRow, TimelineRow};
+use crate::timeline::{EventRow, TimelineRow, WorkloadSource};
 
 /// One chart as inline SVG with the geometry the hover read-out needs.
 #[derive(Debug)]
@@ -95,6 +95,7 @@ td,th{border:1px solid #ddd;padding:6px 10px;text-align:left;font-size:14px}
 td.result-pass{color:#2f9e44;font-weight:bold} td.result-fail{color:#c92a2a;font-weight:bold}
 td.result-inconclusive{color:#e67700;font-weight:bold} .caveat{color:#a65f00}
 pre{background:#fff;padding:12px;border-radius:8px;overflow:auto;font-size:12px}
+.local{background:#fff3bf;color:#5c3c00;padding:10px 28px;margin:0;font-weight:bold}
 .insecure{background:#c92a2a;color:#fff;padding:10px 28px;margin:0;font-weight:bold}
 details pre{margin:4px 0 0;white-space:pre-wrap;max-width:60ch}
 ";
@@ -154,6 +155,13 @@ pub fn page(
         summary.duration_s,
         escape(&summary.end_reason),
     ));
+    if summary
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.record.source == WorkloadSource::Local)
+    {
+        html.push_str("<p class=\"local\">LOCAL replicas, simulated on this machine: the scale-out shown here happened to processes on one machine, not to a Kubernetes cluster.</p>");
+    }
     if summary.tls.as_ref().is_some_and(|t| t.insecure) {
         html.push_str("<p class=\"insecure\">TLS not verified (--insecure): the server's certificate was not checked, so this run cannot show who answered.</p>");
     }
@@ -297,7 +305,15 @@ fn metric_targets(metrics: &serde_json::Value) -> String {
 
 /// The watched workload (context, resources, HPA) and its scale events.
 fn cluster_section(html: &mut String, summary: &Summary, events: &[EventRow]) {
-    html.push_str("<section><h2>Cluster</h2>");
+    let local = summary
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.record.source == WorkloadSource::Local);
+    if local {
+        html.push_str("<section><h2>Local replicas — simulated on this machine</h2><p class=\"local\">Not a cluster: the replicas were processes on the machine that generated the load, behind a local balancer, scaled by scaleproof's implementation of the HorizontalPodAutoscaler algorithm on their measured CPU. The columns and events below read like a Deployment's so that the same reports apply.</p>");
+    } else {
+        html.push_str("<section><h2>Cluster</h2>");
+    }
     let Some(c) = &summary.cluster else {
         html.push_str("<p>No cluster was watched (no <code>--deployment</code>): replica counts are distinct serving endpoints.</p></section>");
         return;

@@ -81,7 +81,13 @@ fn ms(us: Option<u64>) -> Option<f64> {
 
 /// Computes every KPI.
 pub fn compute(rows: &[TimelineRow], totals: &Totals, expect: &Expectations) -> Kpis {
-    let t = Timeline::new(rows);
+    compute_for(&Timeline::new(rows), totals, expect)
+}
+
+/// [`compute`] on a timeline that knows where its replica columns came from.
+pub fn compute_for(t: &Timeline<'_>, totals: &Totals, expect: &Expectations) -> Kpis {
+    let t = *t;
+    let rows = t.rows();
     let crossing = t.crossing_second(expect.rps);
     let scale_outs = t.scale_out_seconds();
     let kind = t.latency_kind();

@@ -52,8 +52,13 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     let events = run.read(&timeline::EVENTS)?;
     let changes = run.read(&timeline::CLUSTER)?;
     let errors = run.read(&timeline::ERRORS)?;
-    let kpis = kpi::compute(&rows, &meta.totals, &expectations);
-    let verdict = verdict::evaluate(&expectations, &rows, &meta.totals);
+    let workload = meta
+        .cluster
+        .as_ref()
+        .map_or(timeline::WorkloadSource::Cluster, |c| c.source);
+    let t = timeline::Timeline::of(&rows, workload);
+    let kpis = kpi::compute_for(&t, &meta.totals, &expectations);
+    let verdict = verdict::evaluate_for(&expectations, &t, &meta.totals);
     let summary = Summary {
         schema: SUMMARY_SCHEMA.to_owned(),
         scenario: meta.scenario.clone(),
@@ -80,7 +85,7 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     let mut specs = [
         series::throughput(&rows),
         series::latency(&rows),
-        series::replicas(&rows, &changes),
+        series::replicas(&rows, &changes, workload),
         series::endpoints(&rows, &endpoint_rows),
     ];
     // Recorded scale events mark the charts at the time they happened, scale-ins included.

@@ -1,6 +1,7 @@
 //! The data behind each chart, computed from the run directory's tables alone: which series,
 //! which points, which markers. Drawing them is `draw.rs`'s job.
 
+use crate::timeline::WorkloadSource;
 use crate::timeline::{ClusterChangeRow, EndpointRow, EventRow, TimelineRow};
 use crate::timeline::{LatencyKind, Timeline};
 use plotters::style::RGBColor;
@@ -161,7 +162,12 @@ pub fn latency(rows: &[TimelineRow]) -> ChartSpec {
 /// times the watcher saw each change (`cluster.csv`), or at the end of each second from the
 /// timeline when there is no change log; otherwise the distinct serving endpoints per second.
 /// Unknown stretches are left out, never drawn as zero.
-pub fn replicas(rows: &[TimelineRow], changes: &[ClusterChangeRow]) -> ChartSpec {
+pub fn replicas(
+    rows: &[TimelineRow],
+    changes: &[ClusterChangeRow],
+    workload: WorkloadSource,
+) -> ChartSpec {
+    let local = workload == WorkloadSource::Local;
     if !Timeline::new(rows).has_cluster() && changes.iter().all(|c| c.value.is_none()) {
         return ChartSpec {
             title: "Replicas".into(),
@@ -220,7 +226,11 @@ pub fn replicas(rows: &[TimelineRow], changes: &[ClusterChangeRow]) -> ChartSpec
     };
     let mut s = vec![
         series(
-            "Deployment desired",
+            if local {
+                "local desired"
+            } else {
+                "Deployment desired"
+            },
             PALETTE[0],
             pick("deploy_spec_replicas", |r| r.deploy_spec_replicas),
         ),
@@ -232,7 +242,15 @@ pub fn replicas(rows: &[TimelineRow], changes: &[ClusterChangeRow]) -> ChartSpec
     ];
     let hpa = pick("hpa_desired", |r| r.hpa_desired);
     if !hpa.is_empty() {
-        let mut h = series("HPA desired", PALETTE[1], hpa);
+        let mut h = series(
+            if local {
+                "autoscaler desired"
+            } else {
+                "HPA desired"
+            },
+            PALETTE[1],
+            hpa,
+        );
         h.dashed = true;
         s.push(h);
     }
@@ -251,11 +269,17 @@ pub fn replicas(rows: &[TimelineRow], changes: &[ClusterChangeRow]) -> ChartSpec
     serving.dashed = true;
     s.push(serving);
     ChartSpec {
-        title: "Replicas".into(),
+        title: if local {
+            "Replicas — LOCAL, simulated on this machine".into()
+        } else {
+            "Replicas".into()
+        },
         y_label: "count".into(),
         series: s,
         markers: markers(rows),
-        note: Some(if exact {
+        note: Some(if local {
+            "local replica processes and scaleproof's HPA-algorithm autoscaler on this machine: not a cluster".into()
+        } else if exact {
             "Deployment and HPA status from the cluster, at the moment each change was seen".into()
         } else {
             "Deployment and HPA status from the cluster, at the end of each second".into()
@@ -427,7 +451,7 @@ mod tests {
         rows[0].hpa_desired = Some(1);
         rows[2].deploy_spec_replicas = Some(2);
         rows[2].deploy_ready = Some(2);
-        let spec = replicas(&rows, &[]);
+        let spec = replicas(&rows, &[], WorkloadSource::Cluster);
         let names: Vec<&str> = spec.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
@@ -448,7 +472,7 @@ mod tests {
         assert_eq!(spec.series[2].points, vec![(1.0, 1.0)]);
         assert_eq!(spec.markers, vec![2.0]);
         // Without cluster data: endpoints, and a note saying so.
-        let plain = replicas(&[row(0, 10.0, 1)], &[]);
+        let plain = replicas(&[row(0, 10.0, 1)], &[], WorkloadSource::Cluster);
         assert_eq!(plain.series[0].name, "serving endpoints");
         assert!(
             plain
@@ -472,7 +496,7 @@ mod tests {
             change(1.426, "deploy_spec_replicas", Some("4")),
             change(2.5, "deploy_ready", Some("2")),
         ];
-        let spec = replicas(&rows, &changes);
+        let spec = replicas(&rows, &changes, WorkloadSource::Cluster);
         assert_eq!(
             spec.series[0].points,
             vec![(0.0, 1.0), (1.426, 1.0), (1.426, 4.0), (5.0, 4.0)]

@@ -4,6 +4,7 @@
 
 use super::rate::RatePlan;
 use super::request::{RequestSection, RequestSpec, request_section};
+use crate::autoscaling::{Behavior, Policy, PolicyKind, Rules, SelectPolicy};
 use crate::expectations::Expectations;
 use crate::values::{self, TestPlan};
 use serde::Deserialize;
@@ -71,6 +72,22 @@ pub struct TlsSpec {
     pub key: Option<PathBuf>,
 }
 
+/// Local replicas (`[local]`), when no `--host` is given; each flag (`--replicas`,
+/// `--cpu-request`, `--cpu-limit`, `--hpa-target`, `--no-autoscale`) overrides its field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LocalSpec {
+    pub replicas: Option<(u32, u32)>,
+    pub cpu_request_m: Option<u32>,
+    pub cpu_limit_m: Option<u32>,
+    pub hpa_target_pct: Option<f64>,
+    pub autoscale: Option<bool>,
+    pub work_factor: Option<u32>,
+    pub sync_period: Option<Duration>,
+    pub startup_delay: Option<Duration>,
+    /// `behavior` as an `autoscaling/v2` HPA takes it, unset fields at Kubernetes' defaults.
+    pub behavior: Option<Behavior>,
+}
+
 /// A validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -83,6 +100,7 @@ pub struct Scenario {
     pub expect: Expectations,
     pub cluster: ClusterSpec,
     pub tls: TlsSpec,
+    pub local: LocalSpec,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +114,50 @@ struct ScenarioFile {
     expect: Option<ExpectSection>,
     cluster: Option<ClusterSection>,
     tls: Option<TlsSection>,
+    local: Option<LocalSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocalSection {
+    replicas: Option<Spanned<String>>,
+    cpu_request: Option<Spanned<String>>,
+    cpu_limit: Option<Spanned<String>>,
+    hpa_target: Option<Spanned<String>>,
+    autoscale: Option<bool>,
+    work_factor: Option<Spanned<i64>>,
+    sync_period: Option<Spanned<String>>,
+    startup_delay: Option<Spanned<String>>,
+    behavior: Option<BehaviorSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BehaviorSection {
+    #[serde(rename = "scaleUp")]
+    scale_up: Option<RulesSection>,
+    #[serde(rename = "scaleDown")]
+    scale_down: Option<RulesSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesSection {
+    #[serde(rename = "stabilizationWindowSeconds")]
+    stabilization: Option<Spanned<i64>>,
+    #[serde(rename = "selectPolicy")]
+    select: Option<Spanned<String>>,
+    policies: Option<Vec<Spanned<PolicySection>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicySection {
+    #[serde(rename = "type")]
+    kind: String,
+    value: i64,
+    #[serde(rename = "periodSeconds")]
+    period: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -286,6 +348,10 @@ impl Scenario {
             Some(section) => tls_section(&doc, section)?,
             None => TlsSpec::default(),
         };
+        let local = match &file.local {
+            Some(section) => local_section(&doc, section)?,
+            None => LocalSpec::default(),
+        };
         Ok(Self {
             name,
             source: source.to_owned(),
@@ -295,8 +361,115 @@ impl Scenario {
             expect,
             cluster,
             tls,
+            local,
         })
     }
+}
+
+fn local_section(doc: &Doc<'_>, s: &LocalSection) -> Result<LocalSpec, ScenarioError> {
+    let spec = LocalSpec {
+        replicas: checked(doc, &s.replicas, "local.replicas", |v| {
+            values::replica_range(v)
+        })?,
+        cpu_request_m: checked(doc, &s.cpu_request, "local.cpu_request", |v| {
+            values::millicores(v)
+        })?,
+        cpu_limit_m: checked(doc, &s.cpu_limit, "local.cpu_limit", |v| {
+            values::millicores(v)
+        })?,
+        hpa_target_pct: checked(doc, &s.hpa_target, "local.hpa_target", |v| {
+            values::utilization(v)
+        })?,
+        autoscale: s.autoscale,
+        work_factor: checked(doc, &s.work_factor, "local.work_factor", |n| {
+            u32::try_from(*n)
+                .ok()
+                .filter(|n| *n <= 100_000)
+                .ok_or_else(|| format!("{n} is not a work factor in 0..=100000"))
+        })?,
+        sync_period: checked(doc, &s.sync_period, "local.sync_period", |v| {
+            values::duration(v)
+        })?,
+        startup_delay: checked(doc, &s.startup_delay, "local.startup_delay", |v| {
+            values::duration(v)
+        })?,
+        behavior: match &s.behavior {
+            None => None,
+            Some(b) => {
+                let mut behavior = Behavior::default();
+                if let Some(r) = &b.scale_up {
+                    rules(doc, r, "local.behavior.scaleUp", &mut behavior.scale_up)?;
+                }
+                if let Some(r) = &b.scale_down {
+                    rules(doc, r, "local.behavior.scaleDown", &mut behavior.scale_down)?;
+                }
+                Some(behavior)
+            }
+        },
+    };
+    if let (Some(req), Some(limit)) = (&s.cpu_request, spec.cpu_limit_m)
+        && spec.cpu_request_m.is_some_and(|r| r > limit)
+    {
+        return Err(doc.error(req.span(), "local.cpu_request", "is above local.cpu_limit"));
+    }
+    Ok(spec)
+}
+
+/// One direction of `behavior`, checked as the API server checks it.
+fn rules(doc: &Doc<'_>, s: &RulesSection, at: &str, into: &mut Rules) -> Result<(), ScenarioError> {
+    if let Some(w) = &s.stabilization {
+        into.stabilization_s = u32::try_from(*w.get_ref())
+            .ok()
+            .filter(|w| *w <= 3600)
+            .ok_or_else(|| {
+                doc.error(
+                    w.span(),
+                    &format!("{at}.stabilizationWindowSeconds"),
+                    "must be 0..=3600",
+                )
+            })?;
+    }
+    if let Some(p) = &s.select {
+        into.select = match p.get_ref().as_str() {
+            "Max" => SelectPolicy::Max,
+            "Min" => SelectPolicy::Min,
+            "Disabled" => SelectPolicy::Disabled,
+            other => {
+                return Err(doc.error(
+                    p.span(),
+                    &format!("{at}.selectPolicy"),
+                    format!("{other:?} is not Max, Min or Disabled"),
+                ));
+            }
+        };
+    }
+    if let Some(list) = &s.policies {
+        into.policies.clear();
+        for (i, p) in list.iter().enumerate() {
+            let field = format!("{at}.policies[{i}]");
+            let bad = |m: &str| doc.error(p.span(), &field, m.to_owned());
+            let q = p.get_ref();
+            let kind = match q.kind.as_str() {
+                "Pods" => PolicyKind::Pods,
+                "Percent" => PolicyKind::Percent,
+                _ => return Err(bad("type must be Pods or Percent")),
+            };
+            let value = u32::try_from(q.value)
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| bad("value must be above 0"))?;
+            let period_s = u32::try_from(q.period)
+                .ok()
+                .filter(|v| (1..=1800).contains(v))
+                .ok_or_else(|| bad("periodSeconds must be 1..=1800"))?;
+            into.policies.push(Policy {
+                kind,
+                value,
+                period_s,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn tls_section(doc: &Doc<'_>, s: &TlsSection) -> Result<TlsSpec, ScenarioError> {

@@ -21,9 +21,34 @@ pub struct ContainerRecord {
     pub limits: std::collections::BTreeMap<String, String>,
 }
 
+/// Where the replica columns came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadSource {
+    /// A Deployment watched on a Kubernetes cluster.
+    #[default]
+    Cluster,
+    /// Local replicas: processes on the machine that ran the load, scaled by scaleproof's own
+    /// implementation of the HPA algorithm. Simulated, not a cluster.
+    Local,
+}
+
+impl WorkloadSource {
+    /// `cluster` or `local`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cluster => "cluster",
+            Self::Local => "local",
+        }
+    }
+}
+
 /// The cluster side of a run, in `run.json` (`null` when no cluster was watched).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterRecord {
+    /// `cluster` (a watched Deployment) or `local` (local replicas, simulated on one machine).
+    #[serde(default)]
+    pub source: WorkloadSource,
     /// kubeconfig context used (`in-cluster` inside a pod), if known.
     pub kube_context: Option<String>,
     /// API server URL.
@@ -127,6 +152,21 @@ pub struct TlsRecord {
     pub client_cert: Option<String>,
 }
 
+/// What one local replica did (`run.json`'s `local_replicas`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaLife {
+    pub name: String,
+    /// Seconds on the run's clock (negative: before the load started).
+    pub started_s: f64,
+    pub ready_s: Option<f64>,
+    pub stopping_s: Option<f64>,
+    pub exited_s: Option<f64>,
+    /// `drained`, `killed (signal 9)`, `exit status …`, or empty while running.
+    pub exit: String,
+    /// `/predict` requests the replica itself counted (printed when it exits).
+    pub served_predict: Option<u64>,
+}
+
 /// Contents of `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMeta {
@@ -158,9 +198,13 @@ pub struct RunMeta {
     pub totals: Totals,
     /// Machine that generated the load.
     pub generator: GeneratorRecord,
-    /// The watched Deployment and HPA; null when no cluster was watched.
+    /// The watched Deployment and HPA; null when no cluster was watched. With local replicas:
+    /// their spec, with `source` `local`.
     #[serde(default)]
     pub cluster: Option<ClusterRecord>,
+    /// Each local replica's life and its own request count; null without local replicas.
+    #[serde(default)]
+    pub local_replicas: Option<Vec<ReplicaLife>>,
 }
 
 /// The load generator's machine.

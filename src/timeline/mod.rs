@@ -22,8 +22,8 @@ pub use errors::{
     ERROR_COLUMNS, ErrorRow, MAX_MESSAGE_CHARS, MAX_MESSAGES, OTHER_MESSAGES, SAMPLE_BYTES, hint,
 };
 pub use meta::{
-    ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, RUN_FORMAT, RequestRecord,
-    RunMeta, StageRecord, TlsRecord, Totals,
+    ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, RUN_FORMAT, ReplicaLife,
+    RequestRecord, RunMeta, StageRecord, TlsRecord, Totals, WorkloadSource,
 };
 pub use query::{
     DROPPED_SHARE_LIMIT, GEN_CPU_SATURATED_PCT, GEN_LAG_SATURATED_US, GEN_SATURATED_SHARE,

@@ -2,6 +2,7 @@
 //! verdict, the KPIs, the charts and every page show the same figure for the same name.
 
 use super::TimelineRow;
+use super::meta::WorkloadSource;
 
 /// A second in which the generator's worker threads used at least this share of their CPU
 /// counts as saturated.
@@ -61,9 +62,24 @@ pub struct Timeline<'a> {
     cluster: bool,
     /// The latency kind of the run (derived once).
     kind: LatencyKind,
+    /// Where the replica columns came from: a watched cluster or local replicas.
+    workload: WorkloadSource,
 }
 
 impl<'a> Timeline<'a> {
+    /// The rows of a run whose replica columns (if any) came from `workload`.
+    pub fn of(rows: &'a [TimelineRow], workload: WorkloadSource) -> Self {
+        Self {
+            workload,
+            ..Self::new(rows)
+        }
+    }
+
+    /// Where the replica columns came from.
+    pub fn workload(&self) -> WorkloadSource {
+        self.workload
+    }
+
     pub fn new(rows: &'a [TimelineRow]) -> Self {
         let cluster = rows
             .iter()
@@ -74,6 +90,7 @@ impl<'a> Timeline<'a> {
         Self {
             rows,
             cluster,
+            workload: WorkloadSource::Cluster,
             kind: if open {
                 LatencyKind::Corrected
             } else {
@@ -134,10 +151,11 @@ impl<'a> Timeline<'a> {
         self.rows.iter().any(|r| r.endpoints.is_some())
     }
 
-    /// `cluster` (the Deployment's status) or `endpoints` (distinct endpoint header values).
+    /// `cluster` (the Deployment's status), `local` (local replicas, simulated on this
+    /// machine) or `endpoints` (distinct endpoint header values).
     pub fn replica_source(&self) -> &'static str {
         if self.has_cluster() {
-            "cluster"
+            self.workload.name()
         } else {
             "endpoints"
         }

@@ -17,4 +17,4 @@ mod check;
 mod rules;
 
 pub use check::{Check, State, Verdict, table};
-pub use rules::evaluate;
+pub use rules::{evaluate, evaluate_for};

@@ -3,7 +3,9 @@
 
 use super::check::{Check, State, Verdict};
 use crate::expectations::Expectations;
-use crate::timeline::{DROPPED_SHARE_LIMIT, LatencyKind, Timeline, TimelineRow, Totals};
+use crate::timeline::{
+    DROPPED_SHARE_LIMIT, LatencyKind, Timeline, TimelineRow, Totals, WorkloadSource,
+};
 
 fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
@@ -38,7 +40,12 @@ fn pass_or(pass: bool, otherwise: State) -> State {
 
 /// Evaluates every expectation that is set.
 pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) -> Verdict {
-    let t = Timeline::new(rows);
+    evaluate_for(expect, &Timeline::new(rows), totals)
+}
+
+/// [`evaluate`] on a timeline that knows where its replica columns came from.
+pub fn evaluate_for(expect: &Expectations, t: &Timeline<'_>, totals: &Totals) -> Verdict {
+    let t = *t;
     let health = t.generator_health();
     let dropped = totals.dropped_share().unwrap_or(0.0);
     let mut caveats = Vec::new();
@@ -106,7 +113,9 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
     }
 
     if let Some(want) = expect.replicas {
-        let source = if t.has_cluster() {
+        let source = if t.has_cluster() && t.workload() == WorkloadSource::Local {
+            "most ready LOCAL replicas at the end of a second (processes on this machine, simulated: not a cluster)"
+        } else if t.has_cluster() {
             "most ready replicas of the Deployment at the end of a second (status.readyReplicas, cluster watch)"
         } else {
             "most distinct X-Served-By endpoints in one second (no cluster data)"
@@ -220,7 +229,9 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
 /// during the ramp, before that, counts as 0 s.
 fn scale_within(b: &mut Builder, t: &Timeline<'_>, rps: Option<f64>, want: f64) {
     let cluster = t.has_cluster();
-    let source = if cluster {
+    let source = if cluster && t.workload() == WorkloadSource::Local {
+        "seconds from load reaching the rps expectation to the local autoscaler's first scale-out (simulated on this machine)"
+    } else if cluster {
         "seconds from load reaching the rps expectation to the Deployment's first scale-out (spec.replicas up)"
     } else {
         "seconds from load reaching the rps expectation to more endpoints serving"

@@ -1,0 +1,685 @@
+//! The local "cluster": replica processes (`scaleproof replica`), the balancer in front of
+//! them, and the autoscaler, run on a thread and runtime of their own so that nothing they do
+//! holds back the load. Each replica's life is recorded as a watched Deployment's pods are —
+//! spec and ready replicas, the autoscaler's desired count and CPU, pods by state, and events
+//! for every decision — so the run directory, charts and verdict read it like a cluster's,
+//! labelled `local`.
+
+use super::balancer::Balancer;
+use super::hpa::{Autoscaler, Observation};
+use super::replica::{LISTENING, SERVED, process_cpu};
+use crate::cluster::ClusterRecording;
+use crate::config::LocalOptions;
+use crate::timeline::{
+    ClusterRecord, ClusterSample, ContainerRecord, EventRow, ReplicaLife, WorkloadSource,
+};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// The name of the local workload, as a Deployment's.
+pub const WORKLOAD: &str = "target-service";
+/// How often the controller looks at its replicas.
+const TICK: Duration = Duration::from_millis(100);
+/// Longest a replica may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest a removed replica waits for its connections to close before SIGTERM (a pod's
+/// `terminationGracePeriodSeconds`).
+const TERMINATION_GRACE: Duration = Duration::from_secs(30);
+
+/// Why the local replicas could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("cannot find the scaleproof executable to start replicas")]
+    Exe(#[source] std::io::Error),
+    #[error("cannot start the local replicas")]
+    Start(#[source] std::io::Error),
+    #[error("no local replica became ready within {0:?}")]
+    NotReady(Duration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Process started, not ready yet.
+    Starting,
+    Ready,
+    /// Out of the balancer, draining; SIGTERM sent once its connections closed.
+    Terminating {
+        since: Instant,
+        signalled: bool,
+    },
+}
+
+#[derive(Debug)]
+struct Replica {
+    name: String,
+    child: Child,
+    addr: Option<SocketAddr>,
+    started: Instant,
+    phase: Phase,
+    /// CPU used by the last sync, and when.
+    cpu_mark: Option<(Instant, Duration)>,
+    /// Lines the replica prints: its address, and its own count when it exits.
+    output: mpsc::Receiver<String>,
+    served: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct History {
+    changes: Vec<(Instant, ClusterSample)>,
+    events: Vec<(Instant, EventRow)>,
+    lives: Vec<ReplicaLife>,
+    warnings: Vec<String>,
+}
+
+/// Running local replicas; [`LocalCluster::finish`] stops them.
+#[derive(Debug)]
+pub struct LocalCluster {
+    base: SocketAddr,
+    options: LocalOptions,
+    history: Arc<Mutex<History>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    origin: Instant,
+}
+
+impl LocalCluster {
+    /// Starts the balancer and `min_replicas` replicas, and waits until one is ready.
+    pub fn start(options: LocalOptions, quiet: bool) -> Result<Self, LocalError> {
+        let exe = std::env::current_exe().map_err(LocalError::Exe)?;
+        let history = Arc::new(Mutex::new(History::default()));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(LocalError::Start)?;
+        let balancer = Balancer::default();
+        let base = runtime
+            .block_on(balancer.start())
+            .map_err(LocalError::Start)?;
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let origin = Instant::now();
+        let mut control = Control {
+            exe,
+            options: options.clone(),
+            balancer,
+            replicas: Vec::new(),
+            spec: options.hpa.min_replicas.max(1),
+            autoscaler: Autoscaler::new(options.hpa.clone()),
+            desired: None,
+            utilization: None,
+            next_index: 1,
+            history: history.clone(),
+            origin,
+            quiet,
+        };
+        control.reconcile().map_err(LocalError::Start)?;
+        let thread = std::thread::Builder::new()
+            .name("local-replicas".to_owned())
+            .spawn(move || runtime.block_on(control.run(stopped)))
+            .map_err(LocalError::Start)?;
+        let this = Self {
+            base,
+            options,
+            history,
+            stop: Some(stop),
+            thread: Some(thread),
+            origin,
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while this.latest().deploy_ready.unwrap_or(0) == 0 {
+            if Instant::now() >= deadline {
+                return Err(LocalError::NotReady(START_TIMEOUT));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(this)
+    }
+
+    /// The balancer's address.
+    pub fn base(&self) -> SocketAddr {
+        self.base
+    }
+
+    /// The latest state, in the cluster columns.
+    pub fn latest(&self) -> ClusterSample {
+        self.monitor().latest()
+    }
+
+    /// Reads the latest state from anywhere.
+    pub fn monitor(&self) -> LocalMonitor {
+        LocalMonitor(self.history.clone())
+    }
+
+    /// Stops the autoscaler, drains every replica, and places what happened on the run's
+    /// clock: the load started at `t0` and ended at `end`.
+    pub fn finish(mut self, t0: Instant, end: Instant) -> (ClusterRecording, Vec<ReplicaLife>) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let h = crate::lock::lock(&self.history);
+        let mut lives = h.lives.clone();
+        let shift = t0.saturating_duration_since(self.origin).as_secs_f64();
+        for life in &mut lives {
+            for t in [
+                Some(&mut life.started_s),
+                life.ready_s.as_mut(),
+                life.stopping_s.as_mut(),
+                life.exited_s.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *t = ((*t - shift) * 1000.0).round() / 1000.0;
+            }
+        }
+        let mut record = record(&self.options);
+        record.warnings = h.warnings.clone();
+        (
+            ClusterRecording::from_history(record, &h.changes, &h.events, t0, end),
+            lives,
+        )
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads the latest state of a [`LocalCluster`].
+#[derive(Debug, Clone)]
+pub struct LocalMonitor(Arc<Mutex<History>>);
+
+impl LocalMonitor {
+    pub fn latest(&self) -> ClusterSample {
+        crate::lock::lock(&self.0)
+            .changes
+            .last()
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `run.json`'s context of the local workload.
+fn record(o: &LocalOptions) -> ClusterRecord {
+    let cpu = |m: u32| BTreeMap::from([("cpu".to_owned(), format!("{m}m"))]);
+    ClusterRecord {
+        source: WorkloadSource::Local,
+        kube_context: None,
+        server: None,
+        namespace: "local".to_owned(),
+        deployment: WORKLOAD.to_owned(),
+        hpa: o.autoscale.then(|| WORKLOAD.to_owned()),
+        selector: None,
+        containers: vec![ContainerRecord {
+            name: WORKLOAD.to_owned(),
+            image: format!(
+                "scaleproof replica (local process, work factor {})",
+                o.work_factor
+            ),
+            requests: cpu(o.cpu_request_m),
+            limits: cpu(o.cpu_limit_m),
+        }],
+        hpa_min_replicas: Some(u64::from(o.hpa.min_replicas)),
+        hpa_max_replicas: Some(u64::from(o.hpa.max_replicas)),
+        hpa_metric_targets: if o.autoscale {
+            serde_json::json!([{
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": o.hpa.target_utilization_pct}}
+            }])
+        } else {
+            serde_json::Value::Null
+        },
+        hpa_behavior: if o.autoscale {
+            serde_json::to_value(&o.hpa.behavior).unwrap_or_default()
+        } else {
+            serde_json::Value::Null
+        },
+        ..ClusterRecord::default()
+    }
+}
+
+struct Control {
+    exe: std::path::PathBuf,
+    options: LocalOptions,
+    balancer: Balancer,
+    replicas: Vec<Replica>,
+    /// `spec.replicas`.
+    spec: u32,
+    autoscaler: Autoscaler,
+    desired: Option<u32>,
+    utilization: Option<f64>,
+    next_index: u32,
+    history: Arc<Mutex<History>>,
+    origin: Instant,
+    quiet: bool,
+}
+
+impl Control {
+    async fn run(mut self, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_sync = Instant::now() + self.options.sync_period;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopped => break,
+            }
+            self.look().await;
+            if self.options.autoscale && Instant::now() >= next_sync {
+                next_sync += self.options.sync_period;
+                self.sync();
+            }
+            if let Err(e) = self.reconcile() {
+                self.warn(format!("cannot start a replica: {e}"));
+            }
+            self.sample();
+        }
+        self.stop_all().await;
+        self.sample();
+    }
+
+    fn at(&self) -> f64 {
+        self.origin.elapsed().as_secs_f64()
+    }
+
+    fn warn(&mut self, text: String) {
+        let mut h = crate::lock::lock(&self.history);
+        if !h.warnings.contains(&text) {
+            if !self.quiet {
+                eprintln!("scaleproof: warning: local replicas: {text}");
+            }
+            h.warnings.push(text);
+        }
+    }
+
+    fn event(&self, object: &str, reason: &str, kind: &str, message: String) {
+        crate::lock::lock(&self.history).events.push((
+            Instant::now(),
+            EventRow {
+                t_s: 0.0,
+                time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                object: object.to_owned(),
+                reason: reason.to_owned(),
+                kind: kind.to_owned(),
+                count: 1,
+                message,
+            },
+        ));
+    }
+
+    fn life(&self, name: &str, f: impl FnOnce(&mut ReplicaLife)) {
+        let mut h = crate::lock::lock(&self.history);
+        if let Some(l) = h.lives.iter_mut().find(|l| l.name == name) {
+            f(l);
+        }
+    }
+
+    /// Starts one replica process.
+    fn spawn(&mut self) -> std::io::Result<()> {
+        let name = format!("{WORKLOAD}-local-{}", self.next_index);
+        self.next_index += 1;
+        let mut child = Command::new(&self.exe)
+            .args([
+                "replica",
+                "--served-by",
+                &name,
+                "--cpu-limit-m",
+                &self.options.cpu_limit_m.to_string(),
+                "--work-factor",
+                &self.options.work_factor.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (lines, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        crate::lock::lock(&self.history).lives.push(ReplicaLife {
+            name: name.clone(),
+            started_s: self.at(),
+            ..ReplicaLife::default()
+        });
+        self.event(
+            &format!("ReplicaSet/{WORKLOAD}-local"),
+            "SuccessfulCreate",
+            "Normal",
+            format!("Created pod: {name} (local process {})", child.id()),
+        );
+        self.replicas.push(Replica {
+            name,
+            child,
+            addr: None,
+            started: Instant::now(),
+            phase: Phase::Starting,
+            cpu_mark: None,
+            output,
+            served: None,
+        });
+        Ok(())
+    }
+
+    /// Addresses, readiness, exits, drains.
+    async fn look(&mut self) {
+        let now = Instant::now();
+        let mut gone = Vec::new();
+        for i in 0..self.replicas.len() {
+            let r = &mut self.replicas[i];
+            read_output(r);
+            if let Ok(Some(status)) = r.child.try_wait() {
+                // Read what it printed last (its count) before it is forgotten: the pipe
+                // closes once the reader has passed everything on.
+                let deadline = Instant::now() + Duration::from_millis(500);
+                while !read_output(r) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                gone.push((i, status, r.served));
+                continue;
+            }
+            if r.phase == Phase::Starting {
+                if r.addr.is_none() && now.duration_since(r.started) > START_TIMEOUT {
+                    let _ = r.child.kill();
+                    continue;
+                }
+                if let Some(addr) = r.addr
+                    && now.duration_since(r.started) >= self.options.startup_delay
+                    && ready(addr).await
+                {
+                    let r = &mut self.replicas[i];
+                    r.phase = Phase::Ready;
+                    r.cpu_mark = process_cpu(r.child.id()).map(|c| (Instant::now(), c));
+                    self.balancer.add(&r.name, addr);
+                    let (name, t) = (r.name.clone(), self.at());
+                    self.life(&name, |l| l.ready_s = Some(t));
+                }
+            } else if let Phase::Terminating { since, signalled } = r.phase
+                && !signalled
+                && (self.balancer.open_connections(&r.name) == 0
+                    || now.duration_since(since) >= TERMINATION_GRACE)
+            {
+                terminate(&r.child);
+                r.phase = Phase::Terminating {
+                    since,
+                    signalled: true,
+                };
+            }
+        }
+        for (i, status, served) in gone.into_iter().rev() {
+            let r = self.replicas.remove(i);
+            self.balancer.remove(&r.name);
+            let expected = matches!(r.phase, Phase::Terminating { .. });
+            let exit = exit_text(status, expected);
+            let t = self.at();
+            self.life(&r.name, |l| {
+                l.exited_s = Some(t);
+                l.exit = exit.clone();
+                if served.is_some() {
+                    l.served_predict = served;
+                }
+            });
+            if !expected {
+                self.event(
+                    &format!("Pod/{}", r.name),
+                    "BackOff",
+                    "Warning",
+                    format!(
+                        "{} ended unexpectedly: {exit}; the ReplicaSet replaces it",
+                        r.name
+                    ),
+                );
+                self.warn(format!("replica {} ended unexpectedly: {exit}", r.name));
+            }
+        }
+    }
+
+    /// One autoscaler sync on the replicas' CPU since the last one.
+    fn sync(&mut self) {
+        let now = Instant::now();
+        let request = Duration::from_millis(u64::from(self.options.cpu_request_m));
+        let mut ready = Vec::new();
+        let mut unready = 0;
+        for r in &mut self.replicas {
+            match r.phase {
+                Phase::Ready => {
+                    let Some(cpu) = process_cpu(r.child.id()) else {
+                        continue;
+                    };
+                    if let Some((at, before)) = r.cpu_mark {
+                        let secs = now.duration_since(at).as_secs_f64();
+                        if secs > 0.0 {
+                            let used = cpu.saturating_sub(before).as_secs_f64() / secs;
+                            ready.push(100.0 * used / request.as_secs_f64());
+                        }
+                    }
+                    r.cpu_mark = Some((now, cpu));
+                }
+                Phase::Starting => unready += 1,
+                Phase::Terminating { .. } => {}
+            }
+        }
+        let t = self.at();
+        let d = self.autoscaler.sync(
+            t,
+            self.spec,
+            &Observation {
+                ready_utilization_pct: ready,
+                unready,
+            },
+        );
+        self.utilization = d.utilization_pct;
+        self.desired = Some(d.desired);
+        if d.desired != self.spec {
+            let up = d.desired > self.spec;
+            let cpu = d
+                .utilization_pct
+                .map_or("unknown".to_owned(), |u| format!("{u:.0}%"));
+            self.event(
+                &format!("HorizontalPodAutoscaler/{WORKLOAD}"),
+                "SuccessfulRescale",
+                "Normal",
+                format!(
+                    "New size: {}; reason: cpu resource utilization (percentage of request) {} target ({cpu} vs {:.0}%)",
+                    d.desired,
+                    if up { "above" } else { "below" },
+                    self.options.hpa.target_utilization_pct
+                ),
+            );
+            self.event(
+                &format!("Deployment/{WORKLOAD}"),
+                "ScalingReplicaSet",
+                "Normal",
+                format!(
+                    "Scaled {} replica set {WORKLOAD}-local from {} to {}",
+                    if up { "up" } else { "down" },
+                    self.spec,
+                    d.desired
+                ),
+            );
+            self.spec = d.desired;
+        }
+    }
+
+    /// Starts or removes replicas until `spec` are running (not terminating).
+    fn reconcile(&mut self) -> std::io::Result<()> {
+        let live = |r: &Replica| !matches!(r.phase, Phase::Terminating { .. });
+        let mut running = self.replicas.iter().filter(|r| live(r)).count() as u32;
+        while running < self.spec {
+            self.spawn()?;
+            running += 1;
+        }
+        while running > self.spec {
+            // As a ReplicaSet scales down: not-ready first, then the newest.
+            let pick = self
+                .replicas
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| live(r))
+                .max_by_key(|(_, r)| (r.phase == Phase::Starting, r.started))
+                .map(|(i, _)| i);
+            let Some(i) = pick else { break };
+            let r = &mut self.replicas[i];
+            self.balancer.remove(&r.name);
+            r.phase = Phase::Terminating {
+                since: Instant::now(),
+                signalled: false,
+            };
+            let (name, t) = (r.name.clone(), self.at());
+            self.life(&name, |l| l.stopping_s = Some(t));
+            self.event(
+                &format!("Pod/{name}"),
+                "Killing",
+                "Normal",
+                format!("Stopping {name}: out of the balancer; SIGTERM once its connections close"),
+            );
+            running -= 1;
+        }
+        Ok(())
+    }
+
+    /// The state in the cluster columns, recorded when it changes.
+    fn sample(&self) {
+        let count =
+            |f: &dyn Fn(&Replica) -> bool| self.replicas.iter().filter(|r| f(r)).count() as u64;
+        let live = count(&|r| !matches!(r.phase, Phase::Terminating { .. }));
+        let ready = count(&|r| r.phase == Phase::Ready);
+        let sample = ClusterSample {
+            deploy_spec_replicas: Some(u64::from(self.spec)),
+            deploy_replicas: Some(live),
+            deploy_updated: Some(live),
+            deploy_ready: Some(ready),
+            deploy_available: Some(ready),
+            hpa_current: self.options.autoscale.then_some(u64::from(self.spec)),
+            hpa_desired: self
+                .options
+                .autoscale
+                .then(|| u64::from(self.desired.unwrap_or(self.spec))),
+            hpa_cpu_pct: self.utilization.map(|u| u.round() as u64),
+            hpa_metrics: self.utilization.map(|u| format!("cpu={u:.0}%")),
+            pods_pending: Some(count(&|r| r.phase == Phase::Starting && r.addr.is_none())),
+            pods_running: Some(count(&|r| {
+                !matches!(r.phase, Phase::Terminating { .. })
+                    && (r.phase == Phase::Ready || r.addr.is_some())
+            })),
+            pods_succeeded: Some(0),
+            pods_failed: Some(0),
+            pods_ready: Some(ready),
+            pods_terminating: Some(count(&|r| matches!(r.phase, Phase::Terminating { .. }))),
+        };
+        let mut h = crate::lock::lock(&self.history);
+        if h.changes.last().is_none_or(|(_, s)| *s != sample) {
+            h.changes.push((Instant::now(), sample));
+        }
+    }
+
+    /// Drains every replica at the end of the run.
+    async fn stop_all(&mut self) {
+        for r in &mut self.replicas {
+            self.balancer.remove(&r.name);
+            if !matches!(
+                r.phase,
+                Phase::Terminating {
+                    signalled: true,
+                    ..
+                }
+            ) {
+                terminate(&r.child);
+                r.phase = Phase::Terminating {
+                    since: Instant::now(),
+                    signalled: true,
+                };
+            }
+        }
+        let deadline = Instant::now() + TERMINATION_GRACE;
+        while !self.replicas.is_empty() && Instant::now() < deadline {
+            self.look().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for r in &mut self.replicas {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
+    }
+}
+
+/// Takes the replica's new output lines; true once its stdout has closed.
+fn read_output(r: &mut Replica) -> bool {
+    loop {
+        match r.output.try_recv() {
+            Ok(line) => {
+                if let Some(addr) = line.strip_prefix(LISTENING) {
+                    r.addr = addr.trim().parse().ok();
+                } else if let Some(n) = line.strip_prefix(SERVED) {
+                    r.served = n.trim().parse().ok();
+                }
+            }
+            Err(mpsc::TryRecvError::Empty) => return false,
+            Err(mpsc::TryRecvError::Disconnected) => return true,
+        }
+    }
+}
+
+/// GET /ready answers 200.
+async fn ready(addr: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let check = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(b"GET /ready HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await.ok()?;
+        Some(head.starts_with(b"HTTP/1.1 200"))
+    };
+    tokio::time::timeout(Duration::from_secs(1), check)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+/// SIGTERM, as the kubelet sends it.
+fn terminate(child: &Child) {
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        if let Ok(pid) = i32::try_from(child.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+}
+
+fn exit_text(status: std::process::ExitStatus, expected: bool) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return format!("killed (signal {sig})");
+        }
+    }
+    match (status.success(), expected) {
+        (true, true) => "drained".to_owned(),
+        (true, false) => "exited".to_owned(),
+        _ => format!("{status}"),
+    }
+}

@@ -1,0 +1,240 @@
+//! Local replicas end to end, on loopback: the binary with no --host starts replica processes
+//! behind its balancer, scales them out and in with the HPA algorithm, drains the removed
+//! ones without losing a request, and replaces a replica killed with SIGKILL.
+
+use scaleproof::timeline::{self, EndpointRow, EventRow, RunDir, RunMeta, TimelineRow};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A shortened default story for a debug build (a replica serves ~200 rps at 150m there):
+/// 300 rps saturates one replica, the autoscaler (2 s syncs) adds replicas, then the load
+/// falls to 60 rps and, after a 2 s stabilisation window, replicas are removed and drained.
+const STORY: &str = r#"
+name = "story"
+[load]
+rate = "300:3s,300:9s,60:1s,60:12s"
+max_users = 128
+[[request]]
+name = "predict"
+method = "POST"
+path = "/predict"
+corpus = "corpora/diabetes-instances.jsonl"
+[local]
+replicas = "1..3"
+cpu_request = "100m"
+cpu_limit = "150m"
+hpa_target = "60%"
+work_factor = 0
+sync_period = "2s"
+startup_delay = "1s"
+[local.behavior.scaleDown]
+stabilizationWindowSeconds = 2
+"#;
+
+fn scenario(dir: &Path, text: &str) -> PathBuf {
+    let corpora = dir.join("corpora");
+    std::fs::create_dir_all(&corpora).expect("corpora");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/corpora/diabetes-instances.jsonl"
+        ),
+        corpora.join("diabetes-instances.jsonl"),
+    )
+    .expect("copy corpus");
+    let path = dir.join("story.toml");
+    std::fs::write(&path, text).expect("write scenario");
+    path
+}
+
+fn only_run(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .expect("out")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+#[test]
+fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = scenario(tmp.path(), STORY);
+    let out = tmp.path().join("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("LOCAL replicas, simulated on this machine (not a cluster)"),
+        "{err}"
+    );
+    let dir = only_run(&out);
+    let run = RunDir::open(&dir);
+    let meta: RunMeta = run.read_meta().expect("run.json");
+    let rows: Vec<TimelineRow> = run.read(&timeline::TIMELINE).expect("timeline");
+    let cluster = meta.cluster.as_ref().expect("local record");
+    assert_eq!(cluster.source, timeline::WorkloadSource::Local);
+    assert_eq!(
+        cluster.at_start.deploy_ready,
+        Some(1),
+        "starts with one replica"
+    );
+    let most = rows.iter().filter_map(|r| r.deploy_ready).max();
+    assert!(most >= Some(2), "scaled out: {most:?}\n{err}");
+    let lives = meta.local_replicas.clone().expect("replica lives");
+    // Every replica added served traffic (its own count and the load's endpoint table agree
+    // that it did).
+    let endpoints: Vec<EndpointRow> = run.read(&timeline::ENDPOINTS).expect("endpoints");
+    let mut by_endpoint: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &endpoints {
+        *by_endpoint.entry(e.endpoint.clone()).or_default() += e.requests;
+    }
+    for life in lives.iter().filter(|l| l.ready_s.is_some()) {
+        assert!(
+            by_endpoint.get(&life.name).copied().unwrap_or(0) > 0,
+            "{} never served: {by_endpoint:?}",
+            life.name
+        );
+        assert!(life.served_predict.is_some_and(|n| n > 0), "{life:?}");
+    }
+    // Scale-in drained the removed replicas: none failed a request, none was lost.
+    let drained: Vec<_> = lives.iter().filter(|l| l.stopping_s.is_some()).collect();
+    assert!(!drained.is_empty(), "no scale-in: {lives:?}\n{err}");
+    assert!(drained.iter().all(|l| l.exit == "drained"), "{lives:?}");
+    let t = &meta.totals;
+    assert_eq!(t.errors, 0, "{err}");
+    let served: u64 = lives.iter().map(|l| l.served_predict.unwrap_or(0)).sum();
+    // Requests abandoned in flight when the run stopped may have been answered, uncounted.
+    assert!(
+        (t.requests..=t.requests + t.cancelled).contains(&served),
+        "load counted {} (+{} cancelled), replicas served {served}",
+        t.requests,
+        t.cancelled
+    );
+    let events: Vec<EventRow> = run.read(&timeline::EVENTS).expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "SuccessfulRescale" && e.message.contains("above target"))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "ScalingReplicaSet" && e.message.contains("Scaled down"))
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+    assert!(
+        html.contains("simulated on this machine"),
+        "report says local"
+    );
+}
+
+/// Replica processes started by the scaleproof process `parent`.
+fn replicas_of(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == Some(parent) && String::from_utf8_lossy(&cmdline).contains("replica") {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_replica_killed_mid_run_is_counted_by_kind_and_replaced() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = scenario(tmp.path(), STORY);
+    let out = tmp.path().join("runs");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(&path)
+        .args(["--rate", "100:0s,100:8s", "--replicas", "2", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let parent = child.id();
+    // Wait (by reading progress, not by sleeping) until the load has run for 2 s.
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no progress: {seen:?}"));
+        let going = line.starts_with("[   2s/");
+        seen.push(line);
+        if going {
+            break;
+        }
+    }
+    let victims = replicas_of(parent);
+    assert_eq!(victims.len(), 2, "two replicas: {victims:?}");
+    let victim = victims[0];
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(victim).expect("pid")),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill");
+    let status = child.wait().expect("wait");
+    seen.extend(rx.try_iter());
+    let err = seen.join("\n");
+    assert!(matches!(status.code(), Some(0 | 1)), "{err}");
+    let dir = only_run(&out);
+    let run = RunDir::open(&dir);
+    let meta = run.read_meta().expect("run.json");
+    let lives = meta.local_replicas.expect("lives");
+    let killed: Vec<_> = lives
+        .iter()
+        .filter(|l| l.exit == "killed (signal 9)")
+        .collect();
+    assert_eq!(killed.len(), 1, "{lives:?}");
+    assert_eq!(lives.len(), 3, "a replacement was started: {lives:?}");
+    let replacement = &lives[2];
+    assert!(replacement.ready_s.is_some(), "{replacement:?}");
+    let events: Vec<EventRow> = run.read(&timeline::EVENTS).expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "BackOff" && e.message.contains(&killed[0].name)),
+        "{events:?}"
+    );
+    assert!(err.contains("ended unexpectedly"), "{err}");
+    // What failed is counted by kind, and the catalogue names it.
+    let t = &meta.totals;
+    let by_kind =
+        t.err_connect + t.err_timeout + t.err_4xx + t.err_5xx + t.err_backpressure + t.err_other;
+    assert_eq!(by_kind, t.errors);
+    let catalogue = run.read(&timeline::ERRORS).expect("errors.csv");
+    assert_eq!(catalogue.iter().map(|r| r.count).sum::<u64>(), t.errors);
+    assert!(dir.join("report.html").is_file());
+}
