@@ -564,6 +564,8 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
+    const HOST: [&str; 2] = ["--host", "http://127.0.0.1:9"];
+
     fn config(args: &[&str]) -> Result<RunConfig, String> {
         let cli = Cli::try_parse_from(std::iter::once("scaleproof").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
@@ -582,6 +584,8 @@ mod tests {
             "no --deployment"
         );
         let c = config(&[
+            HOST[0],
+            HOST[1],
             "--deployment",
             "web",
             "-n",
@@ -608,16 +612,75 @@ mod tests {
         )
         .expect("write");
         let scenario = path.to_str().expect("utf-8");
-        let from_file = config(&["--scenario", scenario]).expect("valid");
+        let from_file = config(&[HOST[0], HOST[1], "--scenario", scenario]).expect("valid");
         let o = from_file.cluster.expect("watched");
         assert_eq!(
             (o.deployment.as_str(), o.namespace.as_deref()),
             ("api", Some("prod"))
         );
-        let flag_wins = config(&["--scenario", scenario, "--deployment", "web"]).expect("valid");
+        let flag_wins = config(&[
+            HOST[0],
+            HOST[1],
+            "--scenario",
+            scenario,
+            "--deployment",
+            "web",
+        ])
+        .expect("valid");
         assert_eq!(flag_wins.cluster.expect("watched").deployment, "web");
-        let off = config(&["--scenario", scenario, "--no-cluster"]).expect("valid");
+        let off =
+            config(&[HOST[0], HOST[1], "--scenario", scenario, "--no-cluster"]).expect("valid");
         assert!(off.cluster.is_none());
+    }
+
+    #[test]
+    fn local_replicas_stand_in_for_the_cluster_only_without_a_host() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "[[request]]\nname = 'a'\npath = '/'\n[cluster]\ndeployment = 'api'\n[local]\nreplicas = '2..5'\ncpu_request = '300m'\n[local.behavior.scaleUp]\nselectPolicy = 'Min'\n",
+        )
+        .expect("write");
+        let scenario = path.to_str().expect("utf-8");
+        let c = config(&["--scenario", scenario]).expect("valid");
+        assert!(
+            c.cluster.is_none(),
+            "the scenario's [cluster] is for --host runs"
+        );
+        let local = c.local.expect("local replicas");
+        assert_eq!((local.hpa.min_replicas, local.hpa.max_replicas), (2, 5));
+        assert_eq!((local.cpu_request_m, local.cpu_limit_m), (300, 400));
+        assert_eq!(
+            local.hpa.behavior.scale_up.select,
+            crate::autoscaling::SelectPolicy::Min
+        );
+        assert_eq!(
+            local.hpa.behavior.scale_down.stabilization_s, 300,
+            "default kept"
+        );
+        assert!(local.autoscale);
+        let c = config(&[
+            "--scenario",
+            scenario,
+            "--replicas",
+            "3",
+            "--cpu-limit",
+            "0.5",
+        ])
+        .expect("valid");
+        let local = c.local.expect("local");
+        assert_eq!((local.hpa.min_replicas, local.cpu_limit_m), (3, 500));
+        assert!(!local.autoscale, "MIN = MAX: nothing to scale");
+        let e = config(&["--deployment", "web"]).expect_err("no host");
+        assert!(
+            e.contains("--deployment") && e.contains("local replicas"),
+            "{e}"
+        );
+        let e = config(&[HOST[0], HOST[1], "--replicas", "1..3"]).expect_err("host");
+        assert!(e.contains("--replicas") && e.contains("no --host"), "{e}");
+        let e = config(&["--cpu-request", "500m", "--cpu-limit", "200m"]).expect_err("above");
+        assert!(e.contains("--cpu-request"), "{e}");
     }
 
     #[test]
@@ -676,17 +739,18 @@ mod tests {
 
     #[test]
     fn bad_cluster_flags_name_the_flag() {
-        let e = config(&["--deployment", "Web_App"]).expect_err("invalid");
+        let e = config(&[HOST[0], HOST[1], "--deployment", "Web_App"]).expect_err("invalid");
         assert!(
             e.contains("--deployment") && e.contains("Kubernetes object name"),
             "{e}"
         );
-        let e = config(&["--hpa", "web"]).expect_err("invalid");
+        let e = config(&[HOST[0], HOST[1], "--hpa", "web"]).expect_err("invalid");
         assert!(
             e.contains("--hpa") && e.contains("needs --deployment"),
             "{e}"
         );
-        let e = config(&["--no-cluster", "--deployment", "web"]).expect_err("conflict");
+        let e = config(&[HOST[0], HOST[1], "--no-cluster", "--deployment", "web"])
+            .expect_err("conflict");
         assert!(e.contains("--no-cluster"), "{e}");
     }
 
@@ -701,8 +765,12 @@ mod tests {
         else {
             panic!("the default scenario is open-model")
         };
-        assert_eq!(plan.duration(), Duration::from_secs(30));
+        assert_eq!(plan.duration(), Duration::from_secs(90));
         assert_eq!(max_users, 256);
+        let local = c.local.expect("local replicas");
+        assert_eq!((local.hpa.min_replicas, local.hpa.max_replicas), (1, 4));
+        assert_eq!(local.sync_period, Duration::from_secs(10));
+        assert_eq!(local.hpa.behavior.scale_down.stabilization_s, 15);
         assert_eq!(c.recycle, Some(defaults::RECYCLE));
     }
 

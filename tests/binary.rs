@@ -65,14 +65,14 @@ fn stderr(o: &Output) -> String {
 }
 
 #[test]
-fn bare_command_runs_the_embedded_default_and_writes_a_complete_run_directory() {
+fn bare_command_runs_the_local_story_and_writes_a_complete_run_directory() {
     let out = tempfile::tempdir().expect("tempdir");
     let o = scaleproof()
         .args(["--out"])
         .arg(out.path())
         .output()
         .expect("run scaleproof");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let progress = stderr(&o);
     let printed = String::from_utf8_lossy(&o.stdout);
     let (dir, meta, rows) = run_dir(out.path());
     assert_eq!(
@@ -84,22 +84,36 @@ fn bare_command_runs_the_embedded_default_and_writes_a_complete_run_directory() 
     assert_eq!(meta.scenario, "predict");
     assert_eq!(meta.end_reason, "completed");
     assert!(meta.target.starts_with("http://127.0.0.1:"));
-    assert!(rows.len() >= 30, "{} rows", rows.len());
-    assert_eq!(meta.totals.errors, 0);
-    // The plan asks for 30,000 requests: ramp to 1,200/s over 10 s, hold 20 s. Each slot is
-    // sent and completed, dropped, or abandoned in flight at the end.
+    assert!(rows.len() >= 90, "{} rows", rows.len());
+    // The plan asks for 72,750 requests: ramp to 1,200/s over 10 s, hold 45 s, down to 300/s
+    // over 5 s, hold 30 s. Each slot is sent and completed, dropped, or abandoned in flight.
     let t = &meta.totals;
-    assert_eq!(t.requests + t.dropped + t.cancelled, 30_000, "{t:?}");
-    let progress = stderr(&o);
+    assert_eq!(t.requests + t.dropped + t.cancelled, 72_750, "{t:?}");
     assert!(
-        progress.contains("[  30s/30s]") && progress.contains("target 1200"),
+        progress.contains("s/90s] users") && progress.contains("target 1200"),
         "{progress}"
     );
+    // Local replicas, said so wherever they are shown.
+    assert!(
+        progress
+            .contains("LOCAL replicas, simulated on this machine (not a cluster): 1..4 replicas"),
+        "{progress}"
+    );
+    assert!(progress.contains("| LOCAL ready "), "{progress}");
+    let cluster = meta.cluster.as_ref().expect("local record");
+    assert_eq!(cluster.source, timeline::WorkloadSource::Local);
+    assert_eq!(cluster.at_start.deploy_ready, Some(1));
     // The terminal's closing line is the dashboard's headline, from summary.json's figures;
-    // report.html shows the same figures.
+    // report.html shows the same figures; the exit code is the verdict's.
     let summary: scaleproof::report::Summary =
         serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
             .expect("summary.json");
+    let code = match summary.verdict.state {
+        scaleproof::verdict::State::Pass | scaleproof::verdict::State::None => 0,
+        scaleproof::verdict::State::Fail => 1,
+        scaleproof::verdict::State::Inconclusive => 4,
+    };
+    assert_eq!(o.status.code(), Some(code), "{progress}");
     let line = scaleproof::report::headline::line(&summary);
     assert!(
         progress.contains(&format!("completed after {:.1} s: {line}", meta.duration_s)),
@@ -112,7 +126,9 @@ fn bare_command_runs_the_embedded_default_and_writes_a_complete_run_directory() 
             "{fig:?}"
         );
     }
-    assert_eq!(summary.kpis.sustain_window_s, 15);
+    assert!(html.contains("LOCAL replicas, simulated on this machine"));
+    assert_eq!(summary.kpis.replica_source, "local");
+    assert_eq!(summary.kpis.sustain_window_s, 45);
     let rps = &summary.verdict.checks[0];
     assert_eq!(
         rps.measured,
@@ -121,7 +137,14 @@ fn bare_command_runs_the_embedded_default_and_writes_a_complete_run_directory() 
             summary.kpis.peak_sustained_ok_rps.expect("peak")
         )
     );
-    assert!(rps.source.contains("best 15 s window"), "{}", rps.source);
+    assert!(rps.source.contains("best 45 s window"), "{}", rps.source);
+    let replicas = summary
+        .verdict
+        .checks
+        .iter()
+        .find(|c| c.name == "replicas")
+        .expect("replicas check");
+    assert!(replicas.source.contains("LOCAL"), "{}", replicas.source);
 }
 
 #[test]

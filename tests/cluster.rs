@@ -303,11 +303,14 @@ fn a_run_records_a_scale_out_through_a_cut_watch_and_a_410_exactly_once() {
     seed(&fake);
     let out = tempfile::tempdir().expect("tempdir");
     let kubeconfig = fake.kubeconfig(out.path(), NS);
+    let target = common::Target::start("web-pod", None);
     let config = {
         use clap::Parser;
         let cli = scaleproof::cli::Cli::try_parse_from([
             "scaleproof",
             "--quiet",
+            "--host",
+            &target.base,
             "--users",
             "2",
             "--run-time",
@@ -622,8 +625,13 @@ fn the_binary_watches_the_cluster_of_its_kubeconfig() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let kubeconfig = fake.kubeconfig(tmp.path(), NS);
     let out = tmp.path().join("reports");
+    let target = common::Target::start("web-pod", None);
     let output = scaleproof()
         .args([
+            "--host",
+            &target.base,
+            "--scenario",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/smoke.toml"),
             "--users",
             "2",
             "--run-time",
@@ -679,9 +687,14 @@ fn the_binary_completes_with_unknown_replicas_when_the_cluster_is_unreachable() 
     let kubeconfig =
         fake_apiserver::kubeconfig(tmp.path(), &format!("http://127.0.0.1:{port}"), Some(NS));
     let out = tmp.path().join("reports");
+    let target = common::Target::start("web-pod", None);
     let started = Instant::now();
     let output = scaleproof()
         .args([
+            "--host",
+            &target.base,
+            "--scenario",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/smoke.toml"),
             "--users",
             "2",
             "--run-time",
