@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: what watching a cluster costs the load, and how late the watcher sees changes.
 
-scaleproof (release build, pinned to core 0, with its embedded target-service on the same
+scaleproof (release build, pinned to core 0, with the target-service on the same
 core) runs a fixed open-model load three times: without a cluster, then with --deployment
 against the fake API server (the test double under tests/, pinned to core 1) while it changes
 one pod's readiness 20 times per second (a busy scale-out) and 500 times per second (stress).
@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from common import ROOT, cargo_build, cpu_seconds, machine, write_results
+from common import ROOT, cargo_build, cpu_seconds, free_port, machine, start, stop, wait_port, write_results
 
 RATE = 2000
 SECONDS = 20
@@ -100,7 +100,14 @@ def run(churn):
                     raise RuntimeError("the fake cluster did not start")
                 time.sleep(0.05)
             args = ["--deployment", "web", "--kubeconfig", str(tmp / "kubeconfig")]
+        # The target-service on the generator's core, as the embedded target was when the
+        # figures below were taken (a watched run needs --host since local replicas landed).
+        port = free_port()
+        service = start([str(TARGET / "optimized" / "target-service"), "--bind", "127.0.0.1", "--port", str(port),
+                         "--log-level", "warn"], 0)
+        wait_port(port)
         cmd = ["taskset", "-c", "0", str(TARGET / "optimized" / "scaleproof"), "-q", "--threads", "1",
+               "--host", f"http://127.0.0.1:{port}",
                "--rate", f"{RATE}:1s,{RATE}:{SECONDS}s", "--out", str(out), *args]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         total_cpu, watcher_cpu = 0.0, None
@@ -111,6 +118,7 @@ def run(churn):
             except (OSError, IndexError):
                 pass
             time.sleep(0.1)
+        stop(service)
         if fake is not None:
             (tmp / "stop").write_text("")
             fake.wait(timeout=60)
@@ -135,11 +143,12 @@ def run(churn):
 
 def main():
     cargo_build()
+    cargo_build("-p", "target-service", "--bin", "target-service")
     subprocess.run(["cargo", "build", "--profile", "optimized", "--quiet", "--example", "watcher_bench"],
                    cwd=ROOT, check=True)
     results = [run(c) for c in CHURNS]
     fmt = lambda v, d=1: "-" if v is None else f"{v:.{d}f}"
-    lines = [f"Open model {RATE} rps for {SECONDS} s, generator and embedded target on one core; "
+    lines = [f"Open model {RATE} rps for {SECONDS} s, generator and target-service on one core; "
              f"fake cluster ({PODS} pods) on the other.", "",
              "| cluster watch | achieved rps | p99 corrected ms | dropped | process CPU s | watcher CPU s | "
              "writes seen / made | lag p50 / p99 / max ms |",

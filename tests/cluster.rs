@@ -331,7 +331,7 @@ fn a_run_records_a_scale_out_through_a_cut_watch_and_a_410_exactly_once() {
         assert_eq!(outcome.end.to_string(), "completed");
         script.join().expect("script")
     });
-    let dir = only_run_dir(out.path());
+    let dir = common::only_run_dir(out.path());
     let meta: RunMeta = timeline::RunDir::open(&dir).read_meta().expect("run.json");
     let rows: Vec<TimelineRow> = timeline::RunDir::open(&dir)
         .read(&timeline::TIMELINE)
@@ -608,16 +608,6 @@ fn scaleproof() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scaleproof"))
 }
 
-fn only_run_dir(out: &Path) -> std::path::PathBuf {
-    let dirs: Vec<_> = std::fs::read_dir(out)
-        .expect("out")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1);
-    dirs[0].clone()
-}
-
 #[test]
 fn the_binary_watches_the_cluster_of_its_kubeconfig() {
     let fake = FakeApiServer::start();
@@ -655,7 +645,7 @@ fn the_binary_watches_the_cluster_of_its_kubeconfig() {
         stderr.contains("| ready 1/1, hpa 1 (cpu 20%)"),
         "progress shows replicas: {stderr}"
     );
-    let dir = only_run_dir(&out);
+    let dir = common::only_run_dir(&out);
     let rows: Vec<TimelineRow> = timeline::RunDir::open(&dir)
         .read(&timeline::TIMELINE)
         .expect("timeline");
@@ -719,7 +709,7 @@ fn the_binary_completes_with_unknown_replicas_when_the_cluster_is_unreachable() 
         stderr.contains("warning: cluster: cannot reach the API server"),
         "{stderr}"
     );
-    let dir = only_run_dir(&out);
+    let dir = common::only_run_dir(&out);
     let rows: Vec<TimelineRow> = timeline::RunDir::open(&dir)
         .read(&timeline::TIMELINE)
         .expect("timeline");

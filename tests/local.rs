@@ -50,16 +50,6 @@ fn scenario(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
-fn only_run(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .expect("out")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
-}
-
 #[test]
 fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -78,7 +68,7 @@ fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
         err.contains("LOCAL replicas, simulated on this machine (not a cluster)"),
         "{err}"
     );
-    let dir = only_run(&out);
+    let dir = crate::common::only_run_dir(&out);
     let run = RunDir::open(&dir);
     let meta: RunMeta = run.read_meta().expect("run.json");
     let rows: Vec<TimelineRow> = run.read(&timeline::TIMELINE).expect("timeline");
@@ -209,7 +199,7 @@ fn a_replica_killed_mid_run_is_counted_by_kind_and_replaced() {
     seen.extend(rx.try_iter());
     let err = seen.join("\n");
     assert!(matches!(status.code(), Some(0 | 1)), "{err}");
-    let dir = only_run(&out);
+    let dir = crate::common::only_run_dir(&out);
     let run = RunDir::open(&dir);
     let meta = run.read_meta().expect("run.json");
     let lives = meta.local_replicas.expect("lives");

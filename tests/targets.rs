@@ -40,17 +40,6 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The one run directory under `out`.
-fn run_dir(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .expect("out")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
-}
-
 fn json(dir: &Path, file: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join(file)).expect(file)).expect("json")
 }
@@ -66,7 +55,7 @@ fn an_untrusted_certificate_is_explained_once_and_cacert_or_insecure_fix_it() {
     let o = run(&untrusted, &target.base, &[], &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    let dir = run_dir(&untrusted);
+    let dir = common::only_run_dir(&untrusted);
     let s = json(&dir, "summary.json");
     assert_eq!(s["totals"]["requests"], 200, "{err}");
     assert_eq!(s["totals"]["err_connect"], 200, "{err}");
@@ -108,7 +97,7 @@ fn an_untrusted_certificate_is_explained_once_and_cacert_or_insecure_fix_it() {
     let o = run(&trusted, &target.base, &["--cacert", ca], &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    let dir = run_dir(&trusted);
+    let dir = common::only_run_dir(&trusted);
     let s = json(&dir, "summary.json");
     assert_eq!(
         (
@@ -133,7 +122,7 @@ fn an_untrusted_certificate_is_explained_once_and_cacert_or_insecure_fix_it() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("WARNING: --insecure"), "{err}");
-    let dir = run_dir(&insecure);
+    let dir = common::only_run_dir(&insecure);
     assert_eq!(json(&dir, "summary.json")["totals"]["errors"], 0);
     assert_eq!(json(&dir, "run.json")["tls"]["insecure"], true);
     assert_eq!(json(&dir, "summary.json")["tls"]["insecure"], true);
@@ -154,7 +143,7 @@ fn mutual_tls_is_accepted_only_with_the_client_certificate() {
     let o = run(&without, &target.base, &["--cacert", ca], &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    let dir = run_dir(&without);
+    let dir = common::only_run_dir(&without);
     let s = json(&dir, "summary.json");
     assert_eq!(
         (s["totals"]["requests"].as_u64(), s["totals"]["ok"].as_u64()),
@@ -183,7 +172,7 @@ fn mutual_tls_is_accepted_only_with_the_client_certificate() {
     let o = run(&with, &target.base, &args, &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    let dir = run_dir(&with);
+    let dir = common::only_run_dir(&with);
     let s = json(&dir, "summary.json");
     assert_eq!(
         (
@@ -242,7 +231,7 @@ fn a_host_routed_target_is_reached_only_with_the_host_header() {
     let o = run(&bare, &target.base, &[], &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    let s = json(&run_dir(&bare), "summary.json");
+    let s = json(&common::only_run_dir(&bare), "summary.json");
     assert_eq!(s["totals"]["err_4xx"], 200, "{err}");
     let errors = s["errors"].as_array().expect("catalogue");
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -261,7 +250,7 @@ fn a_host_routed_target_is_reached_only_with_the_host_header() {
     let o = run(&routed, &target.base, &["-H", "Host: api.test"], &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    let dir = run_dir(&routed);
+    let dir = common::only_run_dir(&routed);
     let s = json(&dir, "summary.json");
     assert_eq!(
         (
@@ -334,7 +323,7 @@ fn a_token_from_the_environment_is_sent_but_written_nowhere() {
         "the token was sent with every request"
     );
     assert!(!err.contains(TOKEN), "stderr shows the token: {err}");
-    let dir = run_dir(&out);
+    let dir = common::only_run_dir(&out);
     let mut files = Vec::new();
     collect_files(&out, &mut files);
     assert!(files.len() >= 10, "{files:?}");

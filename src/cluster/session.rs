@@ -363,59 +363,49 @@ impl ClusterRecording {
         t0: Instant,
         end: Instant,
     ) -> Self {
-        history_on_clock(record, history, events, t0, end)
-    }
-}
-
-fn history_on_clock(
-    record: ClusterRecord,
-    history: &[(Instant, ClusterSample)],
-    events: &[(Instant, EventRow)],
-    t0: Instant,
-    end: Instant,
-) -> ClusterRecording {
-    // The state when the load started, then every change during the run.
-    let before = history
-        .iter()
-        .rev()
-        .find(|(at, _)| *at <= t0)
-        .map(|(_, s)| s.clone())
-        .unwrap_or_default();
-    let mut samples = vec![(0.0, before)];
-    for (at, s) in history.iter().filter(|(at, _)| *at > t0 && *at <= end) {
-        samples.push((seconds(t0, *at), s.clone()));
-    }
-    let mut changes = Vec::new();
-    let mut previous: Option<[(&str, Option<String>); 15]> = None;
-    for (t, s) in &samples {
-        let cells = s.cells();
-        for (i, (column, value)) in cells.iter().enumerate() {
-            if previous.as_ref().is_none_or(|p| p[i].1 != *value) {
-                changes.push(ClusterChangeRow {
-                    t_s: *t,
-                    column: (*column).to_owned(),
-                    value: value.clone(),
-                });
-            }
+        // The state when the load started, then every change during the run.
+        let before = history
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t0)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default();
+        let mut samples = vec![(0.0, before)];
+        for (at, s) in history.iter().filter(|(at, _)| *at > t0 && *at <= end) {
+            samples.push((seconds(t0, *at), s.clone()));
         }
-        previous = Some(cells);
-    }
-    // Events that arrived before the load started happened before the run.
-    let events = events
-        .iter()
-        .filter(|(at, _)| *at >= t0 && *at <= end)
-        .map(|(at, row)| EventRow {
-            t_s: seconds(t0, *at),
-            ..row.clone()
-        })
-        .collect();
-    let mut record = record;
-    record.at_start = samples[0].1.clone();
-    ClusterRecording {
-        record,
-        changes,
-        events,
-        samples,
+        let mut changes = Vec::new();
+        let mut previous: Option<[(&str, Option<String>); 15]> = None;
+        for (t, s) in &samples {
+            let cells = s.cells();
+            for (i, (column, value)) in cells.iter().enumerate() {
+                if previous.as_ref().is_none_or(|p| p[i].1 != *value) {
+                    changes.push(ClusterChangeRow {
+                        t_s: *t,
+                        column: (*column).to_owned(),
+                        value: value.clone(),
+                    });
+                }
+            }
+            previous = Some(cells);
+        }
+        // Events that arrived before the load started happened before the run.
+        let events = events
+            .iter()
+            .filter(|(at, _)| *at >= t0 && *at <= end)
+            .map(|(at, row)| EventRow {
+                t_s: seconds(t0, *at),
+                ..row.clone()
+            })
+            .collect();
+        let mut record = record;
+        record.at_start = samples[0].1.clone();
+        ClusterRecording {
+            record,
+            changes,
+            events,
+            samples,
+        }
     }
 }
 

@@ -331,7 +331,8 @@ impl Control {
     fn spawn(&mut self) -> std::io::Result<()> {
         let name = format!("{WORKLOAD}-local-{}", self.next_index);
         self.next_index += 1;
-        let mut child = Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        command
             .args([
                 "replica",
                 "--served-by",
@@ -343,8 +344,12 @@ impl Control {
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
+            .stderr(Stdio::null());
+        // A process group of its own: Ctrl-C in the terminal stops the run, which then drains
+        // its replicas, instead of killing them under the last requests.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn()?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let (lines, output) = mpsc::channel();
         std::thread::spawn(move || {
@@ -457,6 +462,7 @@ impl Control {
         let now = Instant::now();
         let request = Duration::from_millis(u64::from(self.options.cpu_request_m));
         let mut ready = Vec::new();
+        let mut peaks = Vec::new();
         let mut unready = 0;
         for r in &mut self.replicas {
             match r.phase {
@@ -469,6 +475,7 @@ impl Control {
                         if secs > 0.0 {
                             let used = cpu.saturating_sub(before).as_secs_f64() / secs;
                             ready.push(100.0 * used / request.as_secs_f64());
+                            peaks.push((r.name.clone(), used * 1000.0));
                         }
                     }
                     r.cpu_mark = Some((now, cpu));
@@ -476,6 +483,11 @@ impl Control {
                 Phase::Starting => unready += 1,
                 Phase::Terminating { .. } => {}
             }
+        }
+        for (name, m) in peaks {
+            self.life(&name, |l| {
+                l.cpu_max_m = Some(l.cpu_max_m.unwrap_or(0.0).max(m.round()))
+            });
         }
         let t = self.at();
         let d = self.autoscaler.sync(

@@ -1,18 +1,13 @@
 //! One local replica: the bundled target-service in a process of its own (`scaleproof replica`,
 //! started by the local controller), on one thread held to a CPU limit the way the kernel's
-//! CFS bandwidth control holds a container: once the replica has used its quota of a 100 ms
-//! period, it does not run again until the next period. SIGTERM drains it: readiness off,
-//! in-flight requests finish, then it exits.
+//! CFS bandwidth control holds a container (`target_service::CpuLimit`: once the replica has
+//! used its quota of a 100 ms period, it does not run again until the next period). SIGTERM
+//! drains it: readiness off, in-flight requests finish, then it exits.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use target_service::{AppState, DrainConfig, Model, ServiceConfig};
 
-/// The CFS period (`cpu.cfs_period_us`, 100 ms by default in Kubernetes).
-pub const CPU_PERIOD: Duration = Duration::from_millis(100);
-/// How often the replica checks its CPU use against the quota once past half of it (each check
-/// reads two or three small /proc files); five times less often below half.
-const CHECK_EVERY: Duration = Duration::from_millis(2);
 /// The first line a replica prints on stdout, followed by its address.
 pub const LISTENING: &str = "listening on ";
 /// The last line, followed by the `/predict` requests it answered.
@@ -33,8 +28,8 @@ pub struct ReplicaOptions {
 
 /// Serves until SIGTERM, or until stdin closes (the controller is gone), then drains.
 pub fn serve(options: &ReplicaOptions) -> std::io::Result<()> {
-    // One thread serves and one runs predictions (target-service moves the work of a
-    // `work_factor` onto the blocking pool): a replica never uses more than one core at once.
+    // One thread serves and predicts (`inline_work`): a replica never uses more than one core,
+    // and throttling that thread stops all of its work.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .max_blocking_threads(1)
         .enable_all()
@@ -46,6 +41,9 @@ pub fn serve(options: &ReplicaOptions) -> std::io::Result<()> {
             ServiceConfig {
                 served_by: options.served_by.clone(),
                 work_factor: options.work_factor,
+                // One thread does everything, so the CPU limit stops all of it.
+                inline_work: true,
+                cpu_limit_m: (options.cpu_limit_m < 1000).then_some(options.cpu_limit_m),
                 ..ServiceConfig::default()
             },
         );
@@ -54,9 +52,9 @@ pub fn serve(options: &ReplicaOptions) -> std::io::Result<()> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "{LISTENING}{addr}")?;
         stdout.flush()?;
-        if options.cpu_limit_m < 1000 {
-            tokio::spawn(throttle(options.cpu_limit_m));
-        }
+        // The controller stops replicas (SIGTERM); an interrupt meant for the run is not ours.
+        #[cfg(unix)]
+        let _interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
         let sigterm = async {
             #[cfg(unix)]
             if let Ok(mut term) =
@@ -102,32 +100,6 @@ pub fn serve(options: &ReplicaOptions) -> std::io::Result<()> {
     })
 }
 
-/// CPU time this process has used: the sum of its threads' `schedstat` (ns; Linux). The
-/// thread list is read again once per period; between, only the known files are read.
-struct OwnCpu {
-    files: Vec<std::path::PathBuf>,
-}
-
-impl OwnCpu {
-    fn new() -> Option<Self> {
-        let mut this = Self { files: Vec::new() };
-        this.refresh()?;
-        Some(this)
-    }
-
-    fn refresh(&mut self) -> Option<()> {
-        self.files = std::fs::read_dir("/proc/self/task")
-            .ok()?
-            .filter_map(|t| t.ok().map(|t| t.path().join("schedstat")))
-            .collect();
-        Some(())
-    }
-
-    fn used(&self) -> Duration {
-        Duration::from_nanos(self.files.iter().filter_map(|f| schedstat_ns(f)).sum())
-    }
-}
-
 fn schedstat_ns(file: &std::path::Path) -> Option<u64> {
     std::fs::read_to_string(file)
         .ok()?
@@ -145,52 +117,6 @@ fn tasks_cpu(dir: &str) -> Option<Duration> {
         ns += schedstat_ns(&task.path().join("schedstat")).unwrap_or(0);
     }
     Some(Duration::from_nanos(ns))
-}
-
-/// Holds the replica to `limit_m` millicores: past the quota of a period, the serving thread
-/// sleeps out the rest of the period, so nothing new starts (a prediction already running on
-/// the one blocking thread finishes: the overshoot is at most one request's work).
-async fn throttle(limit_m: u32) {
-    let quota = CPU_PERIOD * limit_m / 1000;
-    let Some(mut cpu) = OwnCpu::new() else {
-        tracing::warn!("no /proc/self/task: the replica runs without a CPU limit");
-        return;
-    };
-    let mut used_before = cpu.used();
-    let mut period_start = Instant::now();
-    // CPU used past the quota (a check comes up to a couple of milliseconds late, a prediction
-    // in flight finishes): taken off the next period's quota, so that the average is the limit.
-    let mut debt = Duration::ZERO;
-    let mut step = CHECK_EVERY;
-    loop {
-        tokio::time::sleep(step).await;
-        let now = Instant::now();
-        let used = cpu.used();
-        let in_period = used.saturating_sub(used_before);
-        let budget = quota.saturating_sub(debt);
-        // Far from the quota, look less often (an idle replica costs next to nothing).
-        step = if in_period * 2 < budget {
-            CHECK_EVERY * 5
-        } else {
-            CHECK_EVERY
-        };
-        if now >= period_start + CPU_PERIOD {
-            debt = in_period.saturating_sub(budget).min(quota);
-            period_start = now;
-            let _ = cpu.refresh();
-            used_before = cpu.used();
-        } else if in_period >= budget {
-            // Throttled: nothing new starts until the period ends, as in a container.
-            std::thread::sleep(period_start + CPU_PERIOD - now);
-            let after = cpu.used();
-            debt = after
-                .saturating_sub(used_before)
-                .saturating_sub(budget)
-                .min(quota);
-            period_start += CPU_PERIOD;
-            used_before = after;
-        }
-    }
 }
 
 /// CPU time a replica process has used so far, all its threads (ns; Linux).

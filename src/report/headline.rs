@@ -70,25 +70,26 @@ pub fn requests(s: &Summary) -> Figure {
 /// Ready replicas (cluster) or serving endpoints.
 pub fn replicas(s: &Summary) -> Figure {
     let k = &s.kpis;
-    if k.replica_source == "local" {
+    if k.replica_source == "local" || k.replica_source == "cluster" {
+        let (label, hint) = if k.replica_source == "local" {
+            (
+                "Ready local replicas",
+                "at start → most (processes on this machine: simulated, not a cluster)",
+            )
+        } else {
+            (
+                "Ready replicas",
+                "at start → most (Deployment readyReplicas)",
+            )
+        };
         figure(
-            "Ready local replicas",
+            label,
             format!(
                 "{} → {}",
                 or_unknown(k.ready_replicas_at_start, |v| v.to_string()),
                 or_unknown(k.most_ready_replicas, |v| v.to_string())
             ),
-            "at start → most (processes on this machine: simulated, not a cluster)",
-        )
-    } else if k.replica_source == "cluster" {
-        figure(
-            "Ready replicas",
-            format!(
-                "{} → {}",
-                or_unknown(k.ready_replicas_at_start, |v| v.to_string()),
-                or_unknown(k.most_ready_replicas, |v| v.to_string())
-            ),
-            "at start → most (Deployment readyReplicas)",
+            hint,
         )
     } else {
         figure(

@@ -165,6 +165,10 @@ pub struct ReplicaLife {
     pub exit: String,
     /// `/predict` requests the replica itself counted (printed when it exits).
     pub served_predict: Option<u64>,
+    /// Highest CPU it used over one autoscaler sync period, millicores (null: never measured;
+    /// compare with the CPU limit in `cluster.containers`).
+    #[serde(default)]
+    pub cpu_max_m: Option<f64>,
 }
 
 /// Contents of `run.json`.

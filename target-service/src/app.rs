@@ -35,6 +35,12 @@ pub struct ServiceConfig {
     pub work_factor: u32,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// Run every prediction on the serving thread instead of the blocking pool: for a
+    /// single-threaded instance whose CPU is limited as a whole (scaleproof's local replicas).
+    pub inline_work: bool,
+    /// Hold the process to this many millicores ([`crate::CpuLimit`], checked before each
+    /// request): for single-threaded instances sharing one machine.
+    pub cpu_limit_m: Option<u32>,
 }
 
 impl Default for ServiceConfig {
@@ -43,6 +49,8 @@ impl Default for ServiceConfig {
             served_by: default_served_by(),
             work_factor: 0,
             max_body_bytes: 1024 * 1024,
+            inline_work: false,
+            cpu_limit_m: None,
         }
     }
 }
@@ -71,6 +79,7 @@ struct Inner {
     served_by: HeaderValue,
     metrics: ServiceMetrics,
     draining: AtomicBool,
+    cpu_limit: Option<crate::CpuLimit>,
 }
 
 impl AppState {
@@ -78,6 +87,10 @@ impl AppState {
     pub fn new(model: Model, config: ServiceConfig) -> Self {
         let served_by = HeaderValue::from_str(&config.served_by)
             .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        let cpu_limit = config.cpu_limit_m.and_then(crate::CpuLimit::new);
+        if config.cpu_limit_m.is_some() && cpu_limit.is_none() {
+            tracing::warn!("no /proc/self/task: the CPU limit cannot be held");
+        }
         Self {
             inner: Arc::new(Inner {
                 model,
@@ -85,6 +98,7 @@ impl AppState {
                 served_by,
                 metrics: ServiceMetrics::new(),
                 draining: AtomicBool::new(false),
+                cpu_limit,
             }),
         }
     }
@@ -228,8 +242,9 @@ async fn predict(State(state): State<AppState>, body: Result<Bytes, BytesRejecti
     };
     let n = rows.len() as u64;
     let work = state.config().work_factor;
-    let predicted = if work == 0 && rows.len() <= INLINE_ROWS {
-        state.model().predict(&rows, 0)
+    let inline = state.config().inline_work || (work == 0 && rows.len() <= INLINE_ROWS);
+    let predicted = if inline {
+        state.model().predict(&rows, work)
     } else {
         let state = state.clone();
         match tokio::task::spawn_blocking(move || state.model().predict(&rows, work)).await {
@@ -311,6 +326,9 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        if let Some(limit) = &self.state.inner.cpu_limit {
+            limit.admit();
+        }
         let started = Instant::now();
         let in_flight = self.state.metrics().start_request();
         let method = crate::metrics::method_label(request.method());

@@ -8,6 +8,7 @@
 //! in-process, and [`serve`] which runs it on a listener until a shutdown future resolves.
 
 mod app;
+mod cpu_limit;
 mod dataset;
 mod forest;
 mod input;
@@ -18,6 +19,7 @@ mod server;
 mod train;
 
 pub use app::{AppState, SERVED_BY, ServiceConfig, app, default_served_by};
+pub use cpu_limit::{CPU_PERIOD, CpuLimit};
 pub use dataset::{Dataset, DatasetError};
 pub use forest::FlatForestError;
 pub use input::{InputError, parse_rows};

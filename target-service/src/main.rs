@@ -153,6 +153,10 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(target_service::default_served_by),
         work_factor: args.work_factor,
         max_body_bytes: args.max_body_bytes,
+        // A multi-threaded server: predictions with extra work go to the blocking pool, and
+        // the CPU limit is the container's (cgroup), not the process's own.
+        inline_work: false,
+        cpu_limit_m: None,
     };
     let drain = DrainConfig {
         drain_delay: args.drain_delay,

@@ -17,6 +17,28 @@ pub fn one_attack_at_a_time() -> MutexGuard<'static, ()> {
     ATTACK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The one run directory a run wrote under `out`.
+pub fn only_run_dir(out: &std::path::Path) -> std::path::PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(out)
+        .expect("out")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+/// The real service's state with the bundled model, answering as `served_by`.
+pub fn service_state(served_by: &str) -> AppState {
+    AppState::new(
+        Model::bundled().expect("bundled model"),
+        ServiceConfig {
+            served_by: served_by.to_owned(),
+            ..ServiceConfig::default()
+        },
+    )
+}
+
 /// A target-service serving on loopback until stopped or dropped.
 pub struct Target {
     pub base: String,
@@ -39,13 +61,7 @@ impl Target {
         served_by: &str,
         wrap: impl FnOnce(Router) -> Router + Send + 'static,
     ) -> Self {
-        let state = AppState::new(
-            Model::bundled().expect("bundled model"),
-            ServiceConfig {
-                served_by: served_by.to_owned(),
-                ..ServiceConfig::default()
-            },
-        );
+        let state = service_state(served_by);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

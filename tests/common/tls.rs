@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use target_service::{AppState, Model, ServiceConfig};
+use target_service::AppState;
 use tokio_rustls::rustls;
 
 /// A private CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files.
@@ -87,13 +87,7 @@ impl TlsTarget {
             .expect("server config");
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let state = AppState::new(
-            Model::bundled().expect("bundled model"),
-            ServiceConfig {
-                served_by: served_by.to_owned(),
-                ..ServiceConfig::default()
-            },
-        );
+        let state = super::service_state(served_by);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

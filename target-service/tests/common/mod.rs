@@ -15,6 +15,7 @@ pub fn state(work_factor: u32) -> AppState {
             served_by: "test-pod-0".to_owned(),
             work_factor,
             max_body_bytes: 1024 * 1024,
+            ..ServiceConfig::default()
         },
     )
 }
