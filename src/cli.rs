@@ -19,14 +19,16 @@ use std::time::Duration;
 ///
 /// Drives HTTP load at a prediction endpoint (Goose users, or a target request rate), records
 /// what happened every second, and writes a run directory under --out. With no --host it
-/// starts the bundled target-service on 127.0.0.1 and loads that.
+/// runs the bundled target-service as local replicas on 127.0.0.1, autoscaled by the HPA
+/// algorithm: a scale-out simulated on this machine, labelled so.
 #[derive(Debug, Parser)]
 #[command(
     name = "scaleproof",
     version,
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  \
-        scaleproof                                         # 30 s demo against the bundled service\n  \
+        scaleproof                                         # 90 s scale-out story on local replicas\n  \
+        scaleproof --replicas 1..6 --hpa-target 50%        # the same, scaled harder\n  \
         scaleproof --host http://10.0.0.5:8080 --users 500 --hatch-rate 50 --run-time 5m\n  \
         scaleproof --host http://svc --rate 100:30s,1200:2m,1200:3m\n  \
         scaleproof --scenario scenarios/smoke.toml\n  \
@@ -183,8 +185,8 @@ pub fn parse_host(text: &str) -> Result<Url, String> {
 /// Flags of a load test, typed as parsed.
 #[derive(Debug, Default, Args)]
 pub struct RunArgs {
-    /// Base URL of the service under test, e.g. http://10.0.0.5:8080 [default: start the
-    /// bundled target-service on 127.0.0.1 and load it].
+    /// Base URL of the service under test, e.g. http://10.0.0.5:8080 [default: local replicas
+    /// of the bundled target-service on 127.0.0.1, see "Local replicas" below].
     #[arg(long, value_name = "URL", value_parser = parse_host)]
     pub host: Option<Url>,
     /// Closed model: number of concurrent users [default: 10].
