@@ -121,19 +121,20 @@ pub fn replica_range(text: &str) -> Result<(u32, u32), String> {
     Ok((min, max))
 }
 
-/// A target utilisation like `70%` (or `70`), in percent, above 0 and at most 1000.
+/// A target utilisation like `70%` (or `70`): whole percent, as an HPA's
+/// `averageUtilization` is, from 1 to 1000.
 pub fn utilization(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let v = t
         .strip_suffix('%')
         .unwrap_or(t)
         .trim()
-        .parse::<f64>()
-        .map_err(|_| format!("{text:?} is not a utilisation like 70%"))?;
-    if v.is_finite() && v > 0.0 && v <= 1000.0 {
-        Ok(v)
+        .parse::<u32>()
+        .map_err(|_| format!("{text:?} is not a whole percentage like 70%"))?;
+    if (1..=1000).contains(&v) {
+        Ok(f64::from(v))
     } else {
-        Err(format!("{text:?} must be above 0% and at most 1000%"))
+        Err(format!("{text:?} must be from 1% to 1000%"))
     }
 }
 
@@ -267,6 +268,11 @@ mod tests {
         assert_eq!(utilization("70%"), Ok(70.0));
         assert_eq!(utilization("55"), Ok(55.0));
         assert!(utilization("0%").is_err());
+        assert!(
+            utilization("62.5%")
+                .expect_err("fraction")
+                .contains("whole")
+        );
     }
 
     #[test]

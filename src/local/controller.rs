@@ -237,7 +237,7 @@ fn record(o: &LocalOptions) -> ClusterRecord {
         hpa_metric_targets: if o.autoscale {
             serde_json::json!([{
                 "type": "Resource",
-                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": o.hpa.target_utilization_pct}}
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": o.hpa.target_utilization_pct.round() as u64}}
             }])
         } else {
             serde_json::Value::Null

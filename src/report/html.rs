@@ -327,11 +327,15 @@ fn cluster_section(html: &mut String, summary: &Summary, events: &[EventRow]) {
         ),
         (
             "context / server".into(),
-            format!(
-                "{} · {}",
-                r.kube_context.as_deref().unwrap_or("-"),
-                r.server.as_deref().unwrap_or("-")
-            ),
+            if local {
+                "none: local processes on the machine that ran the load".to_owned()
+            } else {
+                format!(
+                    "{} · {}",
+                    r.kube_context.as_deref().unwrap_or("-"),
+                    r.server.as_deref().unwrap_or("-")
+                )
+            },
         ),
         (
             "replicas at start".into(),
