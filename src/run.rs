@@ -1,5 +1,6 @@
-//! One run end to end: start the embedded target if needed, drive the load, close seconds and
-//! print progress, then write the run directory, whatever stopped the run.
+//! One run end to end: start the local replicas (no --host) or the cluster watch, drive the
+//! load, close seconds and print progress, then write the run directory, whatever stopped the
+//! run.
 
 use crate::cluster::{ClusterRecording, ClusterWatch};
 use crate::config::{LoadShape, LocalOptions, RunConfig, Target};

@@ -1,5 +1,5 @@
-//! The built `scaleproof` binary end to end, on loopback only: the embedded default, a target
-//! that dies mid-run, SIGINT and SIGTERM, and bad input. Each leaves a complete run directory
+//! The built `scaleproof` binary end to end, on loopback only: the bare command (local
+//! replicas), a target that dies mid-run, SIGINT and SIGTERM, and bad input. Each leaves a complete run directory
 //! (or, for bad input, a one-line error and no load at all).
 
 use crate::common;

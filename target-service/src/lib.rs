@@ -4,7 +4,7 @@
 //! ships, served by axum behind `POST /predict`, with liveness, readiness, Prometheus metrics,
 //! an `X-Served-By` header on every response and a graceful drain on SIGTERM.
 //!
-//! The library exposes [`app`] so tests and scaleproof's embedded default can serve it
+//! The library exposes [`app`] so tests and scaleproof's local replicas can serve it
 //! in-process, and [`serve`] which runs it on a listener until a shutdown future resolves.
 
 mod app;
@@ -33,7 +33,7 @@ pub use train::{TrainError, TrainReport, train};
 pub const DEFAULT_PORT: u16 = 8080;
 
 /// The model file committed in the repository, compiled into the binary so that the service
-/// and scaleproof's embedded default run from any directory. `--model PATH` overrides it.
+/// and scaleproof's local replicas run from any directory. `--model PATH` overrides it.
 pub const BUNDLED_MODEL_JSON: &str = include_str!("../model/diabetes-rf.json");
 
 /// The dataset the bundled model was trained on (CSV with a header row; last column is the
