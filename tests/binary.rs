@@ -66,6 +66,7 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn bare_command_runs_the_local_story_and_writes_a_complete_run_directory() {
+    let _one = common::one_local_run_at_a_time();
     let out = tempfile::tempdir().expect("tempdir");
     let o = scaleproof()
         .args(["--out"])

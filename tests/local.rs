@@ -52,6 +52,7 @@ fn scenario(dir: &Path, text: &str) -> PathBuf {
 
 #[test]
 fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
+    let _one = crate::common::one_local_run_at_a_time();
     let tmp = tempfile::tempdir().expect("tempdir");
     let path = scenario(tmp.path(), STORY);
     let out = tmp.path().join("runs");
@@ -153,6 +154,7 @@ fn replicas_of(parent: u32) -> Vec<u32> {
 
 #[test]
 fn a_replica_killed_mid_run_is_counted_by_kind_and_replaced() {
+    let _one = crate::common::one_local_run_at_a_time();
     let tmp = tempfile::tempdir().expect("tempdir");
     let path = scenario(tmp.path(), STORY);
     let out = tmp.path().join("runs");

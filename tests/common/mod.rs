@@ -17,6 +17,14 @@ pub fn one_attack_at_a_time() -> MutexGuard<'static, ()> {
     ATTACK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Runs with local replicas use every core of a 2-core machine; two at once would starve each
+/// other's replicas (and their autoscalers would see less CPU than the load asks for).
+static LOCAL_REPLICAS: Mutex<()> = Mutex::new(());
+
+pub fn one_local_run_at_a_time() -> MutexGuard<'static, ()> {
+    LOCAL_REPLICAS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The one run directory a run wrote under `out`.
 pub fn only_run_dir(out: &std::path::Path) -> std::path::PathBuf {
     let dirs: Vec<_> = std::fs::read_dir(out)
