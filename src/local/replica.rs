@@ -100,26 +100,7 @@ pub fn serve(options: &ReplicaOptions) -> std::io::Result<()> {
     })
 }
 
-fn schedstat_ns(file: &std::path::Path) -> Option<u64> {
-    std::fs::read_to_string(file)
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-fn tasks_cpu(dir: &str) -> Option<Duration> {
-    let mut ns = 0u64;
-    for task in std::fs::read_dir(dir).ok()? {
-        let Ok(task) = task else { continue };
-        // A thread may end between listing and reading.
-        ns += schedstat_ns(&task.path().join("schedstat")).unwrap_or(0);
-    }
-    Some(Duration::from_nanos(ns))
-}
-
 /// CPU time a replica process has used so far, all its threads (ns; Linux).
 pub fn process_cpu(pid: u32) -> Option<Duration> {
-    tasks_cpu(&format!("/proc/{pid}/task"))
+    target_service::process_cpu_time(Some(pid))
 }

@@ -35,7 +35,7 @@ impl CpuLimit {
     /// A limit of `millicores` (1000 = one core); `None` where the process's CPU time cannot be
     /// read (not Linux).
     pub fn new(millicores: u32) -> Option<Self> {
-        let files = task_files()?;
+        let files = task_files(SELF_TASKS)?;
         let now = Instant::now();
         Some(Self {
             quota: CPU_PERIOD * millicores / 1000,
@@ -69,7 +69,7 @@ impl CpuLimit {
                 Duration::ZERO
             };
             p.start = now;
-            if let Some(files) = task_files() {
+            if let Some(files) = task_files(SELF_TASKS) {
                 p.files = files;
             }
             p.used_at_start = used(&p.files);
@@ -87,16 +87,28 @@ impl CpuLimit {
     }
 }
 
-fn task_files() -> Option<Vec<PathBuf>> {
+/// This process's threads.
+const SELF_TASKS: &str = "/proc/self/task";
+
+/// CPU time a process has used so far, all its threads (`pid`; `None`: this process), from
+/// `/proc/<pid>/task/*/schedstat` (Linux). `None` where that cannot be read.
+pub fn process_cpu_time(pid: Option<u32>) -> Option<Duration> {
+    let dir = pid.map_or_else(|| SELF_TASKS.to_owned(), |p| format!("/proc/{p}/task"));
+    task_files(&dir).map(|files| used(&files))
+}
+
+/// `schedstat` of each thread in a `/proc/…/task` folder.
+fn task_files(dir: &str) -> Option<Vec<PathBuf>> {
     Some(
-        std::fs::read_dir("/proc/self/task")
+        std::fs::read_dir(dir)
             .ok()?
             .filter_map(|t| t.ok().map(|t| t.path().join("schedstat")))
             .collect(),
     )
 }
 
-/// CPU time of the listed threads (ns in `schedstat`'s first field).
+/// CPU time of the listed threads (ns in `schedstat`'s first field; a thread that ended
+/// between listing and reading counts nothing).
 fn used(files: &[PathBuf]) -> Duration {
     Duration::from_nanos(
         files

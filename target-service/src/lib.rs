@@ -19,7 +19,7 @@ mod server;
 mod train;
 
 pub use app::{AppState, SERVED_BY, ServiceConfig, app, default_served_by};
-pub use cpu_limit::{CPU_PERIOD, CpuLimit};
+pub use cpu_limit::{CPU_PERIOD, CpuLimit, process_cpu_time};
 pub use dataset::{Dataset, DatasetError};
 pub use forest::FlatForestError;
 pub use input::{InputError, parse_rows};
