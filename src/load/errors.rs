@@ -39,15 +39,13 @@ impl ErrorCatalogue {
 
     /// Counts one failure of `kind` seen in second `second`.
     pub fn add(&self, second: u64, kind: ErrorKind, detail: &FailureDetail) {
-        let message = normalise(&detail.message);
+        let mut key = (kind, normalise(&detail.message));
         let mut entries = crate::lock::lock(&self.entries);
-        let distinct = entries.len();
-        let key = match entries.contains_key(&(kind, message.clone())) {
-            true => (kind, message),
-            // Room for a new message, counting the "other" rows out of the cap.
-            false if distinct - other_rows(&entries) < MAX_MESSAGES => (kind, message),
-            false => (kind, OTHER_MESSAGES.to_owned()),
-        };
+        // A new message past the cap (the "other" rows are not counted in it) joins its kind's
+        // "other" row.
+        if !entries.contains_key(&key) && entries.len() - other_rows(&entries) >= MAX_MESSAGES {
+            key.1 = OTHER_MESSAGES.to_owned();
+        }
         let is_other = key.1 == OTHER_MESSAGES;
         let entry = entries.entry(key).or_insert_with(|| Entry {
             count: 0,
