@@ -113,8 +113,7 @@ pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    let embedded = matches!(workload, Workload::Local(_));
-    runtime.block_on(run_async(config, base, embedded, workload))
+    runtime.block_on(run_async(config, base, workload))
 }
 
 /// Starts the local replicas and says what they are.
@@ -197,9 +196,10 @@ fn start_cluster(config: &RunConfig) -> Option<ClusterWatch> {
 async fn run_async(
     config: &RunConfig,
     base: Url,
-    embedded: bool,
     workload: Workload,
 ) -> Result<RunOutcome, RunError> {
+    // scaleproof started the target itself.
+    let embedded = matches!(workload, Workload::Local(_));
     let started_at = Utc::now();
     let recorder = Arc::new(Recorder::new(Instant::now(), started_at));
     let control = Arc::new(RunControl::new());

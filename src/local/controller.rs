@@ -156,12 +156,7 @@ impl LocalCluster {
     /// Stops the autoscaler, drains every replica, and places what happened on the run's
     /// clock: the load started at `t0` and ended at `end`.
     pub fn finish(mut self, t0: Instant, end: Instant) -> (ClusterRecording, Vec<ReplicaLife>) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.stop();
         let h = crate::lock::lock(&self.history);
         let mut lives = h.lives.clone();
         let shift = t0.saturating_duration_since(self.origin).as_secs_f64();
@@ -187,14 +182,21 @@ impl LocalCluster {
     }
 }
 
-impl Drop for LocalCluster {
-    fn drop(&mut self) {
+impl LocalCluster {
+    /// Stops the autoscaler and drains every replica (once).
+    fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

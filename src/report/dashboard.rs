@@ -56,11 +56,7 @@ pub fn render(
         &header,
         format!(
             "{}{} · {:.0} s · {}",
-            if summary
-                .cluster
-                .as_ref()
-                .is_some_and(|c| c.record.source == crate::timeline::WorkloadSource::Local)
-            {
+            if summary.is_local() {
                 "LOCAL replicas, simulated on this machine · "
             } else {
                 ""

@@ -3,7 +3,7 @@
 
 use super::draw::PlotBox;
 use super::{Summary, headline};
-use crate::timeline::{EventRow, TimelineRow, WorkloadSource};
+use crate::timeline::{EventRow, TimelineRow};
 
 /// One chart as inline SVG with the geometry the hover read-out needs.
 #[derive(Debug)]
@@ -155,11 +155,7 @@ pub fn page(
         summary.duration_s,
         escape(&summary.end_reason),
     ));
-    if summary
-        .cluster
-        .as_ref()
-        .is_some_and(|c| c.record.source == WorkloadSource::Local)
-    {
+    if summary.is_local() {
         html.push_str("<p class=\"local\">LOCAL replicas, simulated on this machine: the scale-out shown here happened to processes on one machine, not to a Kubernetes cluster.</p>");
     }
     if summary.tls.as_ref().is_some_and(|t| t.insecure) {
@@ -305,10 +301,7 @@ fn metric_targets(metrics: &serde_json::Value) -> String {
 
 /// The watched workload (context, resources, HPA) and its scale events.
 fn cluster_section(html: &mut String, summary: &Summary, events: &[EventRow]) {
-    let local = summary
-        .cluster
-        .as_ref()
-        .is_some_and(|c| c.record.source == WorkloadSource::Local);
+    let local = summary.is_local();
     if local {
         html.push_str("<section><h2>Local replicas — simulated on this machine</h2><p class=\"local\">Not a cluster: the replicas were processes on the machine that generated the load, behind a local balancer, scaled by scaleproof's implementation of the HorizontalPodAutoscaler algorithm on their measured CPU. The columns and events below read like a Deployment's so that the same reports apply.</p>");
     } else {

@@ -2,7 +2,7 @@
 
 use super::kpi::Kpis;
 use crate::expectations::Expectations;
-use crate::timeline::{ClusterRecord, ErrorRow, TlsRecord, Totals};
+use crate::timeline::{ClusterRecord, ErrorRow, TlsRecord, Totals, WorkloadSource};
 use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,15 @@ pub struct Summary {
     /// The error catalogue (`errors.csv`) with a hint per message: by kind, most frequent
     /// first.
     pub errors: Vec<ErrorSummary>,
+}
+
+impl Summary {
+    /// The replicas were local processes (simulated on one machine), not a cluster's.
+    pub fn is_local(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.record.source == WorkloadSource::Local)
+    }
 }
 
 /// One distinct failure message, and the likely cause and fix when it is a common one.
