@@ -44,6 +44,25 @@ fn json(dir: &Path, file: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join(file)).expect(file)).expect("json")
 }
 
+/// Runs at `host` and checks that every one of the 200 planned requests succeeded; returns the
+/// run directory, stderr and `summary.json`.
+fn clean_run(out: &Path, host: &str, args: &[&str]) -> (PathBuf, String, serde_json::Value) {
+    let o = run(out, host, args, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let dir = common::only_run_dir(out);
+    let s = json(&dir, "summary.json");
+    assert_eq!(
+        (
+            s["totals"]["requests"].as_u64(),
+            s["totals"]["errors"].as_u64()
+        ),
+        (Some(200), Some(0)),
+        "{err}"
+    );
+    (dir, err, s)
+}
+
 #[test]
 fn an_untrusted_certificate_is_explained_once_and_cacert_or_insecure_fix_it() {
     let _one = one_attack_at_a_time();
@@ -94,19 +113,7 @@ fn an_untrusted_certificate_is_explained_once_and_cacert_or_insecure_fix_it() {
 
     let trusted = tmp.path().join("trusted");
     let ca = pki.ca_pem.to_str().expect("utf-8");
-    let o = run(&trusted, &target.base, &["--cacert", ca], &[]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    let dir = common::only_run_dir(&trusted);
-    let s = json(&dir, "summary.json");
-    assert_eq!(
-        (
-            s["totals"]["requests"].as_u64(),
-            s["totals"]["errors"].as_u64()
-        ),
-        (Some(200), Some(0)),
-        "{err}"
-    );
+    let (dir, err, s) = clean_run(&trusted, &target.base, &["--cacert", ca]);
     assert_eq!(s["errors"], serde_json::json!([]));
     assert_eq!(
         s["totals"]["endpoints"], 1,
@@ -118,14 +125,10 @@ fn an_untrusted_certificate_is_explained_once_and_cacert_or_insecure_fix_it() {
     assert!(!err.contains("WARNING"), "{err}");
 
     let insecure = tmp.path().join("insecure");
-    let o = run(&insecure, &target.base, &["--insecure"], &[]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (dir, err, s) = clean_run(&insecure, &target.base, &["--insecure"]);
     assert!(err.contains("WARNING: --insecure"), "{err}");
-    let dir = common::only_run_dir(&insecure);
-    assert_eq!(json(&dir, "summary.json")["totals"]["errors"], 0);
     assert_eq!(json(&dir, "run.json")["tls"]["insecure"], true);
-    assert_eq!(json(&dir, "summary.json")["tls"]["insecure"], true);
+    assert_eq!(s["tls"]["insecure"], true);
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
     assert!(html.contains("TLS not verified (--insecure)"));
     assert_eq!(target.state.metrics().requests_total("/predict"), 2 * 160);
@@ -169,19 +172,7 @@ fn mutual_tls_is_accepted_only_with_the_client_certificate() {
         "--key",
         pki.client_key.to_str().expect("utf-8"),
     ];
-    let o = run(&with, &target.base, &args, &[]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    let dir = common::only_run_dir(&with);
-    let s = json(&dir, "summary.json");
-    assert_eq!(
-        (
-            s["totals"]["requests"].as_u64(),
-            s["totals"]["errors"].as_u64()
-        ),
-        (Some(200), Some(0)),
-        "{err}"
-    );
+    let (dir, _, _) = clean_run(&with, &target.base, &args);
     assert_eq!(
         json(&dir, "run.json")["tls"]["client_cert"],
         pki.client_cert.to_str().expect("utf-8")
@@ -247,19 +238,7 @@ fn a_host_routed_target_is_reached_only_with_the_host_header() {
     assert_eq!(misrouted.load(Ordering::Relaxed), 200);
 
     let routed = tmp.path().join("routed");
-    let o = run(&routed, &target.base, &["-H", "Host: api.test"], &[]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
-    let dir = common::only_run_dir(&routed);
-    let s = json(&dir, "summary.json");
-    assert_eq!(
-        (
-            s["totals"]["requests"].as_u64(),
-            s["totals"]["errors"].as_u64()
-        ),
-        (Some(200), Some(0)),
-        "{err}"
-    );
+    let (dir, _, _) = clean_run(&routed, &target.base, &["-H", "Host: api.test"]);
     assert_eq!(
         misrouted.load(Ordering::Relaxed),
         200,
