@@ -382,6 +382,10 @@ pub struct ClusterArgs {
     /// Deployment].
     #[arg(long, value_name = "NAME", value_parser = values::k8s_name)]
     pub hpa: Option<String>,
+    /// Service in front of the Deployment, whose EndpointSlices tell when each pod joins and
+    /// leaves it [default: any EndpointSlice in the namespace that lists the Deployment's pods].
+    #[arg(long, value_name = "NAME", value_parser = values::k8s_name)]
+    pub service: Option<String>,
     /// kubeconfig context [default: the current context].
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
@@ -390,7 +394,7 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Watch no cluster, even if the scenario names a Deployment.
-    #[arg(long, conflicts_with_all = ["deployment", "namespace", "hpa", "context", "kubeconfig"])]
+    #[arg(long, conflicts_with_all = ["deployment", "namespace", "hpa", "service", "context", "kubeconfig"])]
     pub no_cluster: bool,
 }
 
@@ -403,9 +407,16 @@ impl ClusterArgs {
         let deployment = self.deployment.clone().or(spec.deployment.clone());
         let namespace = self.namespace.clone().or(spec.namespace.clone());
         let hpa = self.hpa.clone().or(spec.hpa.clone());
+        let service = self.service.clone().or(spec.service.clone());
         let Some(deployment) = deployment else {
             if hpa.is_some() {
                 return Err(flag("--hpa", "needs --deployment (the HPA's scale target)"));
+            }
+            if service.is_some() {
+                return Err(flag(
+                    "--service",
+                    "needs --deployment (the Service is the one in front of it)",
+                ));
             }
             return Ok(None);
         };
@@ -413,6 +424,7 @@ impl ClusterArgs {
             namespace,
             deployment,
             hpa,
+            service,
             context: self.context.clone(),
             kubeconfig: self.kubeconfig.clone(),
             // Warnings print even with --quiet (which silences progress only).

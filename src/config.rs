@@ -141,6 +141,9 @@ pub struct ClusterOptions {
     pub deployment: String,
     /// The HPA's name; default: the one whose `scaleTargetRef` is the Deployment.
     pub hpa: Option<String>,
+    /// The Service in front of the Deployment, whose EndpointSlices say when each pod is in
+    /// it; default: any EndpointSlice of the namespace that lists the Deployment's pods.
+    pub service: Option<String>,
     /// kubeconfig context; default: the current one.
     pub context: Option<String>,
     /// kubeconfig file; default: `$KUBECONFIG`, then `~/.kube/config`, then in-cluster.

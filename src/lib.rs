@@ -16,6 +16,7 @@ pub mod lock;
 pub mod progress;
 pub mod report;
 pub mod run;
+pub mod scaling;
 pub mod scenario;
 pub mod timeline;
 pub mod values;

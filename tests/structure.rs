@@ -26,13 +26,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["config", "scenario", "timeline", "lock", "values"],
     ),
     ("cluster", &["config", "timeline", "lock"]),
-    ("verdict", &["expectations", "timeline"]),
-    ("report", &["expectations", "timeline", "verdict"]),
+    ("scaling", &["expectations", "timeline"]),
+    ("verdict", &["expectations", "timeline", "scaling"]),
+    (
+        "report",
+        &["expectations", "timeline", "verdict", "scaling"],
+    ),
     ("progress", &["timeline"]),
     (
         "run",
         &[
-            "config", "load", "cluster", "local", "progress", "timeline", "scenario",
+            "config", "load", "cluster", "local", "progress", "timeline", "scenario", "scaling",
         ],
     ),
     (

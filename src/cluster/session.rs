@@ -2,9 +2,12 @@
 //! after the load, and turned into the run's cluster recording (changes on the run's clock,
 //! events, context). The watch itself runs on a thread and runtime of its own.
 
+use super::pods::PodTracks;
 use super::watch;
 use crate::config::ClusterOptions;
-use crate::timeline::{ClusterChangeRow, ClusterRecord, ClusterSample, EventRow, TimelineRow};
+use crate::timeline::{
+    ClusterChangeRow, ClusterRecord, ClusterSample, EventRow, PodRow, TimelineRow,
+};
 use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use std::sync::{Arc, Mutex};
@@ -18,7 +21,11 @@ pub(super) enum Source {
     Hpa = 1,
     Pods = 2,
     Events = 3,
+    EndpointSlices = 4,
 }
+
+/// How many sources there are.
+pub(super) const SOURCES: usize = 5;
 
 impl Source {
     pub(super) fn resource(self) -> &'static str {
@@ -27,6 +34,7 @@ impl Source {
             Source::Hpa => "horizontalpodautoscalers",
             Source::Pods => "pods",
             Source::Events => "events",
+            Source::EndpointSlices => "endpointslices",
         }
     }
 }
@@ -39,8 +47,10 @@ pub(super) struct WatchState {
     /// Scale-related events, with when they arrived.
     pub(super) events: Vec<(Instant, EventRow)>,
     pub(super) record: ClusterRecord,
+    /// Each watched pod's lifecycle.
+    pub(super) pods: PodTracks,
     /// Sources that have listed or failed at least once (or are moot).
-    pub(super) settled: [bool; 4],
+    pub(super) settled: [bool; SOURCES],
     /// No client could be built: nothing will ever settle.
     pub(super) no_client: bool,
     pub(super) quiet: bool,
@@ -233,6 +243,7 @@ fn watch_thread(
             namespace,
             deployment: options.deployment.clone(),
             hpa: options.hpa.clone(),
+            service: options.service.clone(),
         };
         watch::run(client, target, shared, stop).await;
     });
@@ -315,6 +326,8 @@ pub struct ClusterRecording {
     pub changes: Vec<ClusterChangeRow>,
     /// Rows of `events.csv`.
     pub events: Vec<EventRow>,
+    /// The lifecycle columns of `pods.csv` (the load side adds the request columns).
+    pub pods: Vec<PodRow>,
     /// `(seconds since t0, sample)`, the first at 0.
     samples: Vec<(f64, ClusterSample)>,
 }
@@ -344,13 +357,18 @@ fn seconds(t0: Instant, at: Instant) -> f64 {
 }
 
 fn recording(shared: &WatchState, t0: Instant, end: Instant) -> ClusterRecording {
-    ClusterRecording::from_history(
+    let mut recording = ClusterRecording::from_history(
         shared.record.clone(),
         &shared.changes,
         &shared.events,
         t0,
         end,
-    )
+    );
+    // The wall-clock time of `t0`, to place the API server's timestamps on the run's clock.
+    let t0_wall = std::time::SystemTime::now() - Instant::now().saturating_duration_since(t0);
+    recording.pods = shared.pods.rows(t0, t0_wall);
+    recording.record.services = shared.pods.services.iter().cloned().collect();
+    recording
 }
 
 impl ClusterRecording {
@@ -404,6 +422,7 @@ impl ClusterRecording {
             record,
             changes,
             events,
+            pods: Vec::new(),
             samples,
         }
     }

@@ -1,16 +1,19 @@
 //! The watch loop: kube-rs watchers (LIST then WATCH, re-list on 410, default backoff) with
-//! reflector stores for the Deployment, its HPA and its Pods, plus a plain watcher over Events.
-//! After every watch event, and once a second, the loop derives a [`ClusterSample`] and records
-//! it with its time when it changed.
+//! reflector stores for the Deployment, its HPA, its Pods and the EndpointSlices in front of
+//! them, plus a plain watcher over Events. After every watch event, and once a second, the
+//! loop derives a [`ClusterSample`] and records it with its time when it changed; every pod
+//! item and slice item also updates that pod's lifecycle.
 
 use super::derive::{self, EventDedup, EventFilter};
-use super::session::{Source, WatchState};
+use super::pods::SERVICE_NAME_LABEL;
+use super::session::{SOURCES, Source, WatchState};
 use crate::timeline::ClusterSample;
 use futures::stream::BoxStream;
 use futures::{StreamExt, future};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::core::Selector;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -56,6 +59,7 @@ pub(super) struct Workload {
     pub namespace: String,
     pub deployment: String,
     pub hpa: Option<String>,
+    pub service: Option<String>,
 }
 
 struct Loop {
@@ -65,11 +69,12 @@ struct Loop {
     deployments: Store<Deployment>,
     hpas: Store<HorizontalPodAutoscaler>,
     pods: Option<Store<Pod>>,
-    health: [Health; 4],
+    slices: Store<EndpointSlice>,
+    health: [Health; SOURCES],
     filter: EventFilter,
     dedup: EventDedup,
     last: Option<ClusterSample>,
-    stale_warned: [bool; 4],
+    stale_warned: [bool; SOURCES],
     /// When the API server last answered anything (a watch item or a contact probe).
     contact: Arc<Mutex<Instant>>,
     silent_warned: bool,
@@ -108,8 +113,21 @@ pub(super) async fn run(
     )
     .default_backoff()
     .boxed();
+    // The slices of the named Service, else every slice of the namespace (only those listing
+    // the Deployment's pods count).
+    let slice_config = match &target.service {
+        Some(name) => watcher::Config::default().labels(&format!("{SERVICE_NAME_LABEL}={name}")),
+        None => watcher::Config::default(),
+    };
+    let (slices, slice_writer) = reflector::store();
+    let mut slice_items: Items<EndpointSlice> =
+        watch_stream(Api::namespaced(client.clone(), ns), slice_config)
+            .default_backoff()
+            .reflect(slice_writer)
+            .boxed();
     let mut pod_items: Option<Items<Pod>> = None;
     let mut state = Loop {
+        slices,
         filter: EventFilter::new(target.deployment.clone(), target.hpa.clone()),
         target,
         client,
@@ -117,10 +135,10 @@ pub(super) async fn run(
         deployments,
         hpas,
         pods: None,
-        health: [Health::default(); 4],
+        health: [Health::default(); SOURCES],
         dedup: EventDedup::default(),
         last: None,
-        stale_warned: [false; 4],
+        stale_warned: [false; SOURCES],
         contact: Arc::new(Mutex::new(Instant::now())),
         silent_warned: false,
     };
@@ -154,6 +172,13 @@ pub(super) async fn run(
             Some(item) = next_or_never(&mut pod_items) => {
                 state.health_of(Source::Pods, &item);
                 state.learn_pods();
+                if let Ok(event) = item {
+                    state.track_pod(event);
+                }
+            }
+            Some(item) = slice_items.next() => {
+                state.health_of(Source::EndpointSlices, &item);
+                state.track_slices();
             }
             _ = tick.tick() => {}
         }
@@ -269,6 +294,52 @@ impl Loop {
         }
     }
 
+    /// Updates the lifecycle of the pod a watch item is about.
+    fn track_pod(&mut self, item: WatchEvent<Pod>) {
+        let now = Instant::now();
+        let now_wall = std::time::SystemTime::now();
+        let present: Option<Vec<String>> = matches!(item, WatchEvent::InitDone).then(|| {
+            self.pods
+                .as_ref()
+                .map(|s| {
+                    s.state()
+                        .iter()
+                        .filter_map(|p| p.metadata.name.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        let mut shared = self.lock();
+        match &item {
+            WatchEvent::Apply(pod) | WatchEvent::InitApply(pod) => {
+                shared.pods.observe(pod, now, now_wall)
+            }
+            WatchEvent::Delete(pod) => {
+                if let Some(name) = &pod.metadata.name {
+                    shared.pods.deleted(name, now);
+                }
+            }
+            WatchEvent::InitDone => {
+                let present = present.unwrap_or_default();
+                shared
+                    .pods
+                    .relisted(present.iter().map(String::as_str), now);
+            }
+            WatchEvent::Init => {}
+        }
+        drop(shared);
+        // A slice may have listed the pod before the pod was known.
+        self.track_slices();
+    }
+
+    /// Marks the pods the EndpointSlices list as ready endpoints as in the Service.
+    fn track_slices(&mut self) {
+        let slices = self.slices.state();
+        self.lock()
+            .pods
+            .observe_slices(slices.iter().map(AsRef::as_ref), Instant::now());
+    }
+
     /// Teaches the event filter the pods the selector matches (after each pod watch item).
     fn learn_pods(&mut self) {
         if let Some(store) = &self.pods {
@@ -346,6 +417,7 @@ impl Loop {
             Source::Hpa,
             Source::Pods,
             Source::Events,
+            Source::EndpointSlices,
         ] {
             let h = self.health[source as usize];
             if h.synced && !h.usable(now) && !self.stale_warned[source as usize] {
@@ -414,7 +486,7 @@ fn describe(source: Source, namespace: &str, e: &watcher::Error) -> Option<Strin
     let resource = source.resource();
     let api = |e: &kube::Error| match e {
         kube::Error::Api(s) if s.code == 403 => format!(
-            "forbidden to list/watch {resource} in namespace {namespace} ({}). The watcher needs get, list and watch on deployments, horizontalpodautoscalers, pods and events: see target-service/k8s/base/rbac.yaml",
+            "forbidden to list/watch {resource} in namespace {namespace} ({}). The watcher needs get, list and watch on deployments, horizontalpodautoscalers, pods, events and endpointslices: see target-service/k8s/base/rbac.yaml",
             s.message
         ),
         kube::Error::Api(s) => format!(

@@ -16,15 +16,16 @@ use super::bucket::{
 pub use super::bucket::{Outcome, Sample};
 use super::errors::{ErrorCatalogue, FailureDetail};
 use super::hlog;
-use crate::timeline::{EndpointRow, ErrorKind, ErrorRow, TimelineRow, Totals};
+use crate::timeline::{
+    COLD_REQUESTS, EndpointRow, ErrorKind, ErrorRow, PodRow, TimelineRow, Totals,
+};
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Endpoint name used when a response has no endpoint header.
-pub const NO_ENDPOINT: &str = "(none)";
+pub use crate::timeline::NO_ENDPOINT;
 
 static NONE_ENDPOINT: std::sync::LazyLock<Arc<str>> =
     std::sync::LazyLock::new(|| Arc::from(NO_ENDPOINT));
@@ -48,6 +49,19 @@ pub struct Recording {
     pub total_hlog: Vec<u8>,
     /// The error catalogue (`errors.csv`).
     pub errors: Vec<ErrorRow>,
+    /// What each named endpoint served: the load side's columns of `pods.csv`.
+    pub served: Vec<PodRow>,
+}
+
+/// What one named endpoint has served so far.
+#[derive(Debug)]
+struct Served {
+    first: Instant,
+    last: Instant,
+    requests: u64,
+    errors: u64,
+    /// Raw latency of its first [`COLD_REQUESTS`] successful responses.
+    cold: Histogram<u64>,
 }
 
 #[derive(Debug)]
@@ -64,6 +78,7 @@ struct State {
     total_corrected: Histogram<u64>,
     total_all_raw: Histogram<u64>,
     total_endpoints: BTreeMap<Arc<str>, Histogram<u64>>,
+    served: BTreeMap<Arc<str>, Served>,
     cancelled: u64,
     late_samples: u64,
 }
@@ -97,6 +112,7 @@ impl Recorder {
                 total_corrected: histogram(),
                 total_all_raw: histogram(),
                 total_endpoints: BTreeMap::new(),
+                served: BTreeMap::new(),
                 cancelled: 0,
                 late_samples: 0,
             }),
@@ -146,6 +162,11 @@ impl Recorder {
             .clone()
             .unwrap_or_else(|| NONE_ENDPOINT.clone());
         let mut state = self.lock();
+        if sample.status.is_some()
+            && let Some(name) = &sample.endpoint
+        {
+            served(&mut state, name, sample.done, ok, raw);
+        }
         let bucket = self.bucket_at(&mut state, sample.done);
         bucket.counts.add(sample.outcome);
         put(&mut bucket.all_raw, raw);
@@ -171,7 +192,33 @@ impl Recorder {
             }
         }
     }
+}
 
+/// Counts one response from the endpoint `name`.
+fn served(state: &mut State, name: &Arc<str>, done: Instant, ok: bool, raw: u64) {
+    if name.as_ref() == NO_ENDPOINT {
+        return;
+    }
+    let s = match state.served.get_mut(name) {
+        Some(s) => s,
+        None => state.served.entry(name.clone()).or_insert(Served {
+            first: done,
+            last: done,
+            requests: 0,
+            errors: 0,
+            cold: histogram(),
+        }),
+    };
+    s.first = s.first.min(done);
+    s.last = s.last.max(done);
+    s.requests += 1;
+    s.errors += u64::from(!ok);
+    if ok && s.cold.len() < COLD_REQUESTS {
+        put(&mut s.cold, raw);
+    }
+}
+
+impl Recorder {
     /// Counts send slots dropped at `at`, each due at one of `dues`: each enters the corrected
     /// histogram at its lag when dropped (`at - due`).
     pub fn record_dropped(&self, at: Instant, dues: impl IntoIterator<Item = Instant>) {
@@ -375,7 +422,36 @@ impl Recorder {
             per_second_hlog: hlog::per_second(self.started_wall, &state.closed_histograms),
             total_hlog: self.total_log(&state),
             errors: self.errors.rows(),
+            served: self.served_rows(&state),
         }
+    }
+
+    /// The load side's columns of `pods.csv`, one row per named endpoint.
+    fn served_rows(&self, state: &State) -> Vec<PodRow> {
+        let at =
+            |i: Instant| (i.saturating_duration_since(self.t0).as_millis() as f64 / 1000.0).into();
+        state
+            .served
+            .iter()
+            .map(|(name, s)| {
+                let total = state.total_endpoints.get(name);
+                let q = |h: Option<&Histogram<u64>>, p| h.and_then(|h| quantile(h, p));
+                PodRow {
+                    first_served_s: at(s.first),
+                    last_served_s: at(s.last),
+                    requests: s.requests,
+                    errors: s.errors,
+                    p50_raw_us: q(total, 0.50),
+                    p95_raw_us: q(total, 0.95),
+                    p99_raw_us: q(total, 0.99),
+                    cold_requests: s.cold.len(),
+                    cold_p50_raw_us: quantile(&s.cold, 0.50),
+                    cold_p95_raw_us: quantile(&s.cold, 0.95),
+                    cold_p99_raw_us: quantile(&s.cold, 0.99),
+                    ..PodRow::named(name.as_ref())
+                }
+            })
+            .collect()
     }
 
     fn total_log(&self, state: &State) -> Vec<u8> {
@@ -417,6 +493,49 @@ mod tests {
             status: ep.map(|_| 200),
             endpoint: ep.map(Arc::from),
         }
+    }
+
+    #[test]
+    fn each_endpoint_has_its_first_and_last_response_and_its_cold_start() {
+        let rec = Recorder::new(Instant::now(), Utc::now());
+        // "b" answers 400 times, the first 100 slowly (20 ms) and the rest fast (1 ms), and
+        // fails once in the middle; "a" answers twice; a response with no header is nobody's.
+        for i in 0..400u64 {
+            let ms = if i < 100 { 20 } else { 1 };
+            rec.record(&sample(&rec, 1_500 + i * 5, ms, 0, Outcome::Ok, Some("b")));
+        }
+        rec.record(&sample(
+            &rec,
+            2_000,
+            5,
+            0,
+            Outcome::Failed(ErrorKind::Status5xx),
+            Some("b"),
+        ));
+        rec.record(&sample(&rec, 250, 3, 0, Outcome::Ok, Some("a")));
+        rec.record(&sample(&rec, 4_321, 3, 0, Outcome::Ok, Some("a")));
+        rec.record(&sample(&rec, 100, 3, 0, Outcome::Ok, None));
+        let out = rec.finish(rec.t0() + Duration::from_secs(5), |_| Gauges::default());
+        let names: Vec<&str> = out.served.iter().map(|r| r.pod.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let (a, b) = (&out.served[0], &out.served[1]);
+        assert_eq!(
+            (a.first_served_s, a.last_served_s, a.requests, a.errors),
+            (Some(0.25), Some(4.321), 2, 0)
+        );
+        assert_eq!(
+            (b.first_served_s, b.last_served_s, b.requests, b.errors),
+            (Some(1.5), Some(3.495), 401, 1)
+        );
+        // The cold start is the first 100 successes, all slow; over the whole run (100 slow
+        // of 400) the median is fast and the p99 slow.
+        assert_eq!(b.cold_requests, 100);
+        let near = |us: Option<u64>, want: u64| us.is_some_and(|v| v.abs_diff(want) <= want / 100);
+        assert!(near(b.cold_p50_raw_us, 20_000), "{:?}", b.cold_p50_raw_us);
+        assert!(near(b.cold_p99_raw_us, 20_000), "{:?}", b.cold_p99_raw_us);
+        assert!(near(b.p50_raw_us, 1_000), "{:?}", b.p50_raw_us);
+        assert!(near(b.p99_raw_us, 20_000), "{:?}", b.p99_raw_us);
+        assert_eq!(a.cold_requests, 2);
     }
 
     #[test]

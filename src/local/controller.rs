@@ -175,10 +175,9 @@ impl LocalCluster {
         }
         let mut record = record(&self.options);
         record.warnings = h.warnings.clone();
-        (
-            ClusterRecording::from_history(record, &h.changes, &h.events, t0, end),
-            lives,
-        )
+        let mut recording = ClusterRecording::from_history(record, &h.changes, &h.events, t0, end);
+        recording.pods = lives.iter().map(ReplicaLife::pod_row).collect();
+        (recording, lives)
     }
 }
 

@@ -53,13 +53,14 @@ pub struct LoadSpec {
     pub max_lag: Option<Duration>,
 }
 
-/// The Kubernetes workload a scenario is about; `--namespace`, `--deployment` and `--hpa`
-/// override each field.
+/// The Kubernetes workload a scenario is about; `--namespace`, `--deployment`, `--hpa` and
+/// `--service` override each field.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterSpec {
     pub namespace: Option<String>,
     pub deployment: Option<String>,
     pub hpa: Option<String>,
+    pub service: Option<String>,
 }
 
 /// TLS settings of a scenario (`[tls]`); each flag (`--cacert`, `--insecure`, `--cert`,
@@ -175,6 +176,7 @@ struct ClusterSection {
     namespace: Option<Spanned<String>>,
     deployment: Option<Spanned<String>>,
     hpa: Option<Spanned<String>>,
+    service: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -503,6 +505,7 @@ fn cluster_section(doc: &Doc<'_>, s: &ClusterSection) -> Result<ClusterSpec, Sce
         namespace: name(&s.namespace, "cluster.namespace")?,
         deployment: name(&s.deployment, "cluster.deployment")?,
         hpa: name(&s.hpa, "cluster.hpa")?,
+        service: name(&s.service, "cluster.service")?,
     })
 }
 
@@ -632,6 +635,7 @@ scale_within = "2m"
 [cluster]
 namespace = "demo"
 deployment = "target-service"
+service = "target-service"
 "#,
         )
         .expect("valid");
@@ -640,7 +644,8 @@ deployment = "target-service"
             ClusterSpec {
                 namespace: Some("demo".into()),
                 deployment: Some("target-service".into()),
-                hpa: None
+                hpa: None,
+                service: Some("target-service".into()),
             }
         );
         assert_eq!(s.name, "demo");

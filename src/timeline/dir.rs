@@ -5,6 +5,7 @@
 
 use super::errors::{ERROR_COLUMNS, ErrorRow};
 use super::meta::{RUN_FORMAT, RunMeta};
+use super::pods::{POD_COLUMNS, PodRow};
 use super::row::{
     CLUSTER_CHANGE_COLUMNS, ClusterChangeRow, ENDPOINT_COLUMNS, EVENT_COLUMNS, EndpointRow,
     EventRow, TIMELINE_COLUMNS, TimelineRow,
@@ -57,6 +58,8 @@ pub const CLUSTER: Table<ClusterChangeRow> =
 pub const EVENTS: Table<EventRow> = Table::new("events.csv", EVENT_COLUMNS, true);
 /// The error catalogue: distinct failure messages by kind (absent in runs made before it).
 pub const ERRORS: Table<ErrorRow> = Table::new("errors.csv", ERROR_COLUMNS, true);
+/// One row per pod or serving endpoint (absent in runs made before it).
+pub const PODS: Table<PodRow> = Table::new("pods.csv", POD_COLUMNS, true);
 
 /// Why the run directory could not be written or read.
 #[derive(Debug, thiserror::Error)]

@@ -2,6 +2,7 @@
 //! cluster context.
 
 use super::ClusterSample;
+use super::pods::PodRow;
 use super::query::LatencyKind;
 use super::row::{ErrorColumns, ErrorKind, error_columns};
 use crate::expectations::Expectations;
@@ -57,6 +58,10 @@ pub struct ClusterRecord {
     pub deployment: String,
     /// The HPA watched: as given, or found by its `scaleTargetRef`; null if none.
     pub hpa: Option<String>,
+    /// Services whose EndpointSlices listed the Deployment's pods (`in_service_s` in
+    /// `pods.csv`); empty when none did or they could not be watched.
+    #[serde(default)]
+    pub services: Vec<String>,
     /// The Deployment's pod selector, as a label selector string.
     pub selector: Option<String>,
     pub containers: Vec<ContainerRecord>,
@@ -169,6 +174,21 @@ pub struct ReplicaLife {
     /// compare with the CPU limit in `cluster.containers`).
     #[serde(default)]
     pub cpu_max_m: Option<f64>,
+}
+
+impl ReplicaLife {
+    /// Its lifecycle columns of `pods.csv`: started is created, and a local replica is in the
+    /// balancer (in service) from the moment it is ready until it is stopped.
+    pub fn pod_row(&self) -> PodRow {
+        PodRow {
+            created_s: Some(self.started_s),
+            ready_s: self.ready_s,
+            in_service_s: self.ready_s,
+            terminating_s: self.stopping_s,
+            gone_s: self.exited_s,
+            ..PodRow::named(self.name.clone())
+        }
+    }
 }
 
 /// Contents of `run.json`.

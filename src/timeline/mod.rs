@@ -4,18 +4,19 @@
 //! how it ended: [`RunMeta`]), `timeline.csv` (one [`TimelineRow`] per second),
 //! `endpoints.csv` (one [`EndpointRow`] per second and serving endpoint), `cluster.csv` and
 //! `events.csv` (what the cluster watcher saw, when a Deployment was watched), `errors.csv`
-//! (the error catalogue: [`ErrorRow`]) and
+//! (the error catalogue: [`ErrorRow`]), `pods.csv` (every pod's story: [`PodRow`]) and
 //! `histograms/` (HdrHistogram interval logs, V2 encoding, so that runs merge exactly).
 //! [`RunDir`] reads and writes them; [`Timeline`] answers the questions every report asks.
 
 mod dir;
 mod errors;
 mod meta;
+mod pods;
 mod query;
 mod row;
 
 pub use dir::{
-    CLUSTER, ENDPOINTS, ERRORS, EVENTS, HISTOGRAM_DIR, PER_SECOND_HLOG, RUN_JSON, RunDir,
+    CLUSTER, ENDPOINTS, ERRORS, EVENTS, HISTOGRAM_DIR, PER_SECOND_HLOG, PODS, RUN_JSON, RunDir,
     RunDirError, TIMELINE, TOTAL_HLOG, Table,
 };
 pub use errors::{
@@ -25,11 +26,13 @@ pub use meta::{
     ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, RUN_FORMAT, ReplicaLife,
     RequestRecord, RunMeta, StageRecord, TlsRecord, Totals, WorkloadSource,
 };
+pub use pods::{COLD_REQUESTS, POD_COLUMNS, PodRow, join as join_pods};
 pub use query::{
     DROPPED_SHARE_LIMIT, GEN_CPU_SATURATED_PCT, GEN_LAG_SATURATED_US, GEN_SATURATED_SHARE,
     GeneratorHealth, LatencyKind, Timeline,
 };
 pub use row::{
     CLUSTER_CHANGE_COLUMNS, ClusterChangeRow, ClusterSample, ENDPOINT_COLUMNS, EVENT_COLUMNS,
-    EndpointRow, ErrorColumns, ErrorKind, EventRow, TIMELINE_COLUMNS, TimelineRow, UNKNOWN,
+    EndpointRow, ErrorColumns, ErrorKind, EventRow, NO_ENDPOINT, TIMELINE_COLUMNS, TimelineRow,
+    UNKNOWN,
 };

@@ -339,6 +339,9 @@ impl EventRow {
     }
 }
 
+/// Endpoint name used when a response has no endpoint header.
+pub const NO_ENDPOINT: &str = "(none)";
+
 /// One second of one serving endpoint. Columns of `endpoints.csv`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EndpointRow {
