@@ -68,6 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         endpoint_header: "x-served-by".into(),
         tls: None,
         local_replicas: None,
+        warnings: Vec::new(),
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
         expectations: scaleproof::expectations::Expectations {

@@ -115,6 +115,18 @@ pub struct ExpectArgs {
     /// 120s (a scale-out during the ramp counts as 0 s).
     #[arg(long, value_name = "DURATION", value_parser = seconds)]
     pub expect_scale_within: Option<f64>,
+    /// Pass only if every pod that became Ready during the load served its first request
+    /// within this, e.g. 10s (pods.csv: ready_s → first_served_s).
+    #[arg(long, value_name = "DURATION", value_parser = seconds)]
+    pub expect_new_pod_serves_within: Option<f64>,
+    /// Pass only if at most this many requests failed while pods were being removed (from
+    /// each one's termination to 2 s after it was gone).
+    #[arg(long, value_name = "N")]
+    pub expect_scale_in_errors: Option<u64>,
+    /// Pass only if no endpoint served more than this share of the requests while 2 or more
+    /// replicas were ready, e.g. 80% (catches port-forward and sticky keep-alive).
+    #[arg(long, value_name = "RATE", value_parser = values::fraction)]
+    pub expect_max_pod_share: Option<f64>,
 }
 
 fn replicas(text: &str) -> Result<u32, String> {
@@ -135,6 +147,11 @@ impl ExpectArgs {
             (&mut base.p99_ms, self.expect_p99),
             (&mut base.error_rate, self.expect_error_rate),
             (&mut base.scale_within_s, self.expect_scale_within),
+            (
+                &mut base.new_pod_serves_within_s,
+                self.expect_new_pod_serves_within,
+            ),
+            (&mut base.max_pod_share, self.expect_max_pod_share),
         ];
         for (field, flag) in fields {
             if flag.is_some() {
@@ -143,6 +160,9 @@ impl ExpectArgs {
         }
         if self.expect_replicas.is_some() {
             base.replicas = self.expect_replicas;
+        }
+        if self.expect_scale_in_errors.is_some() {
+            base.scale_in_errors = self.expect_scale_in_errors;
         }
         base
     }

@@ -19,6 +19,17 @@ pub struct Expectations {
     pub error_rate: Option<f64>,
     /// Longest time from load crossing `rps` to the first scale-out, in seconds.
     pub scale_within_s: Option<f64>,
+    /// Longest time from a pod added during the load being Ready to its first response, in
+    /// seconds.
+    #[serde(default)]
+    pub new_pod_serves_within_s: Option<f64>,
+    /// Most failed requests in the termination windows of pods removed during the load.
+    #[serde(default)]
+    pub scale_in_errors: Option<u64>,
+    /// Largest share of requests one endpoint may serve while 2 or more replicas are ready,
+    /// as a fraction (0.8 = 80%).
+    #[serde(default)]
+    pub max_pod_share: Option<f64>,
 }
 
 impl Expectations {

@@ -9,6 +9,7 @@ use crate::load::recorder::{Gauges, Recorder, Recording};
 use crate::load::{self, LoadError, LoadHandle, LoadSetup};
 use crate::local::{LocalCluster, LocalError};
 use crate::progress;
+use crate::scaling;
 use crate::scenario::headers;
 use crate::timeline::{
     self, ClusterRecord, GeneratorRecord, LoadRecord, PER_SECOND_HLOG, RUN_FORMAT, ReplicaLife,
@@ -254,8 +255,12 @@ async fn run_async(
     if let Some(c) = &cluster {
         c.fill(&mut recording.rows);
     }
+    let pods = timeline::join_pods(
+        cluster.as_ref().map(|c| c.pods.clone()).unwrap_or_default(),
+        std::mem::take(&mut recording.served),
+    );
     let ended_at = Utc::now();
-    let meta = run_meta(
+    let mut meta = run_meta(
         config,
         &base,
         embedded,
@@ -267,7 +272,21 @@ async fn run_async(
         cluster.as_ref().map(|c| c.record.clone()),
         local_replicas,
     );
-    let dir = write_run_dir(config, &meta, &recording, cluster.as_ref())?;
+    let workload = cluster
+        .as_ref()
+        .map_or(WorkloadSource::Cluster, |c| c.record.source);
+    meta.warnings = scaling::analyse(&scaling::Inputs {
+        timeline: timeline::Timeline::of(&recording.rows, workload),
+        endpoints: &recording.endpoint_rows,
+        changes: cluster.as_ref().map_or(&[], |c| &c.changes),
+        pods: &pods,
+        p95_limit_ms: config.scenario.expect.p95_ms,
+    })
+    .warnings;
+    for warning in &meta.warnings {
+        eprintln!("scaleproof: warning: {warning}");
+    }
+    let dir = write_run_dir(config, &meta, &recording, cluster.as_ref(), &pods)?;
     Ok(RunOutcome { dir, end, meta })
 }
 
@@ -409,6 +428,7 @@ fn run_meta(
         generator: GeneratorRecord::here(),
         cluster,
         local_replicas,
+        warnings: Vec::new(),
     }
 }
 
@@ -417,12 +437,14 @@ fn write_run_dir(
     meta: &RunMeta,
     recording: &Recording,
     cluster: Option<&ClusterRecording>,
+    pods: &[timeline::PodRow],
 ) -> Result<PathBuf, RunError> {
     let dir = RunDir::create(&config.out, meta.started_at, &meta.scenario)?;
     dir.write_meta(meta)?;
     dir.write(&timeline::TIMELINE, &recording.rows)?;
     dir.write(&timeline::ENDPOINTS, &recording.endpoint_rows)?;
     dir.write(&timeline::ERRORS, &recording.errors)?;
+    dir.write(&timeline::PODS, pods)?;
     if let Some(c) = cluster {
         dir.write(&timeline::CLUSTER, &c.changes)?;
         dir.write(&timeline::EVENTS, &c.events)?;

@@ -65,11 +65,12 @@ async fn the_watcher_lists_and_watches_exactly_its_workload() {
         },
         client,
     );
-    // First the three LISTs, in any order: the Deployment by name, every HPA of the
-    // namespace (to find the one whose scaleTargetRef is the Deployment), every event.
+    // First the four LISTs, in any order: the Deployment by name, every HPA of the
+    // namespace (to find the one whose scaleTargetRef is the Deployment), every event, and
+    // every EndpointSlice (no --service: any slice that lists the Deployment's pods counts).
     let mut probes = 0;
     let mut first = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         first.push(next(&mut handle, &mut probes).await);
     }
     first.sort_by(|a, b| a.0.cmp(&b.0));
@@ -80,6 +81,7 @@ async fn the_watcher_lists_and_watches_exactly_its_workload() {
             "/api/v1/namespaces/demo/events?&limit=500",
             "/apis/apps/v1/namespaces/demo/deployments?&fieldSelector=metadata.name%3Dweb&limit=500",
             "/apis/autoscaling/v2/namespaces/demo/horizontalpodautoscalers?&limit=500",
+            "/apis/discovery.k8s.io/v1/namespaces/demo/endpointslices?&limit=500",
         ]
     );
     let mut pending = Vec::new();
@@ -106,11 +108,11 @@ async fn the_watcher_lists_and_watches_exactly_its_workload() {
             reply(send, list("List", json!([])));
         }
     }
-    // Then: the pods LIST by the Deployment's selector, and the three WATCHes resuming from
+    // Then: the pods LIST by the Deployment's selector, and the four WATCHes resuming from
     // the lists' resourceVersion with bookmarks and a server-side timeout.
     let mut then = Vec::new();
     let until = Instant::now() + Duration::from_secs(5);
-    while then.len() < 4 && Instant::now() < until {
+    while then.len() < 5 && Instant::now() < until {
         let (uri, send) = next(&mut handle, &mut probes).await;
         then.push(uri);
         pending.push(send);
@@ -123,6 +125,7 @@ async fn the_watcher_lists_and_watches_exactly_its_workload() {
             "/api/v1/namespaces/demo/pods?&labelSelector=app%3Dweb%2Ctrack+in+%28canary%2Cstable%29&limit=500",
             "/apis/apps/v1/namespaces/demo/deployments?&watch=true&timeoutSeconds=290&fieldSelector=metadata.name%3Dweb&allowWatchBookmarks=true&resourceVersion=100",
             "/apis/autoscaling/v2/namespaces/demo/horizontalpodautoscalers?&watch=true&timeoutSeconds=290&allowWatchBookmarks=true&resourceVersion=100",
+            "/apis/discovery.k8s.io/v1/namespaces/demo/endpointslices?&watch=true&timeoutSeconds=290&allowWatchBookmarks=true&resourceVersion=100",
         ]
     );
     // With every watch open and quiet, the next request is the contact probe, exactly so.
@@ -142,13 +145,14 @@ async fn the_watcher_lists_and_watches_exactly_its_workload() {
 }
 
 #[tokio::test]
-async fn a_named_hpa_is_watched_by_name_in_the_given_namespace() {
+async fn a_named_hpa_and_service_are_watched_by_name_in_the_given_namespace() {
     let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "default");
     let watch = ClusterWatch::start_with_client(
         ClusterOptions {
             deployment: "web".into(),
             hpa: Some("web-cpu".into()),
+            service: Some("web-svc".into()),
             namespace: Some("prod".into()),
             quiet: true,
             ..Default::default()
@@ -157,12 +161,17 @@ async fn a_named_hpa_is_watched_by_name_in_the_given_namespace() {
     );
     let mut uris = Vec::new();
     let mut pending = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let (uri, send) = next_any(&mut handle).await;
         uris.push(uri);
         pending.push(send);
     }
     uris.sort();
+    // The named Service's slices only, by the label Kubernetes puts on them.
+    assert_eq!(
+        uris[3],
+        "/apis/discovery.k8s.io/v1/namespaces/prod/endpointslices?&labelSelector=kubernetes.io%2Fservice-name%3Dweb-svc&limit=500"
+    );
     assert_eq!(
         uris[2],
         "/apis/autoscaling/v2/namespaces/prod/horizontalpodautoscalers?&fieldSelector=metadata.name%3Dweb-cpu&limit=500"

@@ -76,6 +76,7 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
         endpoint_header: "x-served-by".into(),
         tls: None,
         local_replicas: None,
+        warnings: Vec::new(),
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
         expectations: Expectations {

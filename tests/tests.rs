@@ -11,6 +11,7 @@ mod cluster_requests;
 mod engine;
 mod fake_apiserver_protocol;
 mod local;
+mod pods;
 mod real_cluster;
 mod report;
 mod scenarios;

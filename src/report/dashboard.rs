@@ -3,6 +3,7 @@
 
 use super::Summary;
 use super::draw::{self, DrawError, boxed};
+use super::gantt::{self, Lane};
 use super::headline;
 use super::series::ChartSpec;
 use crate::verdict::State;
@@ -12,12 +13,17 @@ use std::path::Path;
 /// Size of `dashboard.png`.
 pub const DASHBOARD_SIZE: (u32, u32) = (1920, 1080);
 
-/// The 1920×1080 dashboard: headline numbers and the verdict above the four charts.
-/// Draws the dashboard into the PNG file `path`.
+/// Most pod lanes the dashboard shows (the first ones; pods.png has them all).
+const DASHBOARD_LANES: usize = 8;
+
+/// The 1920×1080 dashboard: headline numbers and the verdict above the four charts, and the
+/// pod timeline under them when pods have a lifecycle. Draws it into the PNG file `path`.
 pub fn render(
     path: &Path,
     summary: &Summary,
     specs: &[ChartSpec],
+    lanes: &[Lane],
+    markers: &[f64],
     x_max: f64,
 ) -> Result<(), DrawError> {
     draw::register_fonts();
@@ -98,7 +104,22 @@ pub fn render(
         true,
         white,
     )?;
-    let panels = body.margin(10, 10, 10, 10).split_evenly((2, 2));
+    let body = body.margin(10, 10, 10, 10);
+    let charts = if lanes.is_empty() {
+        body
+    } else {
+        let shown = lanes.len().min(DASHBOARD_LANES);
+        let (charts, pods) = body.split_vertically(930 - 20 - (90 + 26 * shown as i32));
+        gantt::draw(
+            &pods.margin(6, 6, 6, 6),
+            &lanes[..shown],
+            markers,
+            x_max,
+            0.85,
+        )?;
+        charts
+    };
+    let panels = charts.split_evenly((2, 2));
     for (panel, spec) in panels.iter().zip(specs) {
         draw::draw(&panel.margin(6, 6, 6, 6), spec, x_max, 0.85)?;
     }

@@ -32,7 +32,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// plotters writes `xmlns="http://www.w3.org/2000/svg"`; inline SVG in HTML needs no namespace.
-fn strip_namespace(svg: &str) -> String {
+pub(super) fn strip_namespace(svg: &str) -> String {
     svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
 }
 
@@ -95,6 +95,8 @@ td,th{border:1px solid #ddd;padding:6px 10px;text-align:left;font-size:14px}
 td.result-pass{color:#2f9e44;font-weight:bold} td.result-fail{color:#c92a2a;font-weight:bold}
 td.result-inconclusive{color:#e67700;font-weight:bold} .caveat{color:#a65f00}
 pre{background:#fff;padding:12px;border-radius:8px;overflow:auto;font-size:12px}
+.warn{background:#ffe8cc;color:#7a3300;padding:10px 28px;margin:0;font-weight:bold}
+figure.pods{margin-top:8px}
 .local{background:#fff3bf;color:#5c3c00;padding:10px 28px;margin:0;font-weight:bold}
 .insecure{background:#c92a2a;color:#fff;padding:10px 28px;margin:0;font-weight:bold}
 details pre{margin:4px 0 0;white-space:pre-wrap;max-width:60ch}
@@ -135,6 +137,7 @@ pub fn page(
     rows: &[TimelineRow],
     events: &[EventRow],
     charts: &[InlineChart],
+    pod_chart: Option<&InlineChart>,
     x_max: f64,
     run_json: &str,
 ) -> String {
@@ -161,6 +164,7 @@ pub fn page(
     if summary.tls.as_ref().is_some_and(|t| t.insecure) {
         html.push_str("<p class=\"insecure\">TLS not verified (--insecure): the server's certificate was not checked, so this run cannot show who answered.</p>");
     }
+    super::pods_html::warnings(&mut html, &summary.scaling);
     html.push_str("<section class=\"kpis\">");
     for fig in kpis {
         html.push_str(&format!(
@@ -207,6 +211,7 @@ pub fn page(
     }
     html.push_str("</section>");
     errors_section(&mut html, summary);
+    super::pods_html::section(&mut html, summary, pod_chart);
     cluster_section(&mut html, summary, events);
     html.push_str(&format!(
         "<section><h2>Configuration (run.json)</h2><pre>{}</pre></section></main>",

@@ -6,9 +6,11 @@
 
 pub mod dashboard;
 pub mod draw;
+pub mod gantt;
 pub mod headline;
 pub mod html;
 pub mod kpi;
+mod pods_html;
 mod render;
 pub mod series;
 mod summary;

@@ -3,8 +3,9 @@
 
 use super::draw::{self, DrawError};
 use super::summary::{ClusterSummary, ErrorSummary, SUMMARY_SCHEMA, Summary};
-use super::{dashboard, html, kpi, series};
+use super::{dashboard, gantt, html, kpi, series};
 use crate::expectations::Expectations;
+use crate::scaling;
 use crate::timeline::{self, RunDir, RunDirError};
 use crate::verdict;
 use std::path::{Path, PathBuf};
@@ -52,13 +53,21 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     let events = run.read(&timeline::EVENTS)?;
     let changes = run.read(&timeline::CLUSTER)?;
     let errors = run.read(&timeline::ERRORS)?;
+    let pods = run.read(&timeline::PODS)?;
     let workload = meta
         .cluster
         .as_ref()
         .map_or(timeline::WorkloadSource::Cluster, |c| c.source);
     let t = timeline::Timeline::of(&rows, workload);
     let kpis = kpi::compute_for(&t, &meta.totals, &expectations);
-    let verdict = verdict::evaluate_for(&expectations, &t, &meta.totals);
+    let scaling = scaling::analyse(&scaling::Inputs {
+        timeline: t,
+        endpoints: &endpoint_rows,
+        changes: &changes,
+        pods: &pods,
+        p95_limit_ms: expectations.p95_ms,
+    });
+    let verdict = verdict::evaluate_with(&expectations, &t, &meta.totals, Some(&scaling));
     let summary = Summary {
         schema: SUMMARY_SCHEMA.to_owned(),
         scenario: meta.scenario.clone(),
@@ -77,6 +86,8 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         }),
         tls: meta.tls.clone(),
         errors: errors.into_iter().map(ErrorSummary::new).collect(),
+        scaling,
+        pods,
     };
     let mut files = Vec::new();
     files.push(run.write_json("summary.json", &summary)?);
@@ -108,12 +119,36 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
             size: CHART_SIZE,
         });
     }
+    // The pod timeline, when pods have a lifecycle (a cluster watched, or local replicas).
+    let lanes = if summary.pods.iter().any(|p| p.ready_s.is_some()) {
+        gantt::lanes(&summary.pods, x_max)
+    } else {
+        Vec::new()
+    };
+    let mut pod_chart = None;
+    if !lanes.is_empty() {
+        let size = (CHART_SIZE.0, gantt::height(lanes.len()));
+        files.push(write_png(dir, "pods", |tmp| {
+            gantt::png(&lanes, &marks, x_max, size, tmp)
+        })?);
+        let (svg, plot) = gantt::svg(&lanes, &marks, x_max, size).map_err(chart_err("pods"))?;
+        files.push(run.write_bytes("pods.svg", svg.as_bytes())?);
+        pod_chart = Some(html::InlineChart { svg, plot, size });
+    }
     files.push(write_png(dir, "dashboard", |tmp| {
-        dashboard::render(tmp, &summary, &specs, x_max)
+        dashboard::render(tmp, &summary, &specs, &lanes, &marks, x_max)
     })?);
 
     let run_json = run.read_text(timeline::RUN_JSON)?;
-    let page = html::page(&summary, &rows, &events, &inline, x_max, &run_json);
+    let page = html::page(
+        &summary,
+        &rows,
+        &events,
+        &inline,
+        pod_chart.as_ref(),
+        x_max,
+        &run_json,
+    );
     files.push(run.write_bytes("report.html", page.as_bytes())?);
     Ok(Rendered { summary, files })
 }

@@ -2,13 +2,14 @@
 
 use super::kpi::Kpis;
 use crate::expectations::Expectations;
-use crate::timeline::{ClusterRecord, ErrorRow, TlsRecord, Totals, WorkloadSource};
+use crate::scaling::Scaling;
+use crate::timeline::{ClusterRecord, ErrorRow, PodRow, TlsRecord, Totals, WorkloadSource};
 use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The `schema` value of `summary.json`.
-pub const SUMMARY_SCHEMA: &str = "scaleproof-summary/2";
+pub const SUMMARY_SCHEMA: &str = "scaleproof-summary/3";
 
 /// Contents of `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +32,10 @@ pub struct Summary {
     /// The error catalogue (`errors.csv`) with a hint per message: by kind, most frequent
     /// first.
     pub errors: Vec<ErrorSummary>,
+    /// Scale-out chains, termination windows, per-pod traffic and the warnings they raise.
+    pub scaling: Scaling,
+    /// `pods.csv` (every pod's story), as read.
+    pub pods: Vec<PodRow>,
 }
 
 impl Summary {

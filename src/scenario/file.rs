@@ -200,6 +200,9 @@ struct ExpectSection {
     p99: Option<Spanned<String>>,
     error_rate: Option<Spanned<String>>,
     scale_within: Option<Spanned<String>>,
+    new_pod_serves_within: Option<Spanned<String>>,
+    scale_in_errors: Option<Spanned<i64>>,
+    max_pod_share: Option<Spanned<String>>,
 }
 
 /// Source text plus its name, for turning byte spans into line:column errors.
@@ -571,6 +574,19 @@ fn expect_section(doc: &Doc<'_>, s: &ExpectSection) -> Result<Expectations, Scen
         })?,
         scale_within_s: checked(doc, &s.scale_within, "expect.scale_within", millis)?
             .map(|ms| ms / 1000.0),
+        new_pod_serves_within_s: checked(
+            doc,
+            &s.new_pod_serves_within,
+            "expect.new_pod_serves_within",
+            millis,
+        )?
+        .map(|ms| ms / 1000.0),
+        scale_in_errors: checked(doc, &s.scale_in_errors, "expect.scale_in_errors", |n| {
+            u64::try_from(*n).map_err(|_| format!("{n} is not a count (0 or more)"))
+        })?,
+        max_pod_share: checked(doc, &s.max_pod_share, "expect.max_pod_share", |v| {
+            values::fraction(v)
+        })?,
     })
 }
 
@@ -632,6 +648,9 @@ replicas = 2
 p95 = "250ms"
 error_rate = "1%"
 scale_within = "2m"
+new_pod_serves_within = "10s"
+scale_in_errors = 0
+max_pod_share = "80%"
 [cluster]
 namespace = "demo"
 deployment = "target-service"
@@ -670,6 +689,9 @@ service = "target-service"
         assert_eq!(s.expect.p95_ms, Some(250.0));
         assert_eq!(s.expect.error_rate, Some(0.01));
         assert_eq!(s.expect.scale_within_s, Some(120.0));
+        assert_eq!(s.expect.new_pod_serves_within_s, Some(10.0));
+        assert_eq!(s.expect.scale_in_errors, Some(0));
+        assert_eq!(s.expect.max_pod_share, Some(0.8));
     }
 
     #[test]

@@ -229,6 +229,10 @@ pub struct RunMeta {
     /// Each local replica's life and its own request count; null without local replicas.
     #[serde(default)]
     pub local_replicas: Option<Vec<ReplicaLife>>,
+    /// What the run's pods and traffic say a person must know (an idle pod, one endpoint
+    /// taking nearly everything), also printed at the end of the run.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The load generator's machine.

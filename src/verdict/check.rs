@@ -29,7 +29,8 @@ impl State {
 /// One evaluated expectation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
-    /// `rps`, `replicas`, `p95`, `p99`, `error_rate`, `scale_within`.
+    /// `rps`, `replicas`, `p95`, `p99`, `error_rate`, `scale_within`, `new_pod_serves_within`,
+    /// `scale_in_errors`, `max_pod_share`.
     pub name: String,
     pub wanted: String,
     /// What was measured, or why nothing could be (`no data: …`).

@@ -14,7 +14,8 @@
 //! pool, so they count against it in the error rate and the corrected latency.
 
 mod check;
+mod pods;
 mod rules;
 
 pub use check::{Check, State, Verdict, table};
-pub use rules::{evaluate, evaluate_for};
+pub use rules::{evaluate, evaluate_for, evaluate_with};

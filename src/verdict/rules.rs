@@ -3,6 +3,7 @@
 
 use super::check::{Check, State, Verdict};
 use crate::expectations::Expectations;
+use crate::scaling::Scaling;
 use crate::timeline::{
     DROPPED_SHARE_LIMIT, LatencyKind, Timeline, TimelineRow, Totals, WorkloadSource,
 };
@@ -11,12 +12,19 @@ fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
 }
 
-struct Builder {
+pub(super) struct Builder {
     checks: Vec<Check>,
 }
 
 impl Builder {
-    fn push(&mut self, name: &str, wanted: String, measured: String, state: State, source: &str) {
+    pub(super) fn push(
+        &mut self,
+        name: &str,
+        wanted: String,
+        measured: String,
+        state: State,
+        source: &str,
+    ) {
         self.checks.push(Check {
             name: name.to_owned(),
             wanted,
@@ -27,14 +35,14 @@ impl Builder {
         });
     }
 
-    fn note(&mut self, note: impl Into<String>) {
+    pub(super) fn note(&mut self, note: impl Into<String>) {
         if let Some(c) = self.checks.last_mut() {
             c.note = Some(note.into());
         }
     }
 }
 
-fn pass_or(pass: bool, otherwise: State) -> State {
+pub(super) fn pass_or(pass: bool, otherwise: State) -> State {
     if pass { State::Pass } else { otherwise }
 }
 
@@ -45,6 +53,18 @@ pub fn evaluate(expect: &Expectations, rows: &[TimelineRow], totals: &Totals) ->
 
 /// [`evaluate`] on a timeline that knows where its replica columns came from.
 pub fn evaluate_for(expect: &Expectations, t: &Timeline<'_>, totals: &Totals) -> Verdict {
+    evaluate_with(expect, t, totals, None)
+}
+
+/// [`evaluate_for`] with the run's pod analysis, which the pod expectations
+/// (`new_pod_serves_within`, `scale_in_errors`, `max_pod_share`) are judged on; without it
+/// they are inconclusive.
+pub fn evaluate_with(
+    expect: &Expectations,
+    t: &Timeline<'_>,
+    totals: &Totals,
+    scaling: Option<&Scaling>,
+) -> Verdict {
     let t = *t;
     let health = t.generator_health();
     let dropped = totals.dropped_share().unwrap_or(0.0);
@@ -208,6 +228,7 @@ pub fn evaluate_for(expect: &Expectations, t: &Timeline<'_>, totals: &Totals) ->
     if let Some(want) = expect.scale_within_s {
         scale_within(&mut b, &t, expect.rps, want);
     }
+    super::pods::rules(&mut b, expect, scaling);
 
     let state = if b.checks.is_empty() {
         State::None

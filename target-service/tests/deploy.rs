@@ -251,7 +251,13 @@ fn rbac_is_exactly_read_only_on_what_the_watcher_needs() {
     resources.sort();
     assert_eq!(
         resources,
-        ["deployments", "events", "horizontalpodautoscalers", "pods"]
+        [
+            "deployments",
+            "endpointslices",
+            "events",
+            "horizontalpodautoscalers",
+            "pods"
+        ]
     );
     let binding = &o.bindings[0];
     assert_eq!(
@@ -276,6 +282,7 @@ fn rbac_is_exactly_read_only_on_what_the_watcher_needs() {
         args.contains(&format!("--deployment={deployment}")),
         "{args:?}"
     );
+    assert!(args.contains(&format!("--service={service}")), "{args:?}");
     assert!(
         args.iter()
             .any(|a| a.starts_with(&format!("--host=http://{service}:"))),

@@ -38,6 +38,7 @@ pub enum Kind {
     Hpa,
     Pod,
     Event,
+    EndpointSlice,
 }
 
 impl Kind {
@@ -46,6 +47,7 @@ impl Kind {
             Kind::Deployment => "apps/v1",
             Kind::Hpa => "autoscaling/v2",
             Kind::Pod | Kind::Event => "v1",
+            Kind::EndpointSlice => "discovery.k8s.io/v1",
         }
     }
 
@@ -55,6 +57,7 @@ impl Kind {
             Kind::Hpa => "HorizontalPodAutoscaler",
             Kind::Pod => "Pod",
             Kind::Event => "Event",
+            Kind::EndpointSlice => "EndpointSlice",
         }
     }
 }
@@ -139,6 +142,10 @@ impl FakeApiServer {
             )
             .route("/api/v1/namespaces/{ns}/pods", route!(Kind::Pod))
             .route("/api/v1/namespaces/{ns}/events", route!(Kind::Event))
+            .route(
+                "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+                route!(Kind::EndpointSlice),
+            )
             .fallback(|uri: Uri| async move {
                 status_response(
                     StatusCode::NOT_FOUND,
