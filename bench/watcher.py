@@ -4,7 +4,9 @@
 scaleproof (release build, pinned to core 0, with the target-service on the same
 core) runs a fixed open-model load three times: without a cluster, then with --deployment
 against the fake API server (the test double under tests/, pinned to core 1) while it changes
-one pod's readiness 20 times per second (a busy scale-out) and 500 times per second (stress).
+one pod's readiness 20 times per second (a busy scale-out) and 500 times per second (stress),
+the 500/s run twice: pods only, and with the Service's EndpointSlice (all 100 pods) rewritten
+on every update too — the watcher follows EndpointSlices for pods.csv's in_service_s.
 Reported per run: achieved rps, corrected p99, dropped slots, the whole process's CPU, the
 watcher thread's CPU, and how long after each write the watcher recorded it (cluster.csv time
 vs the fake's write time; both on this machine's clock, at millisecond resolution). The run
@@ -27,8 +29,9 @@ from common import ROOT, cargo_build, cpu_seconds, free_port, machine, start, st
 RATE = 2000
 SECONDS = 20
 PODS = 100
-# The run without a cluster comes first and last, to show the run-to-run noise.
-CHURNS = [None, 20, 500, None]
+# (updates/s, EndpointSlice rewritten with each update). The run without a cluster comes first
+# and last, to show the run-to-run noise.
+CHURNS = [(None, False), (20, True), (500, False), (500, True), (None, False)]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 
 
@@ -82,7 +85,7 @@ def pct(values, q):
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def run(churn):
+def run(churn, slices):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         out = tmp / "reports"
@@ -90,7 +93,8 @@ def run(churn):
         args = []
         if churn is not None:
             env = {**os.environ, "SCALEPROOF_BENCH_DIR": str(tmp), "SCALEPROOF_BENCH_PODS": str(PODS),
-                   "SCALEPROOF_BENCH_CHURN": str(churn), "SCALEPROOF_BENCH_SECONDS": str(SECONDS - 4)}
+                   "SCALEPROOF_BENCH_CHURN": str(churn), "SCALEPROOF_BENCH_SECONDS": str(SECONDS - 4),
+                   "SCALEPROOF_BENCH_SLICES": "1" if slices else "0"}
             fake = subprocess.Popen(
                 ["taskset", "-c", "1", str(TARGET / "optimized" / "examples" / "watcher_bench")],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -128,6 +132,7 @@ def run(churn):
         hold = [float(r["completed_rps"]) for r in rows[2:-1]]
         result = {
             "churn_updates_per_s": churn,
+            "endpointslice_updates": slices,
             "achieved_rps": sum(hold) / len(hold),
             "p99_corrected_ms": summary["totals"]["p99_corrected_us"] / 1000,
             "dropped": summary["totals"]["dropped"],
@@ -146,7 +151,7 @@ def main():
     cargo_build("-p", "target-service", "--bin", "target-service")
     subprocess.run(["cargo", "build", "--profile", "optimized", "--quiet", "--example", "watcher_bench"],
                    cwd=ROOT, check=True)
-    results = [run(c) for c in CHURNS]
+    results = [run(c, s) for c, s in CHURNS]
     fmt = lambda v, d=1: "-" if v is None else f"{v:.{d}f}"
     lines = [f"Open model {RATE} rps for {SECONDS} s, generator and target-service on one core; "
              f"fake cluster ({PODS} pods) on the other.", "",
@@ -155,7 +160,7 @@ def main():
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         c = r["churn_updates_per_s"]
-        label = "none" if c is None else f"{c} pod updates/s"
+        label = "none" if c is None else f"{c} pod updates/s" + (" + slice" if r["endpointslice_updates"] else "")
         seen = "-" if c is None else f"{r['matched']} / {r['writes']}"
         lag = "-" if c is None else f"{fmt(r['lag_p50_ms'])} / {fmt(r['lag_p99_ms'])} / {fmt(r['lag_max_ms'])}"
         lines.append(f"| {label} | {r['achieved_rps']:.0f} | {fmt(r['p99_corrected_ms'], 2)} | {r['dropped']} | "

@@ -5,8 +5,10 @@
 //! `web` in namespace `demo` with its HPA and `SCALEPROOF_BENCH_PODS` pods, writes a kubeconfig
 //! into `SCALEPROOF_BENCH_DIR`, waits for a watcher to follow the pods, then changes one pod's
 //! readiness `SCALEPROOF_BENCH_CHURN` times per second for `SCALEPROOF_BENCH_SECONDS` seconds,
-//! so that every update moves the ready count by one. Each update is logged as
-//! `unix_ms,pods_ready` in `applied.csv`, for the script to measure how late the watcher saw it.
+//! so that every update moves the ready count by one. With `SCALEPROOF_BENCH_SLICES=1` the
+//! Service's EndpointSlice (listing every pod) is rewritten with each update too, as the
+//! EndpointSlice controller does. Each update is logged as `unix_ms,pods_ready` in
+//! `applied.csv`, for the script to measure how late the watcher saw it.
 
 #[path = "../tests/fake_apiserver/mod.rs"]
 mod fake_apiserver;
@@ -33,11 +35,32 @@ fn pod(i: usize, ready: bool) -> serde_json::Value {
     })
 }
 
+/// The Service's one EndpointSlice, each pod ready as `ready` says.
+fn slice(ready: &[bool]) -> serde_json::Value {
+    let endpoints: Vec<serde_json::Value> = ready
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({"addresses": [format!("10.1.{}.{}", i / 250, i % 250 + 1)],
+                   "conditions": {"ready": r},
+                   "targetRef": {"kind": "Pod", "name": format!("web-7d9f-{i:04}")}})
+        })
+        .collect();
+    json!({
+        "metadata": {"name": "web-x1", "namespace": "demo",
+                     "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "endpoints": endpoints
+    })
+}
+
 fn main() {
     let dir: PathBuf = env::<String>("SCALEPROOF_BENCH_DIR").into();
     let pods: usize = env("SCALEPROOF_BENCH_PODS");
     let churn: f64 = env("SCALEPROOF_BENCH_CHURN");
     let seconds: f64 = env("SCALEPROOF_BENCH_SECONDS");
+    let slices = std::env::var("SCALEPROOF_BENCH_SLICES").is_ok_and(|v| v == "1");
+    let mut state = vec![false; pods];
     let fake = FakeApiServer::start();
     fake.apply(
         Kind::Deployment,
@@ -58,6 +81,9 @@ fn main() {
     );
     for i in 0..pods {
         fake.apply(Kind::Pod, pod(i, false));
+    }
+    if slices {
+        fake.apply(Kind::EndpointSlice, slice(&state));
     }
     let kubeconfig = fake.kubeconfig(&dir, "demo");
     std::fs::write(
@@ -91,6 +117,10 @@ fn main() {
             .expect("clock")
             .as_millis();
         fake.apply(Kind::Pod, pod(i, up));
+        if slices {
+            state[i] = up;
+            fake.apply(Kind::EndpointSlice, slice(&state));
+        }
         ready = if up { ready + 1 } else { ready - 1 };
         writeln!(log, "{now},{ready}").expect("write");
     }

@@ -151,7 +151,10 @@ fn render(dir: &Path, expect: Option<&Expectations>) -> Result<(State, String), 
         .with_context(|| format!("cannot write the reports of {}", dir.display()))
         .or_exit(EXIT_RUN)?;
     let summary = &rendered.summary;
-    for line in headline::error_lines(summary) {
+    for line in headline::scaling_lines(summary)
+        .into_iter()
+        .chain(headline::error_lines(summary))
+    {
         eprintln!("scaleproof: {line}");
     }
     eprint!("{}", verdict::table(&summary.verdict));

@@ -5,8 +5,8 @@
 use scaleproof::expectations::Expectations;
 use scaleproof::report::headline;
 use scaleproof::timeline::{
-    self, ClusterRecord, EndpointRow, EventRow, GeneratorRecord, LoadRecord, RunMeta, TimelineRow,
-    Totals,
+    self, ClusterChangeRow, ClusterRecord, EndpointRow, EventRow, GeneratorRecord, LoadRecord,
+    PodRow, RunMeta, TimelineRow, Totals,
 };
 use scaleproof::verdict::State;
 use std::path::Path;
@@ -136,6 +136,35 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
         timeline::RunDir::open(dir)
             .write(&timeline::EVENTS, &events)
             .expect("write");
+        // The HPA decided at `at`; the new pods were created then and Ready 5 s later, and
+        // served from the second after (as the endpoint rows say).
+        let desired = |t_s: f64, n: usize| ClusterChangeRow {
+            t_s,
+            column: "hpa_desired".into(),
+            value: Some(n.to_string()),
+        };
+        timeline::RunDir::open(dir)
+            .write(
+                &timeline::CLUSTER,
+                &[desired(0.0, 1), desired(at, endpoints)],
+            )
+            .expect("write");
+        let pods: Vec<PodRow> = (0..endpoints)
+            .map(|e| {
+                let new = e > 0;
+                PodRow {
+                    created_s: Some(if new { at } else { -300.0 }),
+                    scheduled_s: Some(if new { at + 1.0 } else { -299.0 }),
+                    ready_s: Some(if new { at + 5.0 } else { -290.0 }),
+                    first_served_s: Some(if new { at + 6.0 } else { 0.0 }),
+                    requests: 100,
+                    ..PodRow::named(format!("target-service-{e}"))
+                }
+            })
+            .collect();
+        timeline::RunDir::open(dir)
+            .write(&timeline::PODS, &pods)
+            .expect("write");
     }
     std::fs::write(
         dir.join(timeline::RUN_JSON),
@@ -181,7 +210,7 @@ fn every_output_is_written_with_the_stated_sizes_and_schema() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("read"))
             .expect("json");
-    assert_eq!(summary["schema"], "scaleproof-summary/2");
+    assert_eq!(summary["schema"], "scaleproof-summary/3");
     assert_eq!(summary["verdict"]["state"], "pass");
     for key in [
         "scenario",
@@ -194,6 +223,10 @@ fn every_output_is_written_with_the_stated_sizes_and_schema() {
         "kpis",
         "verdict",
         "cluster",
+        "tls",
+        "errors",
+        "scaling",
+        "pods",
     ] {
         assert!(summary.get(key).is_some(), "summary.json lacks {key}");
     }
@@ -246,6 +279,28 @@ fn a_watched_cluster_drives_replicas_verdict_markers_and_summary() {
     );
     let svg = std::fs::read_to_string(dir.path().join("replicas.svg")).expect("svg");
     assert!(svg.contains("Deployment desired") && svg.contains("HPA desired"));
+    // The pods: one lane each in pods.png (sized for 4 lanes), one scale-out chain 1 → 4.
+    assert_eq!(
+        png_size(&dir.path().join("pods.png")),
+        (1280, scaleproof::report::gantt::height(4))
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("pods.svg"))
+            .expect("svg")
+            .contains("target-service-3")
+    );
+    assert_eq!(s.pods.len(), 4);
+    assert_eq!(s.scaling.scale_outs.len(), 1);
+    let chain = &s.scaling.scale_outs[0];
+    assert_eq!((chain.from, chain.to, chain.pods.len()), (1, 4, 3));
+    assert_eq!(chain.gaps.created_to_ready_s, Some(5.0));
+    assert_eq!(
+        headline::scaling_lines(s),
+        [
+            "scale-out 1 → 4 at 40.3 s: created +0.0 s, Ready +5.0 s, in the Service unknown, first served +1.0 s (3 new pods)"
+        ]
+    );
+    assert!(html.contains("Pods: one lane each") && html.contains("Every pod (pods.csv)"));
 }
 
 #[test]

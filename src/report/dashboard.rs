@@ -112,6 +112,7 @@ pub fn render(
         let (charts, pods) = body.split_vertically(930 - 20 - (90 + 26 * shown as i32));
         gantt::draw(
             &pods.margin(6, 6, 6, 6),
+            gantt::title(summary.is_local()),
             &lanes[..shown],
             markers,
             x_max,

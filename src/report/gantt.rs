@@ -84,10 +84,13 @@ pub fn lanes(pods: &[PodRow], x_max: f64) -> Vec<Lane> {
                 (p.first_served_s, Phase::Serving),
                 (p.terminating_s, Phase::Terminating),
             ];
-            let known: Vec<(f64, Phase)> = marks
+            let mut known: Vec<(f64, Phase)> = marks
                 .iter()
                 .filter_map(|(t, phase)| t.map(|t| (t, *phase)))
                 .collect();
+            // Clocks differ (API server, watcher, load): a stage seen out of order never
+            // makes two stretches overlap.
+            known.sort_by(|a, b| a.0.total_cmp(&b.0));
             let mut segments = Vec::new();
             for (i, &(from, phase)) in known.iter().enumerate() {
                 let to = match known.get(i + 1) {
@@ -111,6 +114,7 @@ pub fn lanes(pods: &[PodRow], x_max: f64) -> Vec<Lane> {
 /// Draws the lanes filling `area` (`scale` as in [`draw::draw`]); scale events as markers.
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    title: &str,
     lanes: &[Lane],
     markers: &[f64],
     x_max: f64,
@@ -124,7 +128,7 @@ where
     let px = |v: f64| (v * scale).round() as i32;
     area.fill(&WHITE).map_err(err)?;
     area.draw(&Text::new(
-        "Pods: one lane each".to_owned(),
+        title.to_owned(),
         (px(16.0), px(10.0)),
         ("sans-serif", px(22.0) as f64, FontStyle::Bold)
             .into_font()
@@ -132,7 +136,7 @@ where
     ))
     .map_err(err)?;
     // The legend, left to right after the title.
-    let mut x = px(300.0);
+    let mut x = px(30.0 + 13.0 * title.chars().count() as f64);
     for phase in Phase::ALL {
         area.draw(&Rectangle::new(
             [(x, px(14.0)), (x + px(16.0), px(28.0))],
@@ -145,7 +149,7 @@ where
             ("sans-serif", px(15.0) as f64).into_font(),
         ))
         .map_err(err)?;
-        x += px(30.0 + 9.0 * phase.name().len() as f64);
+        x += px(36.0 + 8.0 * phase.name().len() as f64);
     }
     let n = lanes.len().max(1);
     let inner = area.margin(px(44.0), px(10.0), px(10.0), px(24.0));
@@ -200,6 +204,7 @@ where
 
 /// Renders the lanes as an SVG document string; also returns the plot box.
 pub fn svg(
+    title: &str,
     lanes: &[Lane],
     markers: &[f64],
     x_max: f64,
@@ -208,7 +213,7 @@ pub fn svg(
     let mut out = String::new();
     let plot = {
         let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        let plot = draw(&root, lanes, markers, x_max, 1.0)?;
+        let plot = draw(&root, title, lanes, markers, x_max, 1.0)?;
         root.present().map_err(boxed)?;
         plot
     };
@@ -217,6 +222,7 @@ pub fn svg(
 
 /// Renders the lanes to a PNG file.
 pub fn png(
+    title: &str,
     lanes: &[Lane],
     markers: &[f64],
     x_max: f64,
@@ -224,8 +230,17 @@ pub fn png(
     path: &std::path::Path,
 ) -> Result<(), DrawError> {
     let root = BitMapBackend::new(path, size).into_drawing_area();
-    draw(&root, lanes, markers, x_max, 1.0)?;
+    draw(&root, title, lanes, markers, x_max, 1.0)?;
     root.present().map_err(boxed)
+}
+
+/// The chart's title: local replicas say they were simulated.
+pub fn title(local: bool) -> &'static str {
+    if local {
+        "LOCAL replicas (simulated on this machine): one lane each"
+    } else {
+        "Pods: one lane each"
+    }
 }
 
 /// Height of the standalone pod chart at 1280 wide: room for every lane.

@@ -193,6 +193,43 @@ pub fn thousands(n: u64) -> String {
 /// Most catalogue lines the terminal shows at the end of a run (the rest: `errors.csv`).
 pub const ERROR_LINES: usize = 5;
 
+/// Each scale-out's chain and the scale-ins' failures, a line each, for the terminal:
+/// `scale-out 1 → 3 at 3.0 s: created +0.0 s, Ready +2.1 s, in the Service +0.0 s, first
+/// served +0.1 s (2 pods)`. Unknown stages read `unknown`.
+pub fn scaling_lines(s: &Summary) -> Vec<String> {
+    let gap = |g: Option<f64>| g.map_or("unknown".to_owned(), |g| format!("+{g:.1} s"));
+    let local = if s.is_local() { "LOCAL " } else { "" };
+    let mut lines: Vec<String> = s
+        .scaling
+        .scale_outs
+        .iter()
+        .map(|o| {
+            let g = &o.gaps;
+            format!(
+                "{local}scale-out {} → {} at {:.1} s: created {}, Ready {}, in the Service {}, first served {} ({} new pod{})",
+                o.from,
+                o.to,
+                o.decision_s,
+                gap(g.decision_to_created_s),
+                gap(g.created_to_ready_s),
+                gap(g.ready_to_in_service_s),
+                gap(g.in_service_to_first_served_s),
+                o.pods.len(),
+                if o.pods.len() == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    if let Some(errors) = s.scaling.scale_in_errors {
+        let pods = s.scaling.termination_windows.len();
+        lines.push(format!(
+            "{local}pods removed during the load: {pods}; {} failed request{} in their termination windows",
+            thousands(errors),
+            if errors == 1 { "" } else { "s" }
+        ));
+    }
+    lines
+}
+
 /// The error catalogue in a few lines for the terminal, most frequent message first:
 /// `1,474 connect errors: invalid peer certificate: UnknownIssuer — the server's …`.
 pub fn error_lines(s: &Summary) -> Vec<String> {

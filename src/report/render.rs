@@ -128,10 +128,12 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     let mut pod_chart = None;
     if !lanes.is_empty() {
         let size = (CHART_SIZE.0, gantt::height(lanes.len()));
+        let title = gantt::title(summary.is_local());
         files.push(write_png(dir, "pods", |tmp| {
-            gantt::png(&lanes, &marks, x_max, size, tmp)
+            gantt::png(title, &lanes, &marks, x_max, size, tmp)
         })?);
-        let (svg, plot) = gantt::svg(&lanes, &marks, x_max, size).map_err(chart_err("pods"))?;
+        let (svg, plot) =
+            gantt::svg(title, &lanes, &marks, x_max, size).map_err(chart_err("pods"))?;
         files.push(run.write_bytes("pods.svg", svg.as_bytes())?);
         pod_chart = Some(html::InlineChart { svg, plot, size });
     }

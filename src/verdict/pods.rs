@@ -124,3 +124,113 @@ fn new_pod_serves_within(b: &mut Builder, scaling: Option<&Scaling>, want: f64, 
         &source,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::expectations::Expectations;
+    use crate::scaling::{NewPod, PodShare, Scaling};
+    use crate::timeline::{Timeline, Totals};
+    use crate::verdict::{State, evaluate_with};
+
+    fn judge(expect: Expectations, scaling: Option<&Scaling>) -> (State, String) {
+        let v = evaluate_with(&expect, &Timeline::new(&[]), &Totals::default(), scaling);
+        assert_eq!(v.checks.len(), 1, "{v:?}");
+        (v.checks[0].state, v.checks[0].measured.clone())
+    }
+
+    fn new_pod(pod: &str, wait_s: Option<f64>, watched_s: f64) -> NewPod {
+        NewPod {
+            pod: pod.into(),
+            ready_s: 5.0,
+            first_served_s: wait_s.map(|w| 5.0 + w),
+            wait_s,
+            watched_s,
+        }
+    }
+
+    #[test]
+    fn new_pods_must_serve_within_the_limit_and_a_late_ready_pod_is_not_judged() {
+        let expect = Expectations {
+            new_pod_serves_within_s: Some(3.0),
+            ..Expectations::default()
+        };
+        let with = |pods: Vec<NewPod>| Scaling {
+            source: "cluster".into(),
+            new_pods: pods,
+            ..Scaling::default()
+        };
+        let at_limit = with(vec![
+            new_pod("b", Some(3.0), 60.0),
+            new_pod("c", Some(0.4), 60.0),
+        ]);
+        assert_eq!(
+            judge(expect.clone(), Some(&at_limit)),
+            (State::Pass, "worst 3.0 s (b) of 2 pods".into())
+        );
+        let late = with(vec![new_pod("b", Some(3.2), 60.0)]);
+        assert_eq!(judge(expect.clone(), Some(&late)).0, State::Fail);
+        // Ready 2 s before the load ended and not served yet: too soon to say.
+        let too_soon = with(vec![new_pod("b", None, 2.0)]);
+        assert_eq!(
+            judge(expect.clone(), Some(&too_soon)).0,
+            State::Inconclusive
+        );
+        let never = with(vec![new_pod("b", Some(0.5), 60.0), new_pod("c", None, 3.0)]);
+        assert_eq!(
+            judge(expect.clone(), Some(&never)),
+            (State::Fail, "c never served".into())
+        );
+        assert_eq!(judge(expect, None).0, State::Inconclusive, "no analysis");
+    }
+
+    #[test]
+    fn scale_in_errors_count_against_the_limit_and_no_removal_is_no_data() {
+        let expect = Expectations {
+            scale_in_errors: Some(3),
+            ..Expectations::default()
+        };
+        let with = |errors: Option<u64>| Scaling {
+            scale_in_errors: errors,
+            ..Scaling::default()
+        };
+        assert_eq!(judge(expect.clone(), Some(&with(Some(3)))).0, State::Pass);
+        assert_eq!(judge(expect.clone(), Some(&with(Some(4)))).0, State::Fail);
+        assert_eq!(
+            judge(expect, Some(&with(None))),
+            (
+                State::Inconclusive,
+                "no data: no pod was removed during the load".into()
+            )
+        );
+    }
+
+    #[test]
+    fn one_endpoint_above_the_share_fails_and_never_two_ready_is_no_data() {
+        let expect = Expectations {
+            max_pod_share: Some(0.8),
+            ..Expectations::default()
+        };
+        let with = |share: Option<f64>| Scaling {
+            top_pod_share: share.map(|share| PodShare {
+                pod: "a".into(),
+                requests: (share * 1000.0) as u64,
+                total: 1000,
+                share,
+                seconds: 10,
+            }),
+            ..Scaling::default()
+        };
+        assert_eq!(
+            judge(expect.clone(), Some(&with(Some(0.8)))),
+            (
+                State::Pass,
+                "80.0% on a (800 of 1000 requests, 10 s)".into()
+            )
+        );
+        assert_eq!(
+            judge(expect.clone(), Some(&with(Some(0.97)))).0,
+            State::Fail
+        );
+        assert_eq!(judge(expect, Some(&with(None))).0, State::Inconclusive);
+    }
+}
