@@ -1,7 +1,7 @@
 //! Every pod's story, end to end: the fake API server (a test double of Kubernetes, see its
 //! module docs) acts out a 1 → 3 → 1 scale with pod conditions and EndpointSlices, while real
-//! target-service instances named as the pods answer behind a Service double — a round-robin
-//! TCP proxy whose endpoints the script sets. One new pod is never given traffic; the scale-in
+//! target-service instances named as the pods answer behind a Service double — the tests'
+//! round-robin TCP proxy, whose endpoints the script sets. One new pod is never given traffic; the scale-in
 //! kills the other with requests in flight. `pods.csv` must give each time in order within one
 //! sample period of the script, flag the idle pod, and put the failures in the termination
 //! windows.
@@ -14,7 +14,6 @@ use fake_apiserver::{FakeApiServer, Kind};
 use scaleproof::timeline::{self, PodRow, RunMeta};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const NS: &str = "demo";
@@ -85,87 +84,6 @@ fn slice(endpoints: &[(&str, bool, bool)]) -> Value {
     })
 }
 
-/// A Service double: a round-robin TCP proxy on loopback over the endpoints the test sets,
-/// which can drop every connection to one endpoint at once (a pod killed mid-request).
-struct ServiceDouble {
-    base: String,
-    endpoints: Arc<Mutex<Vec<(String, String)>>>,
-    connections: Arc<Mutex<Vec<(String, tokio::task::AbortHandle)>>>,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl ServiceDouble {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind loopback");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let endpoints: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-        let connections: Arc<Mutex<Vec<(String, tokio::task::AbortHandle)>>> = Arc::default();
-        let (eps, conns) = (endpoints.clone(), connections.clone());
-        runtime.spawn(async move {
-            let mut next = 0usize;
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let picked = {
-                    let eps = eps.lock().expect("endpoints");
-                    next += 1;
-                    (!eps.is_empty()).then(|| eps[next % eps.len()].clone())
-                };
-                let Some((name, addr)) = picked else { continue };
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&addr).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                conns
-                    .lock()
-                    .expect("connections")
-                    .push((name, task.abort_handle()));
-            }
-        });
-        Self {
-            base,
-            endpoints,
-            connections,
-            runtime: Some(runtime),
-        }
-    }
-
-    fn route_to(&self, targets: &[(&str, &common::Target)]) {
-        *self.endpoints.lock().expect("endpoints") = targets
-            .iter()
-            .map(|(name, t)| {
-                (
-                    (*name).to_owned(),
-                    t.base.trim_start_matches("http://").to_owned(),
-                )
-            })
-            .collect();
-    }
-
-    /// Drops every open connection to `name`: its requests in flight fail.
-    fn kill(&self, name: &str) {
-        for (n, task) in self.connections.lock().expect("connections").iter() {
-            if n == name {
-                task.abort();
-            }
-        }
-    }
-}
-
-impl Drop for ServiceDouble {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
 /// A target-service answering as `name`, each request held 100 ms (so that requests are in
 /// flight when a pod is killed).
 fn slow_target(name: &str) -> common::Target {
@@ -182,7 +100,7 @@ fn slow_target(name: &str) -> common::Target {
 /// Acts out 1 → 3 → 1; returns when each step happened.
 fn script(
     fake: &FakeApiServer,
-    service: &ServiceDouble,
+    service: &common::RoundRobinProxy,
     targets: &BTreeMap<&str, common::Target>,
 ) -> BTreeMap<&'static str, DateTime<Utc>> {
     common::wait_until("the pod watch", Duration::from_secs(10), || {
@@ -293,7 +211,7 @@ fn pods_csv_tells_each_pods_story_flags_the_idle_one_and_the_scale_in_failures()
         .into_iter()
         .map(|n| (n, slow_target(n)))
         .collect();
-    let service = ServiceDouble::start();
+    let service = common::RoundRobinProxy::empty();
     service.route_to(&[("web-a", &targets["web-a"])]);
 
     let out = tempfile::tempdir().expect("tempdir");

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use axum::Router;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use target_service::{AppState, Model, ServiceConfig};
 use tokio::sync::oneshot;
@@ -134,7 +134,6 @@ pub fn wait_until(what: &str, limit: std::time::Duration, mut ready: impl FnMut(
 
 /// A test-only route, `POST /flaky`, that answers every other request 503 (the first 200).
 pub fn flaky_route() -> Router {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     let n = Arc::new(AtomicU64::new(0));
     Router::new().route(
@@ -160,23 +159,37 @@ pub fn closed_port() -> u16 {
     port
 }
 
-/// A round-robin TCP proxy on loopback: each accepted connection goes to the next backend,
-/// as a Kubernetes Service does. Test double for the connection-recycling test.
+/// A round-robin TCP proxy on loopback, as a Kubernetes Service is: each accepted connection
+/// goes to the next of its endpoints. Tests re-point it ([`Self::route_to`]) and drop every
+/// connection to one endpoint at once ([`Self::kill`]: a pod killed mid-request). A test
+/// double for the connection-recycling and pod-lifecycle tests.
 pub struct RoundRobinProxy {
     pub base: String,
+    /// (name, host:port) of each endpoint.
+    endpoints: Arc<Mutex<Vec<(String, String)>>>,
+    connections: Arc<Mutex<Vec<(String, tokio::task::AbortHandle)>>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+fn host_port(base: &str) -> String {
+    base.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
 impl RoundRobinProxy {
+    /// A proxy over `backends` (base URLs), each named by its address.
     pub fn start(backends: &[&str]) -> Self {
-        let backends: Vec<String> = backends
+        let proxy = Self::empty();
+        *proxy.endpoints.lock().expect("endpoints") = backends
             .iter()
-            .map(|b| {
-                b.trim_start_matches("http://")
-                    .trim_end_matches('/')
-                    .to_owned()
-            })
+            .map(|b| (host_port(b), host_port(b)))
             .collect();
+        proxy
+    }
+
+    /// A proxy with no endpoint yet: connections are closed until [`Self::route_to`].
+    pub fn empty() -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -186,21 +199,51 @@ impl RoundRobinProxy {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let endpoints: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let connections: Arc<Mutex<Vec<(String, tokio::task::AbortHandle)>>> = Arc::default();
+        let (eps, conns) = (endpoints.clone(), connections.clone());
         runtime.spawn(async move {
             let mut next = 0usize;
             while let Ok((mut inbound, _)) = listener.accept().await {
-                let backend = backends[next % backends.len()].clone();
-                next += 1;
-                tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&backend).await {
+                let picked = {
+                    let eps = eps.lock().unwrap_or_else(|p| p.into_inner());
+                    next += 1;
+                    (!eps.is_empty()).then(|| eps[next % eps.len()].clone())
+                };
+                let Some((name, addr)) = picked else { continue };
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&addr).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
+                conns
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((name, task.abort_handle()));
             }
         });
         Self {
             base,
+            endpoints,
+            connections,
             runtime: Some(runtime),
+        }
+    }
+
+    /// New connections go round-robin over these (name, target) endpoints from now on.
+    pub fn route_to(&self, targets: &[(&str, &Target)]) {
+        *self.endpoints.lock().expect("endpoints") = targets
+            .iter()
+            .map(|(name, t)| ((*name).to_owned(), host_port(&t.base)))
+            .collect();
+    }
+
+    /// Drops every open connection to the endpoint `name`: its requests in flight fail.
+    pub fn kill(&self, name: &str) {
+        for (n, task) in self.connections.lock().expect("connections").iter() {
+            if n == name {
+                task.abort();
+            }
         }
     }
 }
