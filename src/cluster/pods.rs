@@ -38,12 +38,20 @@ fn wall(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> SystemTime 
 }
 
 impl PodTracks {
-    /// Learns from the current state of a pod seen at `now` (wall clock `now_wall`).
-    pub fn observe(&mut self, pod: &Pod, now: Instant, now_wall: SystemTime) {
-        let Some(name) = pod.metadata.name.clone() else {
-            return;
+    /// Learns from the current state of a pod seen at `now` (wall clock `now_wall`); true
+    /// when the pod was not known before.
+    pub fn observe(&mut self, pod: &Pod, now: Instant, now_wall: SystemTime) -> bool {
+        let Some(name) = pod.metadata.name.as_deref() else {
+            return false;
         };
-        let t = self.pods.entry(name).or_default();
+        // Looked up before inserted: the same pods come back on every update.
+        let new = !self.pods.contains_key(name);
+        if new {
+            self.pods.insert(name.to_owned(), PodTrack::default());
+        }
+        let Some(t) = self.pods.get_mut(name) else {
+            return false;
+        };
         if t.replica_set.is_none() {
             t.replica_set = pod
                 .metadata
@@ -79,6 +87,7 @@ impl PodTracks {
         if pod.metadata.deletion_timestamp.is_some() && t.terminating.is_none() {
             t.terminating = Some(now);
         }
+        new
     }
 
     /// A pod's deletion, seen at `now`.

@@ -178,7 +178,9 @@ pub(super) async fn run(
             }
             Some(item) = slice_items.next() => {
                 state.health_of(Source::EndpointSlices, &item);
-                state.track_slices();
+                if let Ok(WatchEvent::Apply(slice) | WatchEvent::InitApply(slice)) = &item {
+                    state.lock().pods.observe_slices([slice], Instant::now());
+                }
             }
             _ = tick.tick() => {}
         }
@@ -310,7 +312,7 @@ impl Loop {
                 .unwrap_or_default()
         });
         let mut shared = self.lock();
-        match &item {
+        let new = match &item {
             WatchEvent::Apply(pod) | WatchEvent::InitApply(pod) => {
                 shared.pods.observe(pod, now, now_wall)
             }
@@ -318,26 +320,24 @@ impl Loop {
                 if let Some(name) = &pod.metadata.name {
                     shared.pods.deleted(name, now);
                 }
+                false
             }
             WatchEvent::InitDone => {
                 let present = present.unwrap_or_default();
                 shared
                     .pods
                     .relisted(present.iter().map(String::as_str), now);
+                false
             }
-            WatchEvent::Init => {}
+            WatchEvent::Init => false,
+        };
+        // A slice may have listed a new pod before the pod was known: look once.
+        if new {
+            let slices = self.slices.state();
+            shared
+                .pods
+                .observe_slices(slices.iter().map(AsRef::as_ref), now);
         }
-        drop(shared);
-        // A slice may have listed the pod before the pod was known.
-        self.track_slices();
-    }
-
-    /// Marks the pods the EndpointSlices list as ready endpoints as in the Service.
-    fn track_slices(&mut self) {
-        let slices = self.slices.state();
-        self.lock()
-            .pods
-            .observe_slices(slices.iter().map(AsRef::as_ref), Instant::now());
     }
 
     /// Teaches the event filter the pods the selector matches (after each pod watch item).
