@@ -120,7 +120,7 @@ pub struct ExpectArgs {
     #[arg(long, value_name = "DURATION", value_parser = seconds)]
     pub expect_new_pod_serves_within: Option<f64>,
     /// Pass only if at most this many requests failed while pods were being removed (from
-    /// each one's termination to 2 s after it was gone).
+    /// 1 s before each one's termination was seen to 2 s after it was gone).
     #[arg(long, value_name = "N")]
     pub expect_scale_in_errors: Option<u64>,
     /// Pass only if no endpoint served more than this share of the requests while 2 or more

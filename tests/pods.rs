@@ -193,6 +193,9 @@ fn script(
 
 #[test]
 fn pods_csv_tells_each_pods_story_flags_the_idle_one_and_the_scale_in_failures() {
+    // A real load whose times are checked to the second: never beside a local-replica run,
+    // which takes both cores.
+    let _local = common::one_local_run_at_a_time();
     let _one = common::one_attack_at_a_time();
     let fake = FakeApiServer::start();
     fake.apply(Kind::Deployment, deployment(1, 1));
@@ -340,7 +343,18 @@ fn pods_csv_tells_each_pods_story_flags_the_idle_one_and_the_scale_in_failures()
         .iter()
         .find(|w| w.pod == "web-b")
         .expect("web-b's window");
-    assert_eq!(window_b.errors, meta.totals.errors);
+    let errors_by_second: Vec<(u64, u64)> = run
+        .read(&timeline::TIMELINE)
+        .expect("timeline")
+        .iter()
+        .filter(|r| r.errors > 0)
+        .map(|r| (r.t_s, r.errors))
+        .collect();
+    let catalogue = std::fs::read_to_string(dir.join("errors.csv")).expect("errors.csv");
+    assert_eq!(
+        window_b.errors, meta.totals.errors,
+        "window {window_b:?}; failures by second {errors_by_second:?}\n{catalogue}"
+    );
     assert_eq!(scaling.scale_in_errors, Some(meta.totals.errors));
 
     // The verdict rules read the same analysis.

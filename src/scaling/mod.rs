@@ -23,6 +23,9 @@ pub const DECISION_SLACK_S: f64 = 2.0;
 /// A termination window reaches this far past the pod's deletion (or the end of the load), so
 /// that failures of requests it held show up.
 pub const WINDOW_MARGIN_S: f64 = 2.0;
+/// A termination window starts this long before the watcher saw the termination: the pod's
+/// endpoints and connections may go a little before the watch reports it (one sample period).
+pub const WINDOW_LEAD_S: f64 = 1.0;
 /// A pod in the Service for this many seconds of traffic without serving a request is idle.
 pub const IDLE_AFTER_S: u64 = 5;
 /// One endpoint serving at least this share of the requests while 2 or more replicas are
@@ -237,9 +240,9 @@ mod tests {
         assert_eq!(s.scale_ins[0].pods, ["b", "c"]);
         assert_eq!(s.termination_windows.len(), 2);
         let b = &s.termination_windows[0];
-        assert_eq!((b.pod.as_str(), b.start_s, b.end_s), ("b", 12.4, 16.0));
-        // Seconds 12..=15: 400 requests, second 13's 7 failures, b's own failure in 12.
-        assert_eq!((b.requests, b.errors, b.pod_errors), (400, 7, 1));
+        assert_eq!((b.pod.as_str(), b.start_s, b.end_s), ("b", 11.4, 16.0));
+        // Seconds 11..=15: 500 requests, second 13's 7 failures, b's own failure in 12.
+        assert_eq!((b.requests, b.errors, b.pod_errors), (500, 7, 1));
         assert_eq!(b.worst_p95_us, Some(5_000));
         assert_eq!(
             s.scale_in_errors,

@@ -1,7 +1,7 @@
 //! Termination windows: from a pod's deletion starting to its being gone, plus a margin —
 //! the seconds in which removing it could hurt users — and the failures and latency in them.
 
-use super::{Inputs, WINDOW_MARGIN_S, ms};
+use super::{Inputs, WINDOW_LEAD_S, WINDOW_MARGIN_S, ms};
 use crate::timeline::TimelineRow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TerminationWindow {
     pub pod: String,
-    /// Its termination started (`terminating_s`).
+    /// [`WINDOW_LEAD_S`] before its termination was seen (`terminating_s`).
     pub start_s: f64,
     /// Gone (the end of the load if it outlived it) plus [`WINDOW_MARGIN_S`].
     pub end_s: f64,
@@ -41,8 +41,9 @@ pub(super) fn windows(inputs: &Inputs<'_>, load_end: f64) -> Vec<TerminationWind
         .pods
         .iter()
         .filter_map(|p| {
-            let start = p.terminating_s.filter(|&s| s >= 0.0 && s < load_end)?;
-            let end = ms(p.gone_s.unwrap_or(load_end).min(load_end).max(start) + WINDOW_MARGIN_S);
+            let seen = p.terminating_s.filter(|&s| s >= 0.0 && s < load_end)?;
+            let start = ms((seen - WINDOW_LEAD_S).max(0.0));
+            let end = ms(p.gone_s.unwrap_or(load_end).min(load_end).max(seen) + WINDOW_MARGIN_S);
             let touched: BTreeSet<u64> = seconds(start, end).collect();
             let in_window = rows.iter().filter(|r| touched.contains(&r.t_s));
             let (mut requests, mut errors, mut worst) = (0, 0, None::<u64>);

@@ -25,7 +25,8 @@ pub(super) fn rules(b: &mut Builder, expect: &Expectations, scaling: Option<&Sca
     }
     if let Some(want) = expect.scale_in_errors {
         let source = format!(
-            "failed requests in the seconds from each removed pod's termination to {} s after it was gone; {from} × load",
+            "failed requests in the seconds from {} s before each removed pod's termination was seen to {} s after it was gone; {from} × load",
+            crate::scaling::WINDOW_LEAD_S,
             crate::scaling::WINDOW_MARGIN_S
         );
         let wanted = format!("≤ {want}");
