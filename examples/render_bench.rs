@@ -69,6 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tls: None,
         local_replicas: None,
         warnings: Vec::new(),
+        preflight: Vec::new(),
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
         expectations: scaleproof::expectations::Expectations {

@@ -6,9 +6,11 @@
 //! directory described in [`timeline`].
 
 pub mod autoscaling;
+pub mod checks;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod doctor;
 pub mod expectations;
 pub mod load;
 pub mod local;

@@ -3,8 +3,10 @@
 
 use anyhow::Context;
 use clap::Parser;
-use scaleproof::cli::{Cli, Command, ReportArgs, RunArgs};
+use scaleproof::checks::Status;
+use scaleproof::cli::{Cli, Command, DoctorArgs, ReportArgs, RunArgs};
 use scaleproof::config::RunConfig;
+use scaleproof::doctor::DoctorConfig;
 use scaleproof::expectations::Expectations;
 use scaleproof::load::control::EndReason;
 use scaleproof::report::{self, headline};
@@ -97,6 +99,7 @@ fn init_logging() {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Report(args)) => report_only(&args),
+        Some(Command::Doctor(args)) => doctor(*args),
         Some(Command::Replica(args)) => {
             scaleproof::local::replica::serve(&scaleproof::local::replica::ReplicaOptions {
                 served_by: args.served_by,
@@ -134,6 +137,27 @@ fn load_test(args: RunArgs) -> Result<ExitCode, Failure> {
     Ok(match outcome.end {
         EndReason::Interrupted(signal) => ExitCode::from(signal.exit_code()),
         EndReason::Completed => exit_code(state),
+    })
+}
+
+fn doctor(args: DoctorArgs) -> Result<ExitCode, Failure> {
+    let json = args.json;
+    let config = DoctorConfig::try_from(args).or_exit(EXIT_USAGE)?;
+    let report = scaleproof::doctor::run(&config)
+        .context("cannot start the async runtime")
+        .or_exit(EXIT_RUN)?;
+    if json {
+        let text = serde_json::to_string_pretty(&report)
+            .context("cannot serialize the findings")
+            .or_exit(EXIT_RUN)?;
+        println!("{text}");
+    } else {
+        println!("{}", report.text());
+    }
+    Ok(if report.status == Status::Fail {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

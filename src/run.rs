@@ -2,8 +2,9 @@
 //! load, close seconds and print progress, then write the run directory, whatever stopped the
 //! run.
 
+use crate::checks::Status;
 use crate::cluster::{ClusterRecording, ClusterWatch};
-use crate::config::{LoadShape, LocalOptions, RunConfig, Target};
+use crate::config::{ClusterOptions, LoadShape, LocalOptions, RunConfig, Target};
 use crate::load::control::{EndReason, RunControl};
 use crate::load::recorder::{Gauges, Recorder, Recording};
 use crate::load::{self, LoadError, LoadHandle, LoadSetup};
@@ -93,9 +94,11 @@ impl Workload {
 
 /// Carries out one run and writes its run directory.
 pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
+    let mut preflight = Vec::new();
     let (workload, base) = match (&config.target, &config.local) {
         (Target::Url(url), _) => {
-            let watch = start_cluster(config);
+            let (watch, checks) = start_cluster(config);
+            preflight = checks;
             (watch.map_or(Workload::None, Workload::Watched), url.clone())
         }
         (Target::Embedded, options) => {
@@ -114,7 +117,7 @@ pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    runtime.block_on(run_async(config, base, workload))
+    runtime.block_on(run_async(config, base, workload, preflight))
 }
 
 /// Starts the local replicas and says what they are.
@@ -146,9 +149,56 @@ fn start_local(options: LocalOptions, quiet: bool) -> Result<LocalCluster, RunEr
 /// How long the load waits for the cluster watch's first LIST (or first error) at most.
 const CLUSTER_SETTLE: Duration = Duration::from_secs(5);
 
-/// Starts the cluster watch, if any, and waits (briefly) for its first answers so that the
-/// state at the start of the load is known.
-fn start_cluster(config: &RunConfig) -> Option<ClusterWatch> {
+/// How long the doctor's cluster checks may hold up the start of a watched run.
+const PREFLIGHT_WAIT: Duration = Duration::from_secs(5);
+
+/// The doctor's cluster checks (`scaleproof doctor` without the target checks), run while the
+/// watch starts: every finding that is not ok, as one line each (printed, and kept in
+/// `run.json` → `preflight`).
+fn preflight(options: &ClusterOptions) -> Vec<String> {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Vec::new();
+    };
+    // The timer is made inside the runtime.
+    let checked = runtime.block_on(async {
+        tokio::time::timeout(PREFLIGHT_WAIT, crate::cluster::doctor::check(options, None)).await
+    });
+    let lines: Vec<String> = match checked {
+        Ok(check) => check
+            .findings
+            .iter()
+            .filter(|f| f.status != Status::Ok)
+            .map(|f| {
+                format!(
+                    "{} {}: {}{}",
+                    f.status.label(),
+                    f.check,
+                    f.detail,
+                    f.fix
+                        .as_deref()
+                        .map(|fix| format!(" (fix: {fix})"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect(),
+        Err(_) => vec![format!(
+            "warn doctor: the cluster checks did not finish within {} s",
+            PREFLIGHT_WAIT.as_secs()
+        )],
+    };
+    for line in &lines {
+        eprintln!("scaleproof: doctor: {line}");
+    }
+    lines
+}
+
+/// Starts the cluster watch, if any, runs the doctor's cluster checks meanwhile, and waits
+/// (briefly) for the watch's first answers so that the state at the start of the load is
+/// known.
+fn start_cluster(config: &RunConfig) -> (Option<ClusterWatch>, Vec<String>) {
     let Some(options) = &config.cluster else {
         if !config.quiet {
             eprintln!(
@@ -156,9 +206,10 @@ fn start_cluster(config: &RunConfig) -> Option<ClusterWatch> {
                 config.endpoint_header
             );
         }
-        return None;
+        return (None, Vec::new());
     };
     let watch = ClusterWatch::start(options.clone());
+    let checks = preflight(options);
     let settled = watch.wait_settled(CLUSTER_SETTLE);
     if !config.quiet {
         let record = watch.record();
@@ -191,13 +242,14 @@ fn start_cluster(config: &RunConfig) -> Option<ClusterWatch> {
                 .unwrap_or_default(),
         );
     }
-    Some(watch)
+    (Some(watch), checks)
 }
 
 async fn run_async(
     config: &RunConfig,
     base: Url,
     workload: Workload,
+    preflight: Vec<String>,
 ) -> Result<RunOutcome, RunError> {
     // scaleproof started the target itself.
     let embedded = matches!(workload, Workload::Local(_));
@@ -272,6 +324,7 @@ async fn run_async(
         cluster.as_ref().map(|c| c.record.clone()),
         local_replicas,
     );
+    meta.preflight = preflight;
     let workload = cluster
         .as_ref()
         .map_or(WorkloadSource::Cluster, |c| c.record.source);
@@ -429,6 +482,7 @@ fn run_meta(
         cluster,
         local_replicas,
         warnings: Vec::new(),
+        preflight: Vec::new(),
     }
 }
 

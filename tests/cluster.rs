@@ -655,6 +655,23 @@ fn the_binary_watches_the_cluster_of_its_kubeconfig() {
             .all(|r| r.deploy_ready == Some(1) && r.pods_running == Some(1))
     );
     let meta = timeline::RunDir::open(&dir).read_meta().expect("run.json");
+    // The doctor's cluster checks ran first: this cluster has no metrics-server and no Service.
+    assert!(
+        stderr
+            .contains("scaleproof: doctor: FAIL metrics-api: no APIService v1beta1.metrics.k8s.io"),
+        "{stderr}"
+    );
+    let problems: Vec<&str> = meta
+        .preflight
+        .iter()
+        .map(|l| l.split(':').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        problems,
+        ["FAIL metrics-api", "warn service"],
+        "{:?}",
+        meta.preflight
+    );
     let cluster = meta.cluster.expect("cluster");
     assert_eq!(
         cluster.server.as_deref(),

@@ -17,7 +17,50 @@ fn every_file_in_scenarios_loads() {
         }
     }
     names.sort();
-    assert_eq!(names, ["flask-reference", "predict", "ramp-1k", "smoke"]);
+    assert_eq!(
+        names,
+        [
+            "flask-boston",
+            "flask-reference",
+            "predict",
+            "ramp-1k",
+            "smoke"
+        ]
+    );
+}
+
+#[test]
+fn the_boston_scenario_sends_exactly_the_course_apps_columns() {
+    let s =
+        Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/flask-boston.toml"))
+            .expect("loads");
+    assert_eq!(
+        (s.requests[0].method.as_str(), s.requests[0].path.as_str()),
+        ("POST", "/predict")
+    );
+    let BodySpec::Corpus { bodies, .. } = &s.requests[0].body else {
+        panic!("a corpus")
+    };
+    assert_eq!(bodies.len(), 5);
+    // pd.DataFrame(request.json) of each body is one row with the model's six columns.
+    for body in bodies.iter() {
+        let json: serde_json::Value = serde_json::from_slice(body).expect("json");
+        let columns = json.as_object().expect("column form");
+        let mut names: Vec<&str> = columns.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(names, ["B", "CHAS", "LSTAT", "PTRATIO", "RM", "TAX"]);
+        for values in columns.values() {
+            let rows = values.as_object().expect("index → value");
+            assert_eq!(rows.keys().collect::<Vec<_>>(), ["0"]);
+            assert!(rows["0"].is_number());
+        }
+    }
+    // The README example of the app is the first row.
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&bodies[0]).expect("json"),
+        serde_json::json!({"CHAS":{"0":0},"RM":{"0":6.575},"TAX":{"0":296.0},
+                           "PTRATIO":{"0":15.3},"B":{"0":396.9},"LSTAT":{"0":4.98}})
+    );
 }
 
 #[test]

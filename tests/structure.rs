@@ -9,6 +9,7 @@ use std::path::Path;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("values", &[]),
     ("autoscaling", &[]),
+    ("checks", &[]),
     ("expectations", &[]),
     ("lock", &[]),
     ("scenario", &["expectations", "values", "autoscaling"]),
@@ -25,9 +26,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "load",
         &["config", "scenario", "timeline", "lock", "values"],
     ),
-    ("cluster", &["config", "timeline", "lock"]),
+    ("cluster", &["config", "timeline", "lock", "checks"]),
     ("scaling", &["expectations", "timeline"]),
     ("verdict", &["expectations", "timeline", "scaling"]),
+    ("doctor", &["checks", "cluster", "config", "timeline"]),
     (
         "report",
         &["expectations", "timeline", "verdict", "scaling"],
@@ -37,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "run",
         &[
             "config", "load", "cluster", "local", "progress", "timeline", "scenario", "scaling",
+            "checks",
         ],
     ),
     (
@@ -47,6 +50,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "values",
             "expectations",
             "autoscaling",
+            "doctor",
         ],
     ),
 ];

@@ -8,6 +8,8 @@ mod fake_apiserver;
 mod binary;
 mod cluster;
 mod cluster_requests;
+mod deploy_scripts;
+mod doctor;
 mod engine;
 mod fake_apiserver_protocol;
 mod local;

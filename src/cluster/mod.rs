@@ -9,6 +9,7 @@
 //! stay empty ("unknown"), never zero.
 
 mod derive;
+pub mod doctor;
 mod pods;
 mod session;
 mod watch;

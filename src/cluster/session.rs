@@ -251,15 +251,15 @@ fn watch_thread(
 }
 
 /// Where the client connects.
-struct Connection {
-    server: String,
-    context: Option<String>,
-    namespace: String,
+pub(super) struct Connection {
+    pub(super) server: String,
+    pub(super) context: Option<String>,
+    pub(super) namespace: String,
 }
 
 /// Builds a client from `--kubeconfig`/`--context`, else as kubectl does (`KUBECONFIG`,
 /// `~/.kube/config`, then the in-cluster service account).
-async fn connect(options: &ClusterOptions) -> Result<(Client, Connection), String> {
+pub(super) async fn connect(options: &ClusterOptions) -> Result<(Client, Connection), String> {
     let kube_options = KubeConfigOptions {
         context: options.context.clone(),
         ..Default::default()

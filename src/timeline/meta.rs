@@ -233,6 +233,10 @@ pub struct RunMeta {
     /// taking nearly everything), also printed at the end of the run.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What `scaleproof doctor`'s cluster checks found wrong when the run started (watched
+    /// runs only), one line each: `FAIL metrics-api: … (fix: …)`.
+    #[serde(default)]
+    pub preflight: Vec<String>,
 }
 
 /// The load generator's machine.

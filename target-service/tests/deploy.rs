@@ -6,7 +6,7 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -43,6 +43,8 @@ struct Objects {
     bindings: Vec<RoleBinding>,
     jobs: Vec<Job>,
     ingresses: Vec<Ingress>,
+    claims: Vec<PersistentVolumeClaim>,
+    pods: Vec<Pod>,
 }
 
 fn typed<T: serde::de::DeserializeOwned>(doc: serde_norway::Value, path: &Path) -> T {
@@ -64,6 +66,8 @@ fn load(paths: &[PathBuf]) -> Objects {
                 "RoleBinding" => o.bindings.push(typed(doc, path)),
                 "Job" => o.jobs.push(typed(doc, path)),
                 "Ingress" => o.ingresses.push(typed(doc, path)),
+                "PersistentVolumeClaim" => o.claims.push(typed(doc, path)),
+                "Pod" => o.pods.push(typed(doc, path)),
                 other => panic!("{}: unexpected kind {other:?}", path.display()),
             }
         }
@@ -374,7 +378,7 @@ fn pipelines_parse_and_reference_files_that_exist() {
     for file in [
         "target-service/Dockerfile",
         ".ci/run",
-        "target-service/k8s/base",
+        "target-service/k8s/overlays/loadbalancer",
     ] {
         assert!(text.contains(file), "cloudbuild.yaml should use {file}");
         referenced.push(file.to_owned());
@@ -385,5 +389,284 @@ fn pipelines_parse_and_reference_files_that_exist() {
             repo().join(&file).exists(),
             "{file} is referenced but missing"
         );
+    }
+}
+
+// The deploy path's known defects, one test each so that none comes back (issue #15).
+
+fn base_deployment() -> Deployment {
+    load(&base_resources()).deployments.remove(0)
+}
+
+#[test]
+fn the_deployment_leaves_the_count_to_the_hpa_and_keeps_a_busy_pod_in_the_service() {
+    let d = base_deployment();
+    let spec = d.spec.expect("spec");
+    assert_eq!(
+        spec.replicas, None,
+        "replicas in the manifest resets a scaled Deployment on every apply"
+    );
+    let pod = spec.template.spec.expect("pod spec");
+    let probe = pod.containers[0]
+        .readiness_probe
+        .clone()
+        .expect("readiness probe");
+    assert!(
+        probe.failure_threshold.unwrap_or(3) >= 3,
+        "one slow probe must not drop the pod"
+    );
+    assert!(probe.timeout_seconds.unwrap_or(1) >= 2, "{probe:?}");
+    let text = std::fs::read_to_string(crate_dir().join("k8s/base/deployment.yaml"))
+        .expect("deployment.yaml");
+    assert!(
+        pod.containers[0]
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.pre_stop.as_ref())
+            .and_then(|p| p.sleep.as_ref())
+            .is_some()
+    );
+    assert!(
+        text.contains(">= 1.30"),
+        "the preStop sleep action's Kubernetes version is stated"
+    );
+}
+
+#[test]
+fn the_hpa_leaves_headroom_for_1200_rps_at_the_calibrated_cost() {
+    let o = load(&base_resources());
+    let hpa = &o.hpas[0];
+    let pod = o.deployments[0]
+        .spec
+        .clone()
+        .and_then(|s| s.template.spec)
+        .expect("pod");
+    let container = &pod.containers[0];
+    let work: u32 = container
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == "WORK_FACTOR")
+        .and_then(|e| e.value.as_deref()?.parse().ok())
+        .expect("WORK_FACTOR");
+    // The calibration docs/deploy.md states: WORK_FACTOR=500 costs ≈ 0.8 ms of CPU.
+    assert_eq!(work, 500);
+    let cpu_per_request_s = 0.0008;
+    let request = container
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("cpu"))
+        .map(|q| {
+            q.0.trim_end_matches('m')
+                .parse::<f64>()
+                .expect("millicores")
+                / 1000.0
+        })
+        .expect("cpu request");
+    let target = hpa
+        .spec
+        .as_ref()
+        .expect("spec")
+        .metrics
+        .as_ref()
+        .expect("metrics")[0]
+        .resource
+        .as_ref()
+        .and_then(|r| r.target.average_utilization)
+        .expect("cpu target") as f64
+        / 100.0;
+    let max = hpa.spec.as_ref().expect("spec").max_replicas as f64;
+    let rps_at_target = max * request * target / cpu_per_request_s;
+    assert!(
+        rps_at_target >= 1.5 * 1200.0,
+        "maxReplicas {max} serves {rps_at_target:.0} rps at target: no headroom for 1,200"
+    );
+    let text = std::fs::read_to_string(crate_dir().join("k8s/base/hpa.yaml")).expect("hpa");
+    assert!(
+        text.contains("vCPU"),
+        "node sizes for maxReplicas are documented"
+    );
+}
+
+#[test]
+fn images_are_pinned_never_latest() {
+    let k = &documents(&crate_dir().join("k8s/base/kustomization.yaml"))[0];
+    let tag = k["images"][0]["newTag"].as_str().expect("newTag");
+    assert!(!tag.is_empty() && tag != "latest", "{tag}");
+    let o = load(&[
+        crate_dir().join("k8s/examples/scaleproof-job.yaml"),
+        crate_dir().join("k8s/examples/scaleproof-reports-reader.yaml"),
+    ]);
+    let job_pod = o.jobs[0]
+        .spec
+        .clone()
+        .expect("job")
+        .template
+        .spec
+        .expect("pod");
+    let reader = o.pods[0].spec.clone().expect("reader pod");
+    for c in job_pod.containers.iter().chain(&reader.containers) {
+        let image = c.image.as_deref().expect("image");
+        let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+        assert!(!tag.is_empty() && tag != "latest", "{image} is not pinned");
+    }
+    assert_eq!(
+        job_pod.containers[0].image_pull_policy.as_deref(),
+        Some("IfNotPresent"),
+        "an image loaded into kind/minikube is used"
+    );
+}
+
+#[test]
+fn the_job_writes_where_the_reports_can_be_copied_out() {
+    let o = load(&[
+        crate_dir().join("k8s/examples/scaleproof-job.yaml"),
+        crate_dir().join("k8s/examples/scaleproof-reports.yaml"),
+        crate_dir().join("k8s/examples/scaleproof-reports-reader.yaml"),
+    ]);
+    let claim = o.claims[0].metadata.name.clone().expect("claim name");
+    let job_pod = o.jobs[0]
+        .spec
+        .clone()
+        .expect("job")
+        .template
+        .spec
+        .expect("pod");
+    let out = job_pod.containers[0]
+        .args
+        .iter()
+        .flatten()
+        .find_map(|a| a.strip_prefix("--out="))
+        .expect("--out")
+        .to_owned();
+    let mounted = |pod: &k8s_openapi::api::core::v1::PodSpec| {
+        let volume = pod
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| {
+                v.persistent_volume_claim
+                    .as_ref()
+                    .is_some_and(|c| c.claim_name == claim)
+            })
+            .expect("the reports claim is a volume")
+            .name
+            .clone();
+        pod.containers[0]
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.name == volume)
+            .expect("mounted")
+            .mount_path
+            .clone()
+    };
+    assert_eq!(
+        mounted(&job_pod),
+        out,
+        "the run directories land on the claim"
+    );
+    let reader = o.pods[0].spec.clone().expect("reader");
+    assert_eq!(mounted(&reader), "/reports");
+    let how = std::fs::read_to_string(crate_dir().join("k8s/examples/scaleproof-reports.yaml"))
+        .expect("reports");
+    assert!(how.contains("kubectl cp scaleproof-reports-reader:/reports"));
+}
+
+#[test]
+fn the_example_ingress_answers_any_host() {
+    let o = load(&[crate_dir().join("k8s/examples/ingress.yaml")]);
+    let rules = o.ingresses[0]
+        .spec
+        .clone()
+        .and_then(|s| s.rules)
+        .expect("rules");
+    assert!(
+        rules.iter().all(|r| r.host.is_none()),
+        "a host rule makes --host http://IP get the controller's 404"
+    );
+}
+
+#[test]
+fn cloudbuild_runs_outside_triggers() {
+    let raw = std::fs::read_to_string(repo().join("cloudbuild.yaml")).expect("cloudbuild");
+    let doc = &documents(&repo().join("cloudbuild.yaml"))[0];
+    // What Cloud Build reads (the comments explain; they do not count).
+    let text = serde_norway::to_string(doc).expect("yaml");
+    assert_eq!(
+        doc["options"]["dynamicSubstitutions"].as_bool(),
+        Some(true),
+        "_IMAGE refers to other substitutions"
+    );
+    assert!(
+        !text.contains("SHORT_SHA"),
+        "$SHORT_SHA is empty outside triggers"
+    );
+    assert!(
+        text.contains("${BUILD_ID}"),
+        "images are tagged with the build id"
+    );
+    assert!(doc["timeout"].as_str().is_some_and(|t| t.ends_with('s')));
+    assert!(doc["options"]["machineType"].as_str().is_some());
+    assert!(
+        !text.contains("kustomize edit"),
+        "gke-deploy has no kustomize binary"
+    );
+    for prerequisite in [
+        "artifactregistry",
+        "container.googleapis.com",
+        "roles/container.developer",
+    ] {
+        assert!(
+            raw.contains(prerequisite),
+            "prerequisite {prerequisite} is documented"
+        );
+    }
+}
+
+#[test]
+fn ci_caches_what_it_builds_and_builds_the_images_on_pull_requests() {
+    let ci = &documents(&repo().join(".github/workflows/ci.yml"))[0];
+    let text = serde_norway::to_string(ci).expect("yaml");
+    assert!(
+        text.contains("CARGO_TARGET_DIR") && text.contains("target"),
+        "rust-cache caches ./target: .ci/run must build there"
+    );
+    // (`on:` is a YAML 1.1 boolean to some parsers: read the triggers from the text.)
+    let image_text =
+        std::fs::read_to_string(repo().join(".github/workflows/image.yml")).expect("image.yml");
+    let triggers = image_text.split("\njobs:").next().expect("before jobs");
+    assert!(
+        triggers.contains("\n  pull_request:"),
+        "pull requests build the Dockerfiles"
+    );
+    assert!(image_text.contains("github.event_name != 'pull_request'"));
+    assert!(
+        image_text.contains("private"),
+        "ghcr packages start private: said"
+    );
+}
+
+#[test]
+fn the_deploy_guide_covers_each_platform_step() {
+    let guide = std::fs::read_to_string(repo().join("docs/deploy.md")).expect("guide");
+    assert!(
+        !guide.contains("kustomize edit"),
+        "needs a binary kubectl lacks"
+    );
+    for step in [
+        "--kubelet-insecure-tls",
+        "minikube image load",
+        "minikube tunnel",
+        "ecr get-login-password",
+        "hostname",
+        "--platform linux/amd64",
+        "e2-standard-4",
+        "deploy/kind.sh",
+        "GAE_INSTANCE",
+        "SageMaker",
+    ] {
+        assert!(guide.contains(step), "docs/deploy.md lacks {step}");
     }
 }

@@ -17,6 +17,10 @@
 //! - a forbidden resource answers 403 with a `Status`, as RBAC does.
 //!
 //! Tests can cut every open watch connection mid-stream and force a 410.
+//!
+//! For `scaleproof doctor` it also answers `GET /version` (with a `Date` header a test can
+//! skew), `SelfSubjectAccessReview` creations (allowed unless the resource is forbidden),
+//! Services, and cluster-scoped APIServices.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use axum::Router;
@@ -39,6 +43,9 @@ pub enum Kind {
     Pod,
     Event,
     EndpointSlice,
+    Service,
+    /// Cluster-scoped: stored with namespace "".
+    ApiService,
 }
 
 impl Kind {
@@ -48,6 +55,8 @@ impl Kind {
             Kind::Hpa => "autoscaling/v2",
             Kind::Pod | Kind::Event => "v1",
             Kind::EndpointSlice => "discovery.k8s.io/v1",
+            Kind::Service => "v1",
+            Kind::ApiService => "apiregistration.k8s.io/v1",
         }
     }
 
@@ -58,6 +67,8 @@ impl Kind {
             Kind::Pod => "Pod",
             Kind::Event => "Event",
             Kind::EndpointSlice => "EndpointSlice",
+            Kind::Service => "Service",
+            Kind::ApiService => "APIService",
         }
     }
 }
@@ -83,6 +94,8 @@ struct Db {
     compacted: u64,
     forbidden: HashSet<Kind>,
     requests: Vec<String>,
+    /// Seconds added to the `Date` header of `GET /version`.
+    clock_skew_s: i64,
 }
 
 struct Shared {
@@ -145,6 +158,20 @@ impl FakeApiServer {
             .route(
                 "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
                 route!(Kind::EndpointSlice),
+            )
+            .route("/api/v1/namespaces/{ns}/services", route!(Kind::Service))
+            .route(
+                "/apis/apiregistration.k8s.io/v1/apiservices",
+                get(
+                    |s: State<Arc<Shared>>, q: Query<HashMap<String, String>>, u: Uri| {
+                        serve(Kind::ApiService, s, Path(String::new()), q, u)
+                    },
+                ),
+            )
+            .route("/version", get(version))
+            .route(
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                axum::routing::post(access_review),
             )
             .fallback(|uri: Uri| async move {
                 status_response(
@@ -273,6 +300,11 @@ impl FakeApiServer {
         self.shared.expire.send_modify(|n| *n += 1);
     }
 
+    /// Skews the clock the `Date` header of `GET /version` shows by `seconds`.
+    pub fn set_clock_skew(&self, seconds: i64) {
+        self.db().clock_skew_s = seconds;
+    }
+
     /// Answers 403 Forbidden for this resource from now on.
     pub fn forbid(&self, kind: Kind) {
         self.db().forbidden.insert(kind);
@@ -335,6 +367,53 @@ impl Drop for FakeApiServer {
             let _ = t.join();
         }
     }
+}
+
+/// `GET /version`: the server's build info, and its clock in the `Date` header.
+async fn version(State(shared): State<Arc<Shared>>) -> Response {
+    let skew = {
+        let mut db = shared.db.lock().unwrap_or_else(|p| p.into_inner());
+        db.requests.push("/version".into());
+        db.clock_skew_s
+    };
+    let date = (chrono::Utc::now() + chrono::Duration::seconds(skew))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let body = json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-fake",
+        "gitCommit": "0", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"});
+    ([(header::DATE, date)], axum::Json(body)).into_response()
+}
+
+/// `POST …/selfsubjectaccessreviews`: allowed unless the resource's kind is forbidden.
+async fn access_review(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let mut review: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return status_response(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
+    };
+    let resource = review["spec"]["resourceAttributes"]["resource"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let kind = match resource.as_str() {
+        "deployments" => Some(Kind::Deployment),
+        "horizontalpodautoscalers" => Some(Kind::Hpa),
+        "pods" => Some(Kind::Pod),
+        "events" => Some(Kind::Event),
+        "endpointslices" => Some(Kind::EndpointSlice),
+        "services" => Some(Kind::Service),
+        _ => None,
+    };
+    let allowed = {
+        let mut db = shared.db.lock().unwrap_or_else(|p| p.into_inner());
+        db.requests
+            .push(format!("selfsubjectaccessreview {resource}"));
+        kind.is_some_and(|k| !db.forbidden.contains(&k))
+    };
+    review["apiVersion"] = json!("authorization.k8s.io/v1");
+    review["kind"] = json!("SelfSubjectAccessReview");
+    review["status"] = json!({"allowed": allowed});
+    (StatusCode::CREATED, axum::Json(review)).into_response()
 }
 
 fn status_response(code: StatusCode, reason: &str, message: &str) -> Response {

@@ -9,7 +9,10 @@ use crate::scenario::{
     ClusterSpec, Expectations, LocalSpec, RatePlan, Scenario, ScenarioError, TlsSpec,
 };
 use crate::values::{self, TestPlan};
+
+mod doctor;
 use clap::{Args, Parser, Subcommand};
+pub use doctor::DoctorArgs;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName};
 use std::path::PathBuf;
@@ -55,6 +58,10 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Re-render the reports and verdict of an existing run directory (no network).
     Report(ReportArgs),
+    /// Check what would spoil the evidence before a run: cluster access, RBAC, the
+    /// Deployment, HPA and metrics-server, the Service, the target's endpoints, and this
+    /// machine's generator capacity.
+    Doctor(Box<DoctorArgs>),
     /// One local replica (started by scaleproof itself for local replicas; not for people).
     #[command(hide = true)]
     Replica(ReplicaArgs),
