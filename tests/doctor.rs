@@ -96,6 +96,7 @@ fn config(fake: &FakeApiServer, dir: &std::path::Path, host: Option<&str>) -> Do
         endpoint_header: reqwest::header::HeaderName::from_static("x-served-by"),
         planned_peak_rps: Some(1200.0),
         expect_replicas: Some(2),
+        pod_capacity_rps: None,
         calibrate: false,
     }
 }
@@ -394,6 +395,7 @@ fn a_generator_slower_than_the_planned_peak_fails_the_calibration() {
         // No machine completes a billion requests per second on loopback.
         planned_peak_rps: Some(1e9),
         expect_replicas: None,
+        pod_capacity_rps: None,
         calibrate: true,
     };
     let report = scaleproof::doctor::run(&config).expect("run");
@@ -407,4 +409,32 @@ fn a_generator_slower_than_the_planned_peak_fails_the_calibration() {
     // Without --deployment and --host, both halves say they were skipped.
     assert_eq!(finding(&report, "cluster").status, Status::Warn);
     assert_eq!(finding(&report, "host").status, Status::Warn);
+}
+
+#[test]
+fn no_credentials_or_no_api_server_fail_first_and_stop_the_cluster_checks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = config(&FakeApiServer::start(), dir.path(), None);
+    let options = config.cluster.as_mut().expect("cluster");
+    options.kubeconfig = Some(dir.path().join("missing-kubeconfig"));
+    let report = scaleproof::doctor::run(&config).expect("run");
+    let cluster: Vec<(&str, Status)> = report
+        .findings
+        .iter()
+        .filter(|f| f.check != "host")
+        .map(|f| (f.check.as_str(), f.status))
+        .collect();
+    assert_eq!(cluster, [("kubeconfig", Status::Fail)], "{}", report.text());
+    // A kubeconfig whose server nothing listens on.
+    let closed = format!("http://127.0.0.1:{}", common::closed_port());
+    let kubeconfig = crate::fake_apiserver::kubeconfig(dir.path(), &closed, Some(NS));
+    config.cluster.as_mut().expect("cluster").kubeconfig = Some(kubeconfig);
+    let report = scaleproof::doctor::run(&config).expect("run");
+    let f = finding(&report, "api-server");
+    assert_eq!(f.status, Status::Fail, "{}", report.text());
+    assert!(f.detail.starts_with("cannot reach it"), "{}", f.detail);
+    assert!(
+        report.findings.iter().all(|f| f.check != "rbac"),
+        "nothing more is asked of a server that does not answer"
+    );
 }

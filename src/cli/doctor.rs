@@ -32,6 +32,10 @@ pub struct DoctorArgs {
     /// Replicas the run will expect (overrides the scenario's).
     #[arg(long, value_name = "N")]
     pub expect_replicas: Option<u32>,
+    /// Requests/s one replica serves at the HPA's target (the bundled target-service: about
+    /// 190, docs/deploy.md): checks maxReplicas × this against the planned peak.
+    #[arg(long, value_name = "RPS", value_parser = crate::values::positive)]
+    pub pod_capacity: Option<f64>,
     /// Response header that names the serving endpoint (pod).
     #[arg(long, value_name = "NAME", default_value = defaults::ENDPOINT_HEADER, value_parser = header_name)]
     pub endpoint_header: HeaderName,
@@ -84,6 +88,7 @@ impl TryFrom<DoctorArgs> for DoctorConfig {
             expect_replicas: args
                 .expect_replicas
                 .or_else(|| scenario.as_ref().and_then(|s| s.expect.replicas)),
+            pod_capacity_rps: args.pod_capacity,
             calibrate: !args.no_calibration,
         })
     }

@@ -27,6 +27,8 @@ pub struct DoctorConfig {
     pub planned_peak_rps: Option<f64>,
     /// `--expect-replicas` / the scenario's `replicas`.
     pub expect_replicas: Option<u32>,
+    /// What one replica serves at the HPA's target (`--pod-capacity`), requests/s.
+    pub pod_capacity_rps: Option<f64>,
     /// Run the 3-second generator calibration.
     pub calibrate: bool,
 }
@@ -76,6 +78,25 @@ async fn run_async(config: &DoctorConfig) -> DoctorReport {
         }
     };
     findings.extend(cluster.findings.iter().cloned());
+    if let (Some(peak), Some(per_pod), Some(max)) = (
+        config.planned_peak_rps,
+        config.pod_capacity_rps,
+        cluster.hpa_max_replicas,
+    ) {
+        let most = per_pod * max as f64;
+        findings.push(if most < peak {
+            Finding::fail(
+                "capacity",
+                format!("at most {max} replicas × {per_pod:.0} rps = {most:.0} rps, below the planned peak of {peak:.0}"),
+                "raise maxReplicas (and the nodes to fit them) or lower the planned rate",
+            )
+        } else {
+            Finding::ok(
+                "capacity",
+                format!("{max} replicas × {per_pod:.0} rps = {most:.0} rps ≥ the planned peak of {peak:.0}"),
+            )
+        });
+    }
     if let Some(want) = config.expect_replicas
         && let Some(max) = cluster.hpa_max_replicas
     {
