@@ -26,12 +26,7 @@ if ! aws ecr describe-repositories --repository-names target-service --region "$
 fi
 say "logging docker in to $registry"
 aws ecr get-login-password --region "$REGION" | run docker login --username AWS --password-stdin "$registry"
-run docker build --platform linux/amd64 -f "$ROOT/target-service/Dockerfile" -t "$IMAGE:$TAG" "$ROOT"
-run docker push "$IMAGE:$TAG"
-apply_with_image "$IMAGE" "$TAG"
-wait_rollout
-address="$(wait_lb_address)"
-wait_hpa_metric
-host="http://$address:8080"
+push_and_deploy "$IMAGE"
+host="http://$(wait_lb_address):8080"
 doctor "$host"
 finish "$host" "kubectl delete -k $ROOT/deploy/.overlay && aws ecr delete-repository --repository-name target-service --region $REGION --force"

@@ -31,12 +31,7 @@ fi
 run gcloud container clusters get-credentials "$CLUSTER" --zone "$ZONE" --project "$PROJECT"
 
 run gcloud auth configure-docker "$REGION-docker.pkg.dev" --quiet
-run docker build --platform linux/amd64 -f "$ROOT/target-service/Dockerfile" -t "$IMAGE:$TAG" "$ROOT"
-run docker push "$IMAGE:$TAG"
-apply_with_image "$IMAGE" "$TAG"
-wait_rollout
-address="$(wait_lb_address)"
-wait_hpa_metric
-host="http://$address:8080"
+push_and_deploy "$IMAGE"
+host="http://$(wait_lb_address):8080"
 doctor "$host"
 finish "$host" "gcloud container clusters delete $CLUSTER --zone $ZONE --project $PROJECT --quiet"

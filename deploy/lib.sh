@@ -61,6 +61,18 @@ wait_hpa_metric() {
   die "the HPA has no CPU metric after ${WAIT_S}s: check 'kubectl describe hpa target-service' and metrics-server"
 }
 
+# For a cloud cluster: builds the image for linux/amd64 (nodes are amd64, also when building
+# on Apple Silicon), pushes IMAGE:TAG, deploys it behind a LoadBalancer, and waits for the
+# rollout and the HPA's first CPU reading.
+push_and_deploy() {
+  local image="$1"
+  run docker build --platform linux/amd64 -f "$ROOT/target-service/Dockerfile" -t "$image:$TAG" "$ROOT"
+  run docker push "$image:$TAG"
+  apply_with_image "$image" "$TAG"
+  wait_rollout
+  wait_hpa_metric
+}
+
 # Waits for the Service's load balancer address (IP or hostname) and prints it.
 wait_lb_address() {
   local i address

@@ -6,6 +6,7 @@
 //! directory described in [`timeline`].
 
 pub mod autoscaling;
+pub mod chain;
 pub mod checks;
 pub mod cli;
 pub mod cluster;

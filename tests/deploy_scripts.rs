@@ -119,6 +119,18 @@ fn steps(calls: &[String]) -> Vec<&str> {
         .collect()
 }
 
+/// `expected` appear in `steps` in this order (state queries and waits may come between).
+fn in_order(steps: &[&str], expected: &[&str]) {
+    let mut at = 0;
+    for want in expected {
+        at += steps[at..]
+            .iter()
+            .position(|s| s == want)
+            .unwrap_or_else(|| panic!("missing or out of order: {want}\n{steps:#?}"))
+            + 1;
+    }
+}
+
 const METRICS: &str =
     "https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/components.yaml";
 
@@ -187,14 +199,7 @@ fn gke_enables_apis_creates_registry_and_cluster_and_pushes_an_amd64_image() {
         push.as_str(),
         "kubectl apply -n default -k ROOT/deploy/.overlay",
     ];
-    // In this order, with only state queries between them.
-    let mut at = 0;
-    for want in expected {
-        at += steps[at..]
-            .iter()
-            .position(|s| *s == want)
-            .unwrap_or_else(|| panic!("missing or out of order: {want}\n{steps:#?}"));
-    }
+    in_order(&steps, &expected);
     assert!(overlay.contains(&format!("newName: {image}")));
     assert!(text.contains("--host http://203.0.113.7:8080"), "{text}");
     assert!(text.contains("gcloud container clusters delete scaleproof-demo"));
@@ -223,13 +228,7 @@ fn eks_reuses_the_cluster_logs_in_to_ecr_and_reaches_the_elb_hostname() {
         build.as_str(),
         "kubectl apply -n default -k ROOT/deploy/.overlay",
     ];
-    let mut at = 0;
-    for want in expected {
-        at += steps[at..]
-            .iter()
-            .position(|s| *s == want)
-            .unwrap_or_else(|| panic!("missing or out of order: {want}\n{steps:#?}"));
-    }
+    in_order(&steps, &expected);
     assert!(overlay.contains(&format!("newName: {registry}/target-service")));
     assert!(
         text.contains("--host http://a1b2.eu-west-1.elb.amazonaws.com:8080"),

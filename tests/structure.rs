@@ -10,6 +10,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("values", &[]),
     ("autoscaling", &[]),
     ("checks", &[]),
+    ("chain", &[]),
     ("expectations", &[]),
     ("lock", &[]),
     ("scenario", &["expectations", "values", "autoscaling"]),
@@ -24,12 +25,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "load",
-        &["config", "scenario", "timeline", "lock", "values"],
+        &["config", "scenario", "timeline", "lock", "values", "chain"],
     ),
-    ("cluster", &["config", "timeline", "lock", "checks"]),
+    (
+        "cluster",
+        &["config", "timeline", "lock", "checks", "chain"],
+    ),
     ("scaling", &["expectations", "timeline"]),
     ("verdict", &["expectations", "timeline", "scaling"]),
-    ("doctor", &["checks", "cluster", "config", "timeline"]),
+    (
+        "doctor",
+        &["checks", "cluster", "config", "timeline", "chain"],
+    ),
     (
         "report",
         &["expectations", "timeline", "verdict", "scaling"],

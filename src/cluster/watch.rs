@@ -7,6 +7,7 @@
 use super::derive::{self, EventDedup, EventFilter};
 use super::pods::SERVICE_NAME_LABEL;
 use super::session::{SOURCES, Source, WatchState};
+pub(super) use crate::chain::chain;
 use crate::timeline::ClusterSample;
 use futures::stream::BoxStream;
 use futures::{StreamExt, future};
@@ -511,19 +512,4 @@ fn describe(source: Source, namespace: &str, e: &watcher::Error) -> Option<Strin
             "the API server sent {resource} without a resourceVersion; re-listing"
         )),
     }
-}
-
-/// An error and its causes on one line.
-pub(super) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }

@@ -2,6 +2,7 @@
 //! endpoint when several replicas are ready, and this machine's generator capacity.
 
 use super::DoctorConfig;
+use crate::chain::chain;
 use crate::checks::Finding;
 use reqwest::Url;
 use std::collections::BTreeSet;
@@ -30,20 +31,6 @@ fn client(config: &DoctorConfig, fresh: bool) -> Result<reqwest::Client, reqwest
         builder = builder.pool_max_idle_per_host(0);
     }
     builder.build()
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 pub(super) async fn check(

@@ -4,6 +4,7 @@
 //! [`MAX_MESSAGES`] distinct messages, new ones are counted in one [`OTHER_MESSAGES`] row per
 //! kind, and each message is cut at [`MAX_MESSAGE_CHARS`].
 
+pub use crate::chain::chain;
 use crate::timeline::{
     ErrorKind, ErrorRow, MAX_MESSAGE_CHARS, MAX_MESSAGES, OTHER_MESSAGES, SAMPLE_BYTES,
 };
@@ -139,20 +140,6 @@ fn sample(body: &[u8]) -> String {
         .to_owned()
 }
 
-/// An error and its sources as one line: `a: b: c`, each part once.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.last().is_some_and(|last| last.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,29 +237,5 @@ mod tests {
             .collect();
         assert_eq!(others.len(), 2);
         assert!(others.iter().all(|r| r.first_s == 0 && r.last_s == 99));
-    }
-
-    #[test]
-    fn chains_join_sources_once() {
-        #[derive(Debug)]
-        struct E(&'static str, Option<Box<E>>);
-        impl std::fmt::Display for E {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.0)
-            }
-        }
-        impl std::error::Error for E {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                self.1.as_deref().map(|e| e as _)
-            }
-        }
-        let e = E(
-            "client error (Connect)",
-            Some(Box::new(E(
-                "tcp connect error",
-                Some(Box::new(E("tcp connect error", None))),
-            ))),
-        );
-        assert_eq!(chain(&e), "client error (Connect): tcp connect error");
     }
 }
