@@ -6,8 +6,12 @@ use super::html::{InlineChart, escape, strip_namespace};
 use crate::scaling::Scaling;
 use crate::timeline::PodRow;
 
+/// A time in seconds to one decimal (a time just before 0 reads 0.0, not -0.0).
 fn t(v: Option<f64>) -> String {
-    v.map_or("unknown".to_owned(), |v| format!("{v:.1}"))
+    v.map_or("unknown".to_owned(), |v| {
+        let text = format!("{v:.1}");
+        if text == "-0.0" { "0.0".into() } else { text }
+    })
 }
 
 fn gap(v: Option<f64>) -> String {
@@ -33,7 +37,7 @@ pub fn section(html: &mut String, summary: &Summary, chart: Option<&InlineChart>
     if summary.pods.is_empty() {
         return;
     }
-    html.push_str("<section><h2>Pods</h2>");
+    html.push_str("<section id=\"pods\"><h2>Pods</h2>");
     if summary.is_local() {
         html.push_str("<p class=\"local\">LOCAL replicas, simulated on this machine: each “pod” is a process on the machine that ran the load.</p>");
     }
@@ -46,8 +50,17 @@ pub fn section(html: &mut String, summary: &Summary, chart: Option<&InlineChart>
     chains(html, s);
     scale_ins(html, s);
     pod_table(html, &summary.pods);
+    let clocks = match s.source.as_str() {
+        "local" => {
+            "this machine's: created is the process start, ready and in the Service are when it joined the balancer, terminating when it left it, gone when it exited"
+        }
+        "cluster" => {
+            "created, scheduled and ready from the API server's timestamps (one-second resolution), in the Service, terminating and gone from when the watcher saw them"
+        }
+        _ => "no pod lifecycle was recorded (no cluster watched): only what the load side saw",
+    };
     html.push_str(&format!(
-        "<p><small>Times are seconds on the run's clock (negative: before the load started); source of pod lifecycles: {}. Created, scheduled and ready come from the API server's timestamps (one-second resolution), in service, terminating and gone from when the watcher saw them, served from the load side. Latency is raw, of successful requests; cold = the first {} successful responses.</small></p></section>",
+        "<p><small>Times are seconds on the run's clock (negative: before the load started). Pod lifecycles ({}): {clocks}; first and last served from the load side. Latency is raw, of successful requests; cold = the first {} successful responses.</small></p></section>",
         escape(&s.source),
         crate::timeline::COLD_REQUESTS
     ));
