@@ -160,7 +160,7 @@ fn script(
     service.route_to(&[t("web-a"), t("web-b")]);
 
     // Scale in: both terminate; web-b is killed with requests in flight.
-    sleep_until(12.0);
+    sleep_until(13.0);
     at.insert("decision_in", Utc::now());
     fake.apply(Kind::Hpa, hpa(1));
     fake.apply(Kind::Deployment, deployment(1, 1));
@@ -182,7 +182,7 @@ fn script(
     service.kill("web-b");
     at.insert("terminating", Utc::now());
 
-    sleep_until(14.0);
+    sleep_until(15.0);
     at.insert("gone", Utc::now());
     for name in ["web-b", "web-c"] {
         fake.delete(Kind::Pod, NS, name);
@@ -227,7 +227,7 @@ fn pods_csv_tells_each_pods_story_flags_the_idle_one_and_the_scale_in_failures()
             "--host",
             &service.base,
             "--rate",
-            "100:1s,100:16s",
+            "100:1s,100:17s",
             "--recycle-connections",
             "1s",
             "--deployment",

@@ -394,6 +394,15 @@ fn pipelines_parse_and_reference_files_that_exist() {
 
 // The deploy path's known defects, one test each so that none comes back (issue #15).
 
+/// The pod spec of the (one) Job loaded.
+fn job_pod(o: &Objects) -> k8s_openapi::api::core::v1::PodSpec {
+    o.jobs[0]
+        .spec
+        .clone()
+        .and_then(|s| s.template.spec)
+        .expect("the Job's pod")
+}
+
 fn base_deployment() -> Deployment {
     load(&base_resources()).deployments.remove(0)
 }
@@ -498,13 +507,7 @@ fn images_are_pinned_never_latest() {
         crate_dir().join("k8s/examples/scaleproof-job.yaml"),
         crate_dir().join("k8s/examples/scaleproof-reports-reader.yaml"),
     ]);
-    let job_pod = o.jobs[0]
-        .spec
-        .clone()
-        .expect("job")
-        .template
-        .spec
-        .expect("pod");
+    let job_pod = job_pod(&o);
     let reader = o.pods[0].spec.clone().expect("reader pod");
     for c in job_pod.containers.iter().chain(&reader.containers) {
         let image = c.image.as_deref().expect("image");
@@ -526,13 +529,7 @@ fn the_job_writes_where_the_reports_can_be_copied_out() {
         crate_dir().join("k8s/examples/scaleproof-reports-reader.yaml"),
     ]);
     let claim = o.claims[0].metadata.name.clone().expect("claim name");
-    let job_pod = o.jobs[0]
-        .spec
-        .clone()
-        .expect("job")
-        .template
-        .spec
-        .expect("pod");
+    let job_pod = job_pod(&o);
     let out = job_pod.containers[0]
         .args
         .iter()

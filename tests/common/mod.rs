@@ -159,6 +159,25 @@ pub fn closed_port() -> u16 {
     port
 }
 
+/// A one-worker runtime of its own and a listener on `127.0.0.1:0` bound in it: the start of
+/// every loopback server double here.
+pub fn loopback_runtime() -> (
+    tokio::runtime::Runtime,
+    tokio::net::TcpListener,
+    std::net::SocketAddr,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    (runtime, listener, addr)
+}
+
 /// A round-robin TCP proxy on loopback, as a Kubernetes Service is: each accepted connection
 /// goes to the next of its endpoints. Tests re-point it ([`Self::route_to`]) and drop every
 /// connection to one endpoint at once ([`Self::kill`]: a pod killed mid-request). A test
@@ -190,15 +209,8 @@ impl RoundRobinProxy {
 
     /// A proxy with no endpoint yet: connections are closed until [`Self::route_to`].
     pub fn empty() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind loopback");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (runtime, listener, addr) = loopback_runtime();
+        let base = format!("http://{addr}");
         let endpoints: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let connections: Arc<Mutex<Vec<(String, tokio::task::AbortHandle)>>> = Arc::default();
         let (eps, conns) = (endpoints.clone(), connections.clone());

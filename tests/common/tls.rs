@@ -88,15 +88,8 @@ impl TlsTarget {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let state = super::service_state(served_by);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind loopback");
-        let base = format!("https://{}", listener.local_addr().expect("addr"));
+        let (runtime, listener, addr) = super::loopback_runtime();
+        let base = format!("https://{addr}");
         let app = target_service::app(state.clone());
         runtime.spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
