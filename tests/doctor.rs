@@ -386,6 +386,8 @@ fn the_binary_prints_json_and_exits_1_on_a_failure() {
 
 #[test]
 fn a_generator_slower_than_the_planned_peak_fails_the_calibration() {
+    // The calibration takes both cores for 3 s: never beside a local-replica run.
+    let _local = common::one_local_run_at_a_time();
     let config = DoctorConfig {
         cluster: None,
         host: None,

@@ -93,8 +93,9 @@ fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
     for life in lives.iter().filter(|l| l.ready_s.is_some()) {
         assert!(
             by_endpoint.get(&life.name).copied().unwrap_or(0) > 0,
-            "{} never served: {by_endpoint:?}",
-            life.name
+            "{} never served: {by_endpoint:?}\n{life:?}\nrun {:.1} s\n{err}",
+            life.name,
+            meta.duration_s
         );
         assert!(life.served_predict.is_some_and(|n| n > 0), "{life:?}");
     }
