@@ -122,7 +122,12 @@ fn open_model_sends_exactly_the_planned_slots_each_second() {
     let rows = rows(&outcome.dir);
     for row in rows.iter().filter(|r| r.t_s < 4) {
         assert_eq!(row.target_rps, Some(400.0), "second {}", row.t_s);
+        // Users waited for their slots: the instrument's own lateness is measured each second.
+        assert!(row.send_late_p99_us.is_some(), "second {}", row.t_s);
+        assert!(row.send_late_p50_us <= row.send_late_p99_us);
+        assert!(row.send_late_p99_us <= row.send_late_max_us);
     }
+    assert!(t.send_late_max_us.is_some());
 }
 
 /// A test-only endpoint that serves one request at a time, 40 ms each: at most 25 rps.

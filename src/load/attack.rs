@@ -111,6 +111,7 @@ impl LoadState {
             tokio::time::sleep(Duration::from_millis(20)).await;
             return false;
         }
+        let mut waited = false;
         let due = match &self.pacer {
             None => None,
             Some(pacer) => {
@@ -131,6 +132,7 @@ impl LoadState {
                     Take::Send { due, dropped, .. } => {
                         self.recorder
                             .record_dropped(now, dropped.map(|k| pacer.due_of(k)));
+                        waited = due > now;
                         tokio::select! {
                             () = tokio::time::sleep_until(due.into()) => {}
                             () = &mut interrupted => return false,
@@ -157,6 +159,7 @@ impl LoadState {
             outcome: answer.outcome,
             status: answer.status,
             endpoint: answer.endpoint,
+            waited,
         };
         if let (Outcome::Failed(kind), Some(detail)) = (answer.outcome, &answer.failure) {
             self.recorder.record_failure(sample.done, kind, detail);

@@ -55,6 +55,10 @@ pub struct Sample {
     pub status: Option<u16>,
     /// Value of the endpoint header, if a response carried one.
     pub endpoint: Option<Arc<str>>,
+    /// Open model: the user took the slot before it was due and waited for it, so
+    /// `sent - due` is the generator's own lateness (a slot taken overdue, because every
+    /// user was busy, is late because of the service instead).
+    pub waited: bool,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -116,6 +120,10 @@ pub(super) struct Bucket {
     pub(super) endpoints: HashMap<Arc<str>, EndpointBucket>,
     pub(super) gen_lag_max: Option<u64>,
     pub(super) gen_cpu_pct: Option<f64>,
+    /// How late requests were sent after their due time, for slots taken before they were
+    /// due (the user slept until the due time): the instrument's own share of corrected
+    /// latency. µs.
+    pub(super) send_late: Histogram<u32>,
 }
 
 pub(super) fn histogram<T: Counter>() -> Histogram<T> {
@@ -133,6 +141,7 @@ impl Bucket {
             endpoints: HashMap::new(),
             gen_lag_max: None,
             gen_cpu_pct: None,
+            send_late: histogram(),
         }
     }
 }

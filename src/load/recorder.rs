@@ -77,6 +77,7 @@ struct State {
     total_raw: Histogram<u64>,
     total_corrected: Histogram<u64>,
     total_all_raw: Histogram<u64>,
+    total_send_late: Histogram<u64>,
     total_endpoints: BTreeMap<Arc<str>, Histogram<u64>>,
     served: BTreeMap<Arc<str>, Served>,
     cancelled: u64,
@@ -111,6 +112,7 @@ impl Recorder {
                 total_raw: histogram(),
                 total_corrected: histogram(),
                 total_all_raw: histogram(),
+                total_send_late: histogram(),
                 total_endpoints: BTreeMap::new(),
                 served: BTreeMap::new(),
                 cancelled: 0,
@@ -175,6 +177,14 @@ impl Recorder {
         }
         if let Some(c) = corrected {
             put(&mut bucket.corrected, c);
+        }
+        if sample.waited
+            && let Some(due) = sample.due
+        {
+            put(
+                &mut bucket.send_late,
+                micros(sample.sent.saturating_duration_since(due)),
+            );
         }
         if sample.status.is_some() {
             let ep = bucket
@@ -293,6 +303,7 @@ impl Recorder {
             add_into(&mut state.total_raw, &bucket.raw);
             add_into(&mut state.total_corrected, &bucket.corrected);
             add_into(&mut state.total_all_raw, &bucket.all_raw);
+            add_into(&mut state.total_send_late, &bucket.send_late);
             let mut names: Vec<&Arc<str>> = bucket.endpoints.keys().collect();
             names.sort();
             for name in names {
@@ -359,6 +370,9 @@ impl Recorder {
             endpoints: (endpoints > 0).then_some(endpoints),
             gen_cpu_pct: bucket.gen_cpu_pct,
             gen_lag_max_us: bucket.gen_lag_max,
+            send_late_p50_us: quantile(&bucket.send_late, 0.50),
+            send_late_p99_us: quantile(&bucket.send_late, 0.99),
+            send_late_max_us: max(&bucket.send_late),
             // Cluster columns are filled from the cluster watch when the run ends.
             ..TimelineRow::default()
         };
@@ -406,6 +420,9 @@ impl Recorder {
             max_corrected_us: max(&state.total_corrected),
             p95_all_raw_us: quantile(&state.total_all_raw, 0.95),
             p99_all_raw_us: quantile(&state.total_all_raw, 0.99),
+            send_late_p50_us: quantile(&state.total_send_late, 0.50),
+            send_late_p99_us: quantile(&state.total_send_late, 0.99),
+            send_late_max_us: max(&state.total_send_late),
             ..Totals::default()
         };
         t.fill_errors(&mut totals);
@@ -492,7 +509,35 @@ mod tests {
             outcome,
             status: ep.map(|_| 200),
             endpoint: ep.map(Arc::from),
+            waited: false,
         }
+    }
+
+    #[test]
+    fn send_lateness_counts_only_the_slots_a_user_waited_for() {
+        let rec = Recorder::new(Instant::now(), Utc::now());
+        // Second 0: 100 waited-for slots sent 0.1 ms late, one 3 ms late; and 50 slots taken
+        // overdue (every user busy) sent 40 ms late: the service's doing, not counted.
+        for i in 0..101u64 {
+            let mut s = sample(&rec, 100 + i, 1, 0, Outcome::Ok, Some("a"));
+            s.due = Some(s.sent - Duration::from_micros(if i == 100 { 3_000 } else { 100 }));
+            s.waited = true;
+            rec.record(&s);
+        }
+        for i in 0..50u64 {
+            rec.record(&sample(&rec, 300 + i, 1, 40, Outcome::Ok, Some("a")));
+        }
+        // Second 1: nothing waited for.
+        rec.record(&sample(&rec, 1_500, 1, 40, Outcome::Ok, Some("a")));
+        let out = rec.finish(rec.t0() + Duration::from_secs(2), |_| Gauges::default());
+        let near = |us: Option<u64>, want: u64| us.is_some_and(|v| v.abs_diff(want) <= want / 100);
+        let r = &out.rows[0];
+        assert!(near(r.send_late_p50_us, 100), "{:?}", r.send_late_p50_us);
+        assert!(near(r.send_late_p99_us, 100), "{:?}", r.send_late_p99_us);
+        assert!(near(r.send_late_max_us, 3_000), "{:?}", r.send_late_max_us);
+        assert_eq!(out.rows[1].send_late_p99_us, None, "unknown, not 0");
+        assert!(near(out.totals.send_late_max_us, 3_000));
+        assert!(near(out.totals.send_late_p50_us, 100));
     }
 
     #[test]

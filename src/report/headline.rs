@@ -120,9 +120,13 @@ pub fn generator(s: &Summary) -> Figure {
         "Generator",
         if g.saturated { "saturated" } else { "healthy" }.to_owned(),
         format!(
-            "worker CPU max {}, timer lag max {}",
+            "worker CPU max {}, timer lag max {}{}",
             or_unknown(g.max_cpu_pct, |v| format!("{v:.0}%")),
-            or_unknown(g.worst_lag_ms, |v| format!("{v:.1} ms"))
+            or_unknown(g.worst_lag_ms, |v| format!("{v:.1} ms")),
+            // Open model only: the instrument's own share of corrected latency.
+            g.worst_send_late_p99_ms
+                .map(|v| format!(", send lateness p99 max {v:.2} ms"))
+                .unwrap_or_default()
         ),
     )
 }

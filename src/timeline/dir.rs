@@ -312,7 +312,7 @@ mod tests {
     fn timelines_without_the_cluster_columns_read_as_unknown() {
         let dir = tempfile::tempdir().expect("tempdir");
         let columns = &TIMELINE_COLUMNS[..TIMELINE_COLUMNS.len() - 15];
-        assert_eq!(columns.last(), Some(&"gen_lag_max_us"));
+        assert_eq!(columns.last(), Some(&"send_late_max_us"));
         let cells: Vec<&str> = columns
             .iter()
             .map(|c| match *c {

@@ -103,6 +103,14 @@ pub struct Totals {
     pub max_corrected_us: Option<u64>,
     pub p95_all_raw_us: Option<u64>,
     pub p99_all_raw_us: Option<u64>,
+    /// The instrument's own send lateness over the whole run (open model; see
+    /// `timeline.csv`'s `send_late_*_us`), µs.
+    #[serde(default)]
+    pub send_late_p50_us: Option<u64>,
+    #[serde(default)]
+    pub send_late_p99_us: Option<u64>,
+    #[serde(default)]
+    pub send_late_max_us: Option<u64>,
 }
 
 /// How the load was shaped, as run.

@@ -50,6 +50,10 @@ pub struct GeneratorHealth {
     pub max_cpu_pct: Option<f64>,
     /// Latest wake-up of its probe timer, ms past due (null: unknown).
     pub worst_lag_ms: Option<f64>,
+    /// Worst per-second p99 of its send lateness (open model: how late it sent the slots it
+    /// waited for), ms: the instrument's share of corrected latency (null: closed model).
+    #[serde(default)]
+    pub worst_send_late_p99_ms: Option<f64>,
     /// True when the generator was the bottleneck (see [`GEN_SATURATED_SHARE`]).
     pub saturated: bool,
 }
@@ -250,6 +254,11 @@ impl<'a> Timeline<'a> {
             worst_lag_ms: busy
                 .iter()
                 .filter_map(|r| r.gen_lag_max_us)
+                .max()
+                .map(|us| us as f64 / 1000.0),
+            worst_send_late_p99_ms: busy
+                .iter()
+                .filter_map(|r| r.send_late_p99_us)
                 .max()
                 .map(|us| us as f64 / 1000.0),
             saturated: saturated_seconds >= 2

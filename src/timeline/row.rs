@@ -159,6 +159,12 @@ pub struct TimelineRow {
     /// The load generator's own health: the latest a 10 ms probe timer on its runtime woke in
     /// this second, µs past its due time (scheduling lag that delays sends and reads).
     pub gen_lag_max_us: Option<u64>,
+    /// The instrument's own lateness (open model): how late requests went out after their due
+    /// time, over the slots a user waited for (not those taken overdue because every user was
+    /// busy, which is the service's doing), µs. Corrected latency includes it.
+    pub send_late_p50_us: Option<u64>,
+    pub send_late_p99_us: Option<u64>,
+    pub send_late_max_us: Option<u64>,
     // Cluster columns: the watched state at the end of the second (see [`ClusterSample`]).
     // Empty means unknown: no cluster watched, not listed yet, or contact lost.
     pub deploy_spec_replicas: Option<u64>,
@@ -391,6 +397,9 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "endpoints",
     "gen_cpu_pct",
     "gen_lag_max_us",
+    "send_late_p50_us",
+    "send_late_p99_us",
+    "send_late_max_us",
     "deploy_spec_replicas",
     "deploy_replicas",
     "deploy_updated",
