@@ -2,7 +2,9 @@
 """The instrument's own noise floor (issue #18's baseline): scaleproof and oha side by side in
 one run, each pinned to core 0 with nginx answering a constant body on core 1, open model at
 1K, 5K and 10K rps for 10 s, two rounds each. Prints corrected p50/p95/p99/max of both,
-scaleproof's worst second's p99, its timer lag and worker CPU, and dropped slots.
+scaleproof's worst second's p99, its own send lateness (p50 / p99 / max: how late the requests
+its users waited for went out — the instrument's share of corrected latency), its timer lag and
+worker CPU, and dropped slots.
 
 Needs: nginx (apt-get install nginx-light), oha (cargo install oha), taskset."""
 
@@ -39,7 +41,9 @@ def scaleproof(url, rate, work):
     ms = lambda us: None if us is None else us / 1000
     return {"p50": ms(t["p50_corrected_us"]), "p95": ms(t["p95_corrected_us"]), "p99": ms(t["p99_corrected_us"]),
             "max": ms(t["max_corrected_us"]), "worst_second_p99": worst / 1000, "dropped": t["dropped"],
-            "requests": t["requests"], "timer_lag_max_ms": g["worst_lag_ms"], "worker_cpu_max_pct": g["max_cpu_pct"]}
+            "requests": t["requests"], "timer_lag_max_ms": g["worst_lag_ms"], "worker_cpu_max_pct": g["max_cpu_pct"],
+            "send_late_p50": ms(t.get("send_late_p50_us")), "send_late_p99": ms(t.get("send_late_p99_us")),
+            "send_late_max": ms(t.get("send_late_max_us"))}
 
 
 def oha(url, rate):
@@ -76,12 +80,13 @@ def main():
     lines = [f"Open model for {SECONDS} s, generator on core 0 (scaleproof `--threads 1`), nginx (constant, "
              "1 worker) on core 1; corrected latency in ms (from each request's due time).", "",
              "| rate | round | scaleproof p50 / p95 / p99 / max | oha p50 / p95 / p99 / max | scaleproof worst second's p99 | "
-             "timer lag max | worker CPU max % | dropped |",
-             "| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
+             "scaleproof send lateness p50 / p99 / max | timer lag max | worker CPU max % | dropped |",
+             "| ---: | ---: | --- | --- | ---: | --- | ---: | ---: | ---: |"]
     for r in sorted(results, key=lambda r: (r["rate"], r["round"])):
         s, o = r["scaleproof"], r["oha"]
         lines.append(f"| {r['rate']:,} | {r['round']} | {f(s['p50'])} / {f(s['p95'])} / {f(s['p99'])} / {f(s['max'])} | "
                      f"{f(o['p50'])} / {f(o['p95'])} / {f(o['p99'])} / {f(o['max'])} | {f(s['worst_second_p99'])} | "
+                     f"{f(s['send_late_p50'])} / {f(s['send_late_p99'])} / {f(s['send_late_max'])} | "
                      f"{f(s['timer_lag_max_ms'])} | {f(s['worker_cpu_max_pct'])} | {s['dropped']} |")
     write_results("noise", {"machine": machine(), "seconds": SECONDS, "results": results}, "\n".join(lines))
 
