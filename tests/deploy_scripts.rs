@@ -50,7 +50,9 @@ fn run_script(script: &str, env: &[(&str, &str)]) -> (Vec<String>, String, Strin
     let bin = tmp.path().join("bin");
     std::fs::create_dir_all(&bin).expect("bin");
     stub(&bin, "kind", &[]);
-    stub(&bin, "docker", &[]);
+    // `docker login --password-stdin` reads the password, as the real one does (a stub that
+    // exits unread would make the piped `aws ecr get-login-password` die of SIGPIPE).
+    stub(&bin, "docker", &[("login*", "cat >/dev/null")]);
     stub(&bin, "scaleproof", &[]);
     stub(
         &bin,
@@ -223,12 +225,26 @@ fn eks_reuses_the_cluster_logs_in_to_ecr_and_reaches_the_elb_hostname() {
         "aws eks update-kubeconfig --name scaleproof-demo --region eu-west-1",
         metrics.as_str(),
         "aws ecr create-repository --repository-name target-service --region eu-west-1",
-        "aws ecr get-login-password --region eu-west-1",
-        login.as_str(),
         build.as_str(),
         "kubectl apply -n default -k ROOT/deploy/.overlay",
     ];
     in_order(&steps, &expected);
+    // `aws ecr get-login-password | docker login …`: the two sides of one pipe start together,
+    // so either may log first; both come after the repository and before the build.
+    let at = |step: &str| steps.iter().position(|s| *s == step);
+    let (created, built) = (
+        at("aws ecr create-repository --repository-name target-service --region eu-west-1"),
+        at(build.as_str()),
+    );
+    for step in [
+        "aws ecr get-login-password --region eu-west-1",
+        login.as_str(),
+    ] {
+        assert!(
+            at(step).is_some_and(|i| Some(i) > created && Some(i) < built),
+            "{step} is not between the repository and the build:\n{steps:#?}"
+        );
+    }
     assert!(overlay.contains(&format!("newName: {registry}/target-service")));
     assert!(
         text.contains("--host http://a1b2.eu-west-1.elb.amazonaws.com:8080"),
