@@ -65,6 +65,20 @@ impl Finding {
         }
     }
 
+    /// `FAIL metrics-api: … (fix: …)` on one line, as run.json's `preflight` keeps it.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {}: {}{}",
+            self.status.label(),
+            self.check,
+            self.detail,
+            self.fix
+                .as_deref()
+                .map(|fix| format!(" (fix: {fix})"))
+                .unwrap_or_default()
+        )
+    }
+
     /// `ok    deployment    3/3 replicas ready`, then `      fix: …` on warn and fail.
     pub fn line(&self) -> String {
         let mut text = format!(

@@ -78,6 +78,18 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
+    /// `builder` trusting and meeting the server as these options say: the system's roots
+    /// plus `--cacert`, no verification with `--insecure`, the client certificate for mTLS.
+    pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        let builder = builder
+            .tls_certs_merge(self.roots.iter().cloned())
+            .tls_danger_accept_invalid_certs(self.insecure);
+        match &self.identity {
+            Some(identity) => builder.identity(identity.clone()),
+            None => builder,
+        }
+    }
+
     /// Reads the CA bundle and the client certificate and key. Errors name the file.
     pub fn load(
         cacert: Option<PathBuf>,

@@ -2,7 +2,7 @@
 //! load, close seconds and print progress, then write the run directory, whatever stopped the
 //! run.
 
-use crate::checks::Status;
+use crate::checks::{Finding, Status};
 use crate::cluster::{ClusterRecording, ClusterWatch};
 use crate::config::{ClusterOptions, LoadShape, LocalOptions, RunConfig, Target};
 use crate::load::control::{EndReason, RunControl};
@@ -171,18 +171,7 @@ fn preflight(options: &ClusterOptions) -> Vec<String> {
             .findings
             .iter()
             .filter(|f| f.status != Status::Ok)
-            .map(|f| {
-                format!(
-                    "{} {}: {}{}",
-                    f.status.label(),
-                    f.check,
-                    f.detail,
-                    f.fix
-                        .as_deref()
-                        .map(|fix| format!(" (fix: {fix})"))
-                        .unwrap_or_default()
-                )
-            })
+            .map(Finding::summary)
             .collect(),
         Err(_) => vec![format!(
             "warn doctor: the cluster checks did not finish within {} s",
@@ -297,7 +286,7 @@ async fn run_async(
     let ended = Instant::now();
     let t0 = handle.recorder.t0();
     // Stop the watch first: it must not outlive the run by more than a second.
-    let (cluster, local_replicas) = workload.finish(t0, ended);
+    let (mut cluster, local_replicas) = workload.finish(t0, ended);
     let end = result?;
     let users = last_users.load(Ordering::Relaxed);
     let mut recording = handle.recorder.finish(ended, |s| Gauges {
@@ -308,7 +297,10 @@ async fn run_async(
         c.fill(&mut recording.rows);
     }
     let pods = timeline::join_pods(
-        cluster.as_ref().map(|c| c.pods.clone()).unwrap_or_default(),
+        cluster
+            .as_mut()
+            .map(|c| std::mem::take(&mut c.pods))
+            .unwrap_or_default(),
         std::mem::take(&mut recording.served),
     );
     let ended_at = Utc::now();

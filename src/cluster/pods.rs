@@ -2,7 +2,7 @@
 //! on the API server's clock) and from when the watcher saw it change (in an EndpointSlice,
 //! terminating, deleted). Pure functions; the watch loop calls them after every item.
 
-use crate::timeline::PodRow;
+use crate::timeline::{PodRow, round_ms};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,8 +150,8 @@ impl PodTracks {
     /// The lifecycle columns of `pods.csv`, on the run's clock: `t0` is second 0 and
     /// `t0_wall` the wall-clock time of `t0`.
     pub fn rows(&self, t0: Instant, t0_wall: SystemTime) -> Vec<PodRow> {
-        let api = |t: Option<SystemTime>| t.map(|t| millis(signed_wall(t0_wall, t)));
-        let seen = |t: Option<Instant>| t.map(|t| millis(signed_instant(t0, t)));
+        let api = |t: Option<SystemTime>| t.map(|t| round_ms(signed_wall(t0_wall, t)));
+        let seen = |t: Option<Instant>| t.map(|t| round_ms(signed_instant(t0, t)));
         self.pods
             .iter()
             .map(|(name, t)| PodRow {
@@ -168,10 +168,6 @@ impl PodTracks {
             })
             .collect()
     }
-}
-
-fn millis(s: f64) -> f64 {
-    (s * 1000.0).round() / 1000.0
 }
 
 fn signed_wall(origin: SystemTime, t: SystemTime) -> f64 {

@@ -25,9 +25,18 @@ pub(super) enum Source {
 }
 
 /// How many sources there are.
-pub(super) const SOURCES: usize = 5;
+pub(super) const SOURCES: usize = Source::ALL.len();
 
 impl Source {
+    /// Every source, in index order.
+    pub(super) const ALL: [Source; 5] = [
+        Source::Deployment,
+        Source::Hpa,
+        Source::Pods,
+        Source::Events,
+        Source::EndpointSlices,
+    ];
+
     pub(super) fn resource(self) -> &'static str {
         match self {
             Source::Deployment => "deployments",

@@ -413,13 +413,7 @@ impl Loop {
             &mut sample,
             pods.as_ref().map(|p| p.iter().map(AsRef::as_ref)),
         );
-        for source in [
-            Source::Deployment,
-            Source::Hpa,
-            Source::Pods,
-            Source::Events,
-            Source::EndpointSlices,
-        ] {
+        for source in Source::ALL {
             let h = self.health[source as usize];
             if h.synced && !h.usable(now) && !self.stale_warned[source as usize] {
                 self.stale_warned[source as usize] = true;

@@ -15,22 +15,17 @@ pub const CALIBRATION: Duration = Duration::from_secs(3);
 /// Concurrent requests of the calibration.
 const CALIBRATION_USERS: usize = 64;
 
-fn client(config: &DoctorConfig, fresh: bool) -> Result<reqwest::Client, reqwest::Error> {
-    let mut builder = reqwest::Client::builder()
+/// A client that opens a fresh connection for every request (nothing is kept idle), so that
+/// each request is balanced anew, as a new user's would be.
+fn fresh_client(config: &DoctorConfig) -> Result<reqwest::Client, reqwest::Error> {
+    let builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .user_agent(concat!("scaleproof-doctor/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .default_headers(config.headers.clone())
-        .tls_certs_merge(config.tls.roots.iter().cloned())
-        .tls_danger_accept_invalid_certs(config.tls.insecure);
-    if let Some(identity) = &config.tls.identity {
-        builder = builder.identity(identity.clone());
-    }
-    if fresh {
-        builder = builder.pool_max_idle_per_host(0);
-    }
-    builder.build()
+        .pool_max_idle_per_host(0);
+    config.tls.apply(builder).build()
 }
 
 pub(super) async fn check(
@@ -39,7 +34,7 @@ pub(super) async fn check(
     ready_replicas: Option<u64>,
     findings: &mut Vec<Finding>,
 ) {
-    let client = match client(config, true) {
+    let client = match fresh_client(config) {
         Ok(c) => c,
         Err(e) => {
             findings.push(Finding::fail("host", chain(&e), "check the TLS options"));

@@ -89,19 +89,14 @@ fn build(settings: &ClientSettings) -> Result<HttpClient, reqwest::Error> {
             HyperClient::builder(TokioExecutor::new()).build(connector),
         ));
     };
-    let mut builder = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(settings.timeout)
         .user_agent(concat!("scaleproof/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true)
         // Measure the endpoint itself: a redirect is an answer (counted as `err_other` unless
         // the scenario expects it), not something to follow.
         .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        // The system's roots plus --cacert; the server name (SNI) is the URL's host.
-        .tls_certs_merge(tls.roots.iter().cloned())
-        .tls_danger_accept_invalid_certs(tls.insecure);
-    if let Some(identity) = &tls.identity {
-        builder = builder.identity(identity.clone());
-    }
-    builder.build().map(HttpClient::Tls)
+        .no_proxy();
+    // The server name (SNI) is the URL's host.
+    tls.apply(builder).build().map(HttpClient::Tls)
 }

@@ -58,8 +58,6 @@ pub struct Recording {
 struct Served {
     first: Instant,
     last: Instant,
-    requests: u64,
-    errors: u64,
     /// Raw latency of its first [`COLD_REQUESTS`] successful responses.
     cold: Histogram<u64>,
 }
@@ -202,33 +200,6 @@ impl Recorder {
             }
         }
     }
-}
-
-/// Counts one response from the endpoint `name`.
-fn served(state: &mut State, name: &Arc<str>, done: Instant, ok: bool, raw: u64) {
-    if name.as_ref() == NO_ENDPOINT {
-        return;
-    }
-    let s = match state.served.get_mut(name) {
-        Some(s) => s,
-        None => state.served.entry(name.clone()).or_insert(Served {
-            first: done,
-            last: done,
-            requests: 0,
-            errors: 0,
-            cold: histogram(),
-        }),
-    };
-    s.first = s.first.min(done);
-    s.last = s.last.max(done);
-    s.requests += 1;
-    s.errors += u64::from(!ok);
-    if ok && s.cold.len() < COLD_REQUESTS {
-        put(&mut s.cold, raw);
-    }
-}
-
-impl Recorder {
     /// Counts send slots dropped at `at`, each due at one of `dues`: each enters the corrected
     /// histogram at its lag when dropped (`at - due`).
     pub fn record_dropped(&self, at: Instant, dues: impl IntoIterator<Item = Instant>) {
@@ -443,8 +414,15 @@ impl Recorder {
         }
     }
 
-    /// The load side's columns of `pods.csv`, one row per named endpoint.
+    /// The load side's columns of `pods.csv`, one row per named endpoint; its counts are the
+    /// sum of its seconds in `endpoints.csv`.
     fn served_rows(&self, state: &State) -> Vec<PodRow> {
+        let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for e in &state.endpoint_rows {
+            let c = counts.entry(e.endpoint.as_str()).or_default();
+            c.0 += e.requests;
+            c.1 += e.errors;
+        }
         let at =
             |i: Instant| (i.saturating_duration_since(self.t0).as_millis() as f64 / 1000.0).into();
         state
@@ -453,11 +431,12 @@ impl Recorder {
             .map(|(name, s)| {
                 let total = state.total_endpoints.get(name);
                 let q = |h: Option<&Histogram<u64>>, p| h.and_then(|h| quantile(h, p));
+                let (requests, errors) = counts.get(name.as_ref()).copied().unwrap_or_default();
                 PodRow {
                     first_served_s: at(s.first),
                     last_served_s: at(s.last),
-                    requests: s.requests,
-                    errors: s.errors,
+                    requests,
+                    errors,
                     p50_raw_us: q(total, 0.50),
                     p95_raw_us: q(total, 0.95),
                     p99_raw_us: q(total, 0.99),
@@ -482,6 +461,26 @@ impl Recorder {
             histograms.push((hlog::endpoint_tag(name), h));
         }
         hlog::whole_run(self.started_wall, span, histograms)
+    }
+}
+
+/// Notes one response from the endpoint `name`: its first and last, and its cold start.
+fn served(state: &mut State, name: &Arc<str>, done: Instant, ok: bool, raw: u64) {
+    if name.as_ref() == NO_ENDPOINT {
+        return;
+    }
+    let s = match state.served.get_mut(name) {
+        Some(s) => s,
+        None => state.served.entry(name.clone()).or_insert(Served {
+            first: done,
+            last: done,
+            cold: histogram(),
+        }),
+    };
+    s.first = s.first.min(done);
+    s.last = s.last.max(done);
+    if ok && s.cold.len() < COLD_REQUESTS {
+        put(&mut s.cold, raw);
     }
 }
 

@@ -170,7 +170,7 @@ impl LocalCluster {
             .into_iter()
             .flatten()
             {
-                *t = ((*t - shift) * 1000.0).round() / 1000.0;
+                *t = crate::timeline::round_ms(*t - shift);
             }
         }
         let mut record = record(&self.options);

@@ -197,11 +197,15 @@ pub fn thousands(n: u64) -> String {
 /// Most catalogue lines the terminal shows at the end of a run (the rest: `errors.csv`).
 pub const ERROR_LINES: usize = 5;
 
+/// A gap between two stages of a scale-out chain: `+2.1 s`, or `unknown`.
+pub fn gap(g: Option<f64>) -> String {
+    g.map_or("unknown".to_owned(), |g| format!("+{g:.1} s"))
+}
+
 /// Each scale-out's chain and the scale-ins' failures, a line each, for the terminal:
 /// `scale-out 1 → 3 at 3.0 s: created +0.0 s, Ready +2.1 s, in the Service +0.0 s, first
 /// served +0.1 s (2 pods)`. Unknown stages read `unknown`.
 pub fn scaling_lines(s: &Summary) -> Vec<String> {
-    let gap = |g: Option<f64>| g.map_or("unknown".to_owned(), |g| format!("+{g:.1} s"));
     let local = if s.is_local() { "LOCAL " } else { "" };
     let mut lines: Vec<String> = s
         .scaling

@@ -2,6 +2,7 @@
 //! termination windows, and every pod's row of `pods.csv`.
 
 use super::Summary;
+use super::headline::gap;
 use super::html::{InlineChart, escape, strip_namespace};
 use crate::scaling::Scaling;
 use crate::timeline::PodRow;
@@ -12,10 +13,6 @@ fn t(v: Option<f64>) -> String {
         let text = format!("{v:.1}");
         if text == "-0.0" { "0.0".into() } else { text }
     })
-}
-
-fn gap(v: Option<f64>) -> String {
-    v.map_or("unknown".to_owned(), |v| format!("+{v:.1} s"))
 }
 
 fn latency(us: Option<u64>) -> String {

@@ -2,8 +2,8 @@
 //! in the Service → first request served → p95 back under its limit; for a scale-in, the pods
 //! it removed.
 
-use super::{DECISION_SLACK_S, Inputs, ms};
-use crate::timeline::{ClusterChangeRow, PodRow};
+use super::{DECISION_SLACK_S, Inputs};
+use crate::timeline::{ClusterChangeRow, PodRow, round_ms};
 use serde::{Deserialize, Serialize};
 
 /// A change of the desired replica count: the HPA's `desiredReplicas` when an HPA was
@@ -124,7 +124,7 @@ fn last_of(pods: &[&PodRow], time: impl Fn(&PodRow) -> Option<f64>) -> Option<f6
 }
 
 fn gap(from: Option<f64>, to: Option<f64>) -> Option<f64> {
-    Some(ms((to? - from?).max(0.0)))
+    Some(round_ms((to? - from?).max(0.0)))
 }
 
 pub(super) fn scale_outs(
@@ -147,13 +147,9 @@ pub(super) fn scale_outs(
                 .iter()
                 .find(|n| n.t_s > d.t_s)
                 .map_or(load_end, |n| n.t_s);
-            let mut names: Vec<&str> = pods.iter().map(|p| p.pod.as_str()).collect();
-            let shares = super::traffic::shares(
-                inputs.endpoints,
-                ready_s.unwrap_or(d.t_s),
-                next,
-                &mut names,
-            );
+            let names: Vec<&str> = pods.iter().map(|p| p.pod.as_str()).collect();
+            let shares =
+                super::traffic::shares(inputs.endpoints, ready_s.unwrap_or(d.t_s), next, &names);
             ScaleOut {
                 decision_s: d.t_s,
                 from: d.from,
@@ -186,7 +182,7 @@ fn p95_ok(inputs: &Inputs<'_>, decision: f64) -> Option<f64> {
         .iter()
         .filter(|r| r.t_s as f64 + r.span_s > decision)
         .find(|r| t.p95_us(r).is_some_and(|p| p as f64 <= limit_us))
-        .map(|r| ms(r.t_s as f64 + r.span_s))
+        .map(|r| round_ms(r.t_s as f64 + r.span_s))
 }
 
 pub(super) fn scale_ins(pods: &[PodRow], decisions: &[Decision]) -> Vec<ScaleIn> {

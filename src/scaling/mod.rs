@@ -99,11 +99,6 @@ pub fn analyse(inputs: &Inputs<'_>) -> Scaling {
     scaling
 }
 
-/// Seconds rounded to milliseconds, as every time in the run directory is.
-fn ms(s: f64) -> f64 {
-    (s * 1000.0).round() / 1000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! Whether traffic reached the pods: each endpoint's share of requests, new pods and how long
 //! until they served, pods that served nothing, and the warnings a person needs.
 
-use super::{DOMINANT_SHARE, IDLE_AFTER_S, Scaling, ms};
-use crate::timeline::{EndpointRow, PodRow, Timeline, TimelineRow};
+use super::{DOMINANT_SHARE, IDLE_AFTER_S, Scaling};
+use crate::timeline::{EndpointRow, PodRow, Timeline, TimelineRow, round_ms};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -50,7 +50,7 @@ pub(super) fn shares(
     endpoints: &[EndpointRow],
     from: f64,
     until: f64,
-    names: &mut Vec<&str>,
+    names: &[&str],
 ) -> Vec<PodShare> {
     let first = from.max(0.0).ceil() as u64;
     let counted = |s: u64| s >= first && (s as f64) < until;
@@ -68,10 +68,10 @@ pub(super) fn shares(
 
 fn share_table<'a>(
     rows: impl Iterator<Item = &'a EndpointRow>,
-    names: &mut Vec<&str>,
+    names: &[&'a str],
     seconds: u64,
 ) -> Vec<PodShare> {
-    let mut by: BTreeMap<&str, u64> = names.drain(..).map(|n| (n, 0)).collect();
+    let mut by: BTreeMap<&str, u64> = names.iter().map(|&n| (n, 0)).collect();
     for e in rows.filter(|e| e.endpoint != crate::timeline::NO_ENDPOINT) {
         *by.entry(e.endpoint.as_str()).or_default() += e.requests;
     }
@@ -107,7 +107,7 @@ pub(super) fn top_share(t: &Timeline<'_>, endpoints: &[EndpointRow]) -> Option<P
     }
     share_table(
         endpoints.iter().filter(|e| seconds.contains(&e.t_s)),
-        &mut Vec::new(),
+        &[],
         seconds.len() as u64,
     )
     .into_iter()
@@ -123,8 +123,8 @@ pub(super) fn new_pods(pods: &[PodRow], load_end: f64) -> Vec<NewPod> {
                 pod: p.pod.clone(),
                 ready_s: ready,
                 first_served_s: p.first_served_s,
-                wait_s: p.first_served_s.map(|f| ms((f - ready).max(0.0))),
-                watched_s: ms(load_end - ready),
+                wait_s: p.first_served_s.map(|f| round_ms((f - ready).max(0.0))),
+                watched_s: round_ms(load_end - ready),
             })
         })
         .collect()
@@ -143,7 +143,7 @@ pub(super) fn idle_pods(pods: &[PodRow], rows: &[TimelineRow], load_end: f64) ->
             (busy_seconds >= IDLE_AFTER_S).then(|| IdlePod {
                 pod: p.pod.clone(),
                 from_s: from,
-                until_s: ms(until),
+                until_s: round_ms(until),
                 busy_seconds,
             })
         })

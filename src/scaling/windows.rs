@@ -1,8 +1,8 @@
 //! Termination windows: from a pod's deletion starting to its being gone, plus a margin —
 //! the seconds in which removing it could hurt users — and the failures and latency in them.
 
-use super::{Inputs, WINDOW_LEAD_S, WINDOW_MARGIN_S, ms};
-use crate::timeline::TimelineRow;
+use super::{Inputs, WINDOW_LEAD_S, WINDOW_MARGIN_S};
+use crate::timeline::{TimelineRow, round_ms};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -42,8 +42,9 @@ pub(super) fn windows(inputs: &Inputs<'_>, load_end: f64) -> Vec<TerminationWind
         .iter()
         .filter_map(|p| {
             let seen = p.terminating_s.filter(|&s| s >= 0.0 && s < load_end)?;
-            let start = ms((seen - WINDOW_LEAD_S).max(0.0));
-            let end = ms(p.gone_s.unwrap_or(load_end).min(load_end).max(seen) + WINDOW_MARGIN_S);
+            let start = round_ms((seen - WINDOW_LEAD_S).max(0.0));
+            let end =
+                round_ms(p.gone_s.unwrap_or(load_end).min(load_end).max(seen) + WINDOW_MARGIN_S);
             let touched: BTreeSet<u64> = seconds(start, end).collect();
             let in_window = rows.iter().filter(|r| touched.contains(&r.t_s));
             let (mut requests, mut errors, mut worst) = (0, 0, None::<u64>);

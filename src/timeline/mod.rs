@@ -34,5 +34,5 @@ pub use query::{
 pub use row::{
     CLUSTER_CHANGE_COLUMNS, ClusterChangeRow, ClusterSample, ENDPOINT_COLUMNS, EVENT_COLUMNS,
     EndpointRow, ErrorColumns, ErrorKind, EventRow, NO_ENDPOINT, TIMELINE_COLUMNS, TimelineRow,
-    UNKNOWN,
+    UNKNOWN, round_ms,
 };

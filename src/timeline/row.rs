@@ -345,6 +345,11 @@ impl EventRow {
     }
 }
 
+/// Seconds rounded to milliseconds, the resolution of every time in the run directory.
+pub fn round_ms(s: f64) -> f64 {
+    (s * 1000.0).round() / 1000.0
+}
+
 /// Endpoint name used when a response has no endpoint header.
 pub const NO_ENDPOINT: &str = "(none)";
 
