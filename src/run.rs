@@ -272,16 +272,25 @@ async fn run_async(
         );
     }
     let last_users = Arc::new(AtomicU64::new(0));
-    let closer = tokio::spawn(close_seconds(
-        handle.clone(),
-        last_users.clone(),
-        config.quiet,
-        planned(config),
-        workload.monitor(),
-    ));
-    let probe = tokio::spawn(load::health::probe(handle.recorder.clone()));
+    let closer = OwnThread::spawn(
+        "scaleproof-close",
+        close_seconds(
+            handle.clone(),
+            last_users.clone(),
+            config.quiet,
+            planned(config),
+            workload.monitor(),
+        ),
+    )?;
+    let probe = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            handle.control.started().await;
+            load::health::probe(handle.recorder.clone()).await;
+        })
+    };
     let result = load::run(&load_config, &handle, prepared).await;
-    closer.abort();
+    closer.stop();
     probe.abort();
     let ended = Instant::now();
     let t0 = handle.recorder.t0();
@@ -308,7 +317,7 @@ async fn run_async(
         config,
         &base,
         embedded,
-        started_at,
+        handle.recorder.started_at(),
         ended_at,
         ended.duration_since(handle.recorder.t0()),
         end,
@@ -356,6 +365,46 @@ fn planned(config: &RunConfig) -> Option<Duration> {
     }
 }
 
+/// A task on a thread of its own (a current-thread runtime), stopped and joined on demand:
+/// work that must never take a turn from the load's worker threads.
+struct OwnThread {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl OwnThread {
+    fn spawn(
+        name: &str,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<Self, RunError> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(RunError::Runtime)?;
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        () = task => {}
+                        _ = stopped => {}
+                    }
+                });
+            })
+            .map_err(RunError::Runtime)?;
+        Ok(Self { stop, thread })
+    }
+
+    /// Stops the task and waits for its thread to end.
+    fn stop(self) {
+        let _ = self.stop.send(());
+        if self.thread.join().is_err() {
+            tracing::warn!("a helper thread panicked");
+        }
+    }
+}
+
 /// Closes each second shortly after it ends and prints its progress line.
 async fn close_seconds(
     handle: Arc<LoadHandle>,
@@ -364,6 +413,7 @@ async fn close_seconds(
     planned: Option<Duration>,
     cluster: Option<Box<dyn Fn() -> String + Send + Sync>>,
 ) {
+    handle.control.started().await;
     let t0 = handle.recorder.t0();
     let mut next = 1u64;
     loop {

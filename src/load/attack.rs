@@ -3,6 +3,7 @@
 //! recycled client, and records the outcome. Goose runs the users, their ramp and its test
 //! plans; our recorder replaces its per-request metrics, which are switched off.
 
+use super::alarm::Alarm;
 use super::clients::{ClientPool, ClientSettings};
 use super::config::LoadConfig;
 use super::control::{EndReason, RunControl, Signal};
@@ -24,6 +25,13 @@ use std::time::{Duration, Instant};
 
 /// Users admitted by the pacer at the start of an open-model run.
 const INITIAL_OPEN_USERS: usize = 8;
+
+/// Open model: Goose launches the whole pool within this long (before the clock starts).
+const OPEN_POOL_LAUNCH: Duration = Duration::from_millis(10);
+
+/// The load starts at the latest this long after Goose does, even if not every user of an
+/// open-model pool has been launched by then.
+const START_AT_THE_LATEST: Duration = Duration::from_secs(2);
 
 /// Why the load could not run at all (failed requests are data, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +83,8 @@ struct LoadState {
     clients: Arc<ClientPool>,
     recorder: Arc<Recorder>,
     pacer: Option<Arc<Pacer>>,
+    /// Wakes open-model users at their slot's due time (closed model: never used).
+    alarm: Alarm,
     control: Arc<RunControl>,
     endpoint_header: HeaderName,
     timeout: Duration,
@@ -88,7 +98,28 @@ const BURST_REQUESTS: u32 = 64;
 const BURST_TIME: Duration = Duration::from_millis(50);
 
 impl LoadState {
+    /// Starts the run's clock (second 0, slot 0) at `at` and lets the users go.
+    fn start(&self, at: Instant) {
+        if self.control.is_started() {
+            return;
+        }
+        if let Some(pacer) = &self.pacer {
+            pacer.start_clock(at);
+        }
+        self.recorder.start_clock(at);
+        if let Some(log) = &self.request_log {
+            log.start_clock(at);
+        }
+        self.control.start();
+    }
+
     async fn burst(&self, index: usize) {
+        if !self.control.is_started() {
+            tokio::select! {
+                () = self.control.started() => {}
+                () = self.control.stopped() => return,
+            }
+        }
         let started = Instant::now();
         // One registration for the whole burst: waiting on a `Notify` per request costs a lock.
         let interrupted = self.control.interrupted();
@@ -134,7 +165,7 @@ impl LoadState {
                             .record_dropped(now, dropped.map(|k| pacer.due_of(k)));
                         waited = due > now;
                         tokio::select! {
-                            () = tokio::time::sleep_until(due.into()) => {}
+                            () = self.alarm.sleep_until(due) => {}
                             () = &mut interrupted => return false,
                         }
                         Some(due)
@@ -227,6 +258,11 @@ pub fn prepare(
         mix,
         clients: clients.clone(),
         recorder: setup.recorder.clone(),
+        alarm: if pacer.is_some() {
+            Alarm::new()
+        } else {
+            Alarm::tokio()
+        },
         pacer: pacer.clone(),
         control: setup.control.clone(),
         endpoint_header: config.endpoint_header.clone(),
@@ -290,9 +326,10 @@ fn goose_config(config: &LoadConfig, base: &Url) -> GooseConfiguration {
             test_plan: Some(_), ..
         } => {}
         LoadShape::Open { max_users, .. } => {
-            // Start the whole pool within a second; the pacer admits users as needed.
+            // Launch the whole pool before the clock starts; the pacer admits users as needed.
             g.users = Some(*max_users);
-            g.increase_rate = Some(format!("{}", (*max_users).max(1)));
+            let per_second = (*max_users).max(1) as f64 / OPEN_POOL_LAUNCH.as_secs_f64();
+            g.increase_rate = Some(format!("{per_second}"));
         }
     }
     g
@@ -321,8 +358,32 @@ pub async fn run(
         }))
         .set_name("request")
     };
-    let arrive = user_counter(&handle.live_users, true);
-    let leave = user_counter(&handle.live_users, false);
+    // The clock starts when the generator can send: the first user of a closed-model ramp
+    // (the ramp is the plan), the whole pool of an open-model run (launched within 10 ms).
+    let start_with = match &config.shape {
+        LoadShape::Closed { .. } => 1,
+        LoadShape::Open { max_users, .. } => (*max_users).max(1),
+    };
+    let arrive = {
+        let (live, shared) = (handle.live_users.clone(), shared.clone());
+        Transaction::new(Arc::new(move |_user: &mut GooseUser| {
+            if live.fetch_add(1, Ordering::Relaxed) + 1 >= start_with {
+                shared.start(Instant::now());
+            }
+            Box::pin(async { TransactionResult::Ok(()) })
+        }))
+        .set_name("arrive")
+        .set_on_start()
+    };
+    let leave = {
+        let live = handle.live_users.clone();
+        Transaction::new(Arc::new(move |_user: &mut GooseUser| {
+            live.fetch_sub(1, Ordering::Relaxed);
+            Box::pin(async { TransactionResult::Ok(()) })
+        }))
+        .set_name("leave")
+        .set_on_stop()
+    };
     let scenario = Scenario::new(&config.name)
         .register_transaction(arrive)
         .register_transaction(step)
@@ -348,16 +409,15 @@ pub async fn run(
         let clients = clients.clone();
         tokio::spawn(async move { clients.recycle_every(every).await })
     });
+    // How long after the clock starts the run must end.
     let deadline = match &config.shape {
-        LoadShape::Closed { run_time, .. } => run_time.map(|d| handle.recorder.t0() + d),
+        LoadShape::Closed { run_time, .. } => *run_time,
         // The pacer ends the run; this is a backstop should every user be stuck.
-        LoadShape::Open { plan, max_lag, .. } => {
-            Some(handle.recorder.t0() + plan.duration() + *max_lag + config.timeout)
-        }
+        LoadShape::Open { plan, max_lag, .. } => Some(plan.duration() + *max_lag + config.timeout),
     };
     // A previous run in this process may have left Goose's process-wide switch on.
     goose::reset_killswitch();
-    let watchdog = tokio::spawn(watch_for_end(handle.control.clone(), deadline));
+    let watchdog = tokio::spawn(watch_for_end(shared.clone(), deadline));
     let result = attack.execute().await;
     // Goose ended by itself (a test plan ran out) or because we stopped it.
     handle.control.stop(EndReason::Completed);
@@ -378,27 +438,12 @@ pub async fn run(
     Ok(handle.control.reason().unwrap_or(EndReason::Completed))
 }
 
-/// A transaction that counts users in (on start) or out (on stop) of `live`.
-fn user_counter(live: &Arc<AtomicUsize>, arriving: bool) -> Transaction {
-    let live = live.clone();
-    let transaction = Transaction::new(Arc::new(move |_user: &mut GooseUser| {
-        if arriving {
-            live.fetch_add(1, Ordering::Relaxed);
-        } else {
-            live.fetch_sub(1, Ordering::Relaxed);
-        }
-        Box::pin(async { TransactionResult::Ok(()) })
-    }));
-    if arriving {
-        transaction.set_name("arrive").set_on_start()
-    } else {
-        transaction.set_name("leave").set_on_stop()
-    }
-}
-
-/// Turns every end condition into one stop: the deadline, Goose's Ctrl-C killswitch, SIGTERM;
-/// and a stop from anywhere (the pacer running out) into Goose's killswitch.
-async fn watch_for_end(control: Arc<RunControl>, deadline: Option<Instant>) {
+/// Turns every end condition into one stop: the deadline (`deadline` after the clock
+/// started), Goose's Ctrl-C killswitch, SIGTERM; and a stop from anywhere (the pacer running
+/// out) into Goose's killswitch. Starts the load should Goose take too long to launch it.
+async fn watch_for_end(load: Arc<LoadState>, deadline: Option<Duration>) {
+    let control = load.control.clone();
+    let began = Instant::now();
     let sigterm = async {
         #[cfg(unix)]
         if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -418,7 +463,12 @@ async fn watch_for_end(control: Arc<RunControl>, deadline: Option<Instant>) {
                 if goose::is_killswitch_triggered() {
                     control.stop(EndReason::Interrupted(Signal::Int));
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if !control.is_started() && began.elapsed() >= START_AT_THE_LATEST {
+                    load.start(Instant::now());
+                }
+                if control.is_started()
+                    && deadline.is_some_and(|d| Instant::now() >= load.recorder.t0() + d)
+                {
                     control.stop(EndReason::Completed);
                 }
             }

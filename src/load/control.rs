@@ -1,6 +1,6 @@
 //! Stopping a run: the first stop reason wins, and every user can wait for it.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use tokio::sync::Notify;
 
 /// Why the load stopped.
@@ -45,6 +45,8 @@ impl std::fmt::Display for EndReason {
 pub struct RunControl {
     /// 0 running, 1 completed, 2 SIGINT, 3 SIGTERM.
     state: AtomicU8,
+    started: AtomicBool,
+    start: Notify,
     stopped: Notify,
     interrupted: Notify,
 }
@@ -73,6 +75,25 @@ impl RunControl {
             self.interrupted.notify_waiters();
         }
         true
+    }
+
+    /// Opens the start gate: users waiting in [`Self::started`] go. True for the first call.
+    pub fn start(&self) -> bool {
+        if self.started.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.start.notify_waiters();
+        true
+    }
+
+    /// True once the load has started.
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
+
+    /// Waits until the load has started.
+    pub async fn started(&self) {
+        Self::wait(&self.start, || self.is_started()).await;
     }
 
     /// The reason, once stopped.

@@ -7,6 +7,7 @@
 //! never sent. Whenever a user takes a slot that is already overdue (every admitted user was
 //! busy when it fell due), one more user is admitted, up to the cap.
 
+use super::clock::StartClock;
 use crate::scenario::RatePlan;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -30,7 +31,7 @@ pub enum Take {
 #[derive(Debug)]
 pub struct Pacer {
     plan: RatePlan,
-    t0: Instant,
+    clock: StartClock,
     total: u64,
     next: AtomicU64,
     max_lag: Duration,
@@ -52,7 +53,7 @@ impl Pacer {
         Self {
             total: plan.total_slots(),
             plan,
-            t0,
+            clock: StartClock::new(t0),
             next: AtomicU64::new(0),
             max_lag,
             admitted: AtomicUsize::new(initial_users.clamp(1, max_users)),
@@ -68,7 +69,12 @@ impl Pacer {
 
     /// When slot `slot` is (or was) due.
     pub fn due_of(&self, slot: u64) -> Instant {
-        self.t0 + self.plan.due(slot).unwrap_or_else(|| self.plan.duration())
+        self.clock.t0() + self.plan.due(slot).unwrap_or_else(|| self.plan.duration())
+    }
+
+    /// Moves slot 0 to `at` (forward only): the moment the load starts.
+    pub fn start_clock(&self, at: Instant) {
+        self.clock.start(at);
     }
 
     /// Users admitted so far.
@@ -100,7 +106,7 @@ impl Pacer {
     /// Takes the next slot at time `now`, skipping (dropping) every slot overdue by more than
     /// `max_lag`.
     pub fn take(&self, now: Instant) -> Take {
-        let elapsed = now.saturating_duration_since(self.t0).as_secs_f64();
+        let elapsed = now.saturating_duration_since(self.clock.t0()).as_secs_f64();
         let horizon = elapsed - self.max_lag.as_secs_f64();
         // Slots due before `horizon` can no longer be sent in time.
         let first_sendable = if horizon > 0.0 {
@@ -176,6 +182,20 @@ mod tests {
 
     fn plan(text: &str) -> RatePlan {
         RatePlan::parse(text).expect("valid plan")
+    }
+
+    #[test]
+    fn slot_zero_is_due_when_the_clock_starts() {
+        let origin = Instant::now() + Duration::from_secs(10);
+        let pacer = Pacer::new(plan("10:0s,10:1s"), origin, Duration::from_secs(1), 1, 1);
+        let start = origin + Duration::from_millis(7);
+        pacer.start_clock(start);
+        assert_eq!(pacer.due_of(0), start);
+        assert_eq!(pacer.due_of(3), start + Duration::from_millis(300));
+        match pacer.take(Instant::now()) {
+            Take::Send { slot, due, .. } => assert_eq!((slot, due), (0, start)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -9,11 +9,16 @@
 //!
 //! Memory is bounded by seconds × endpoints, never by requests: a second's histograms are
 //! summarised into a timeline row and serialized (compact V2 encoding) when it closes.
+//!
+//! Two locks: users take only the one over the open seconds, for a few histogram increments;
+//! closing a second takes its bucket out under that lock and does the summarising, merging
+//! and encoding under the other, so a close never holds up a send.
 
 use super::bucket::{
     Bucket, Counts, EndpointBucket, add_into, histogram, max, micros, put, quantile,
 };
 pub use super::bucket::{Outcome, Sample};
+use super::clock::StartClock;
 use super::errors::{ErrorCatalogue, FailureDetail};
 use super::hlog;
 use crate::timeline::{
@@ -62,11 +67,22 @@ struct Served {
     cold: Histogram<u64>,
 }
 
+/// What users write to: the open seconds and per-endpoint first/last responses.
 #[derive(Debug)]
-struct State {
+struct Live {
     open: BTreeMap<u64, Bucket>,
-    /// Every second below this has been closed.
+    /// Every second below this has been closed (or is being closed).
     next_to_close: u64,
+    served: BTreeMap<Arc<str>, Served>,
+    cancelled: u64,
+    late_samples: u64,
+}
+
+/// What closing seconds builds: rows, whole-run sums, encoded histograms.
+#[derive(Debug)]
+struct Closed {
+    /// Seconds below this are in `rows`.
+    upto: u64,
     rows: Vec<TimelineRow>,
     endpoint_rows: Vec<EndpointRow>,
     /// (second, [raw, corrected, all_raw]) of closed seconds, V2 deflate-encoded.
@@ -77,18 +93,17 @@ struct State {
     total_all_raw: Histogram<u64>,
     total_send_late: Histogram<u64>,
     total_endpoints: BTreeMap<Arc<str>, Histogram<u64>>,
-    served: BTreeMap<Arc<str>, Served>,
-    cancelled: u64,
-    late_samples: u64,
 }
 
 /// Collects samples from every user; cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Recorder {
-    t0: Instant,
-    started_at: DateTime<Utc>,
-    started_wall: SystemTime,
-    state: Mutex<State>,
+    /// Second 0 starts at `clock.t0()` ([`Self::start_clock`]).
+    clock: StartClock,
+    /// Wall-clock time of the clock's origin.
+    origin_utc: DateTime<Utc>,
+    live: Mutex<Live>,
+    closed: Mutex<Closed>,
     /// Failure messages; its own lock, taken only for failures.
     errors: ErrorCatalogue,
 }
@@ -97,12 +112,17 @@ impl Recorder {
     /// A recorder whose second 0 starts at `t0` (wall clock `started_at`).
     pub fn new(t0: Instant, started_at: DateTime<Utc>) -> Self {
         Self {
-            t0,
-            started_at,
-            started_wall: SystemTime::from(started_at),
-            state: Mutex::new(State {
+            clock: StartClock::new(t0),
+            origin_utc: started_at,
+            live: Mutex::new(Live {
                 open: BTreeMap::new(),
                 next_to_close: 0,
+                served: BTreeMap::new(),
+                cancelled: 0,
+                late_samples: 0,
+            }),
+            closed: Mutex::new(Closed {
+                upto: 0,
                 rows: Vec::new(),
                 endpoint_rows: Vec::new(),
                 closed_histograms: Vec::new(),
@@ -112,9 +132,6 @@ impl Recorder {
                 total_all_raw: histogram(),
                 total_send_late: histogram(),
                 total_endpoints: BTreeMap::new(),
-                served: BTreeMap::new(),
-                cancelled: 0,
-                late_samples: 0,
             }),
             errors: ErrorCatalogue::new(),
         }
@@ -122,25 +139,40 @@ impl Recorder {
 
     /// The run clock's origin.
     pub fn t0(&self) -> Instant {
-        self.t0
+        self.clock.t0()
     }
 
     /// Wall-clock time of `t0`.
     pub fn started_at(&self) -> DateTime<Utc> {
-        self.started_at
+        self.origin_utc + self.clock.shift()
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        crate::lock::lock(&self.state)
+    fn started_wall(&self) -> SystemTime {
+        SystemTime::from(self.started_at())
+    }
+
+    /// Moves second 0 to start at `at`: the moment the load generator is ready to send, so
+    /// its own start-up (Goose's set-up, launching users) is not part of the first second.
+    /// Only forward; anything recorded before it falls in second 0.
+    pub fn start_clock(&self, at: Instant) {
+        self.clock.start(at);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Live> {
+        crate::lock::lock(&self.live)
+    }
+
+    fn lock_closed(&self) -> MutexGuard<'_, Closed> {
+        crate::lock::lock(&self.closed)
     }
 
     fn second_of(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.t0).as_secs()
+        at.saturating_duration_since(self.t0()).as_secs()
     }
 
     /// The open bucket of the second `at` falls in (or the oldest open one, should that
     /// second be closed already).
-    fn bucket_at<'a>(&self, state: &'a mut State, at: Instant) -> &'a mut Bucket {
+    fn bucket_at<'a>(&self, state: &'a mut Live, at: Instant) -> &'a mut Bucket {
         let mut second = self.second_of(at);
         if second < state.next_to_close {
             state.late_samples += 1;
@@ -257,12 +289,20 @@ impl Recorder {
         span_of_last: f64,
         gauges: impl Fn(u64) -> Gauges,
     ) -> Vec<TimelineRow> {
-        let mut state = self.lock();
+        // Lock order: closed, then live. The closed lock keeps concurrent closes in order;
+        // the users' lock is held only long enough to take the buckets out.
+        let mut state = self.lock_closed();
+        let buckets: Vec<(u64, Bucket)> = {
+            let mut live = self.lock();
+            let from = live.next_to_close;
+            live.next_to_close = live.next_to_close.max(upto);
+            (from..upto)
+                .map(|s| (s, live.open.remove(&s).unwrap_or_else(Bucket::new)))
+                .collect()
+        };
         let mut closed = Vec::new();
-        while state.next_to_close < upto {
-            let s = state.next_to_close;
-            state.next_to_close += 1;
-            let bucket = state.open.remove(&s).unwrap_or_else(Bucket::new);
+        for (s, bucket) in buckets {
+            state.upto = s + 1;
             let span = if s + 1 == upto {
                 span_of_last.clamp(0.001, 1.0)
             } else {
@@ -308,7 +348,7 @@ impl Recorder {
 
     fn summarise(&self, s: u64, span: f64, bucket: &Bucket, gauges: Gauges) -> TimelineRow {
         let c = &bucket.counts;
-        let time = self.started_at + chrono::Duration::seconds(s as i64);
+        let time = self.started_at() + chrono::Duration::seconds(s as i64);
         let endpoints = bucket
             .endpoints
             .keys()
@@ -353,7 +393,7 @@ impl Recorder {
 
     /// Closes what is left and returns the whole recording.
     pub fn finish(&self, end: Instant, gauges: impl Fn(u64) -> Gauges) -> Recording {
-        let elapsed = end.saturating_duration_since(self.t0).as_secs_f64();
+        let elapsed = end.saturating_duration_since(self.t0()).as_secs_f64();
         let last_open = self.lock().open.keys().next_back().copied();
         let mut upto = elapsed.ceil() as u64;
         if let Some(last) = last_open {
@@ -365,14 +405,15 @@ impl Recorder {
             1.0
         };
         self.close_until(upto.max(1), span_of_last, gauges);
-        let state = self.lock();
+        let state = self.lock_closed();
+        let live = self.lock();
         let t = &state.totals;
         let mut totals = Totals {
             requests: t.requests,
             ok: t.ok,
             errors: t.errors(),
             dropped: t.dropped,
-            cancelled: state.cancelled,
+            cancelled: live.cancelled,
             endpoints: Some(
                 state
                     .total_endpoints
@@ -397,9 +438,9 @@ impl Recorder {
             ..Totals::default()
         };
         t.fill_errors(&mut totals);
-        if state.late_samples > 0 {
+        if live.late_samples > 0 {
             tracing::debug!(
-                late = state.late_samples,
+                late = live.late_samples,
                 "samples recorded after their second closed"
             );
         }
@@ -407,26 +448,25 @@ impl Recorder {
             rows: state.rows.clone(),
             endpoint_rows: state.endpoint_rows.clone(),
             totals,
-            per_second_hlog: hlog::per_second(self.started_wall, &state.closed_histograms),
+            per_second_hlog: hlog::per_second(self.started_wall(), &state.closed_histograms),
             total_hlog: self.total_log(&state),
             errors: self.errors.rows(),
-            served: self.served_rows(&state),
+            served: self.served_rows(&live, &state),
         }
     }
 
     /// The load side's columns of `pods.csv`, one row per named endpoint; its counts are the
     /// sum of its seconds in `endpoints.csv`.
-    fn served_rows(&self, state: &State) -> Vec<PodRow> {
+    fn served_rows(&self, live: &Live, state: &Closed) -> Vec<PodRow> {
         let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for e in &state.endpoint_rows {
             let c = counts.entry(e.endpoint.as_str()).or_default();
             c.0 += e.requests;
             c.1 += e.errors;
         }
-        let at =
-            |i: Instant| (i.saturating_duration_since(self.t0).as_millis() as f64 / 1000.0).into();
-        state
-            .served
+        let t0 = self.t0();
+        let at = |i: Instant| (i.saturating_duration_since(t0).as_millis() as f64 / 1000.0).into();
+        live.served
             .iter()
             .map(|(name, s)| {
                 let total = state.total_endpoints.get(name);
@@ -450,8 +490,8 @@ impl Recorder {
             .collect()
     }
 
-    fn total_log(&self, state: &State) -> Vec<u8> {
-        let span = Duration::from_secs(state.next_to_close.max(1));
+    fn total_log(&self, state: &Closed) -> Vec<u8> {
+        let span = Duration::from_secs(state.upto.max(1));
         let mut histograms = vec![
             ("raw".to_owned(), &state.total_raw),
             ("corrected".to_owned(), &state.total_corrected),
@@ -460,12 +500,12 @@ impl Recorder {
         for (name, h) in &state.total_endpoints {
             histograms.push((hlog::endpoint_tag(name), h));
         }
-        hlog::whole_run(self.started_wall, span, histograms)
+        hlog::whole_run(self.started_wall(), span, histograms)
     }
 }
 
 /// Notes one response from the endpoint `name`: its first and last, and its cold start.
-fn served(state: &mut State, name: &Arc<str>, done: Instant, ok: bool, raw: u64) {
+fn served(state: &mut Live, name: &Arc<str>, done: Instant, ok: bool, raw: u64) {
     if name.as_ref() == NO_ENDPOINT {
         return;
     }
@@ -510,6 +550,30 @@ mod tests {
             endpoint: ep.map(Arc::from),
             waited: false,
         }
+    }
+
+    #[test]
+    fn the_clock_starts_when_the_load_does_and_the_wall_time_moves_with_it() {
+        let origin = Instant::now();
+        let wall = Utc::now();
+        let rec = Recorder::new(origin, wall);
+        // Goose took 9 ms to launch the users: second 0 starts then.
+        let start = origin + Duration::from_millis(9);
+        rec.start_clock(start);
+        assert_eq!(rec.t0(), start);
+        assert_eq!(rec.started_at(), wall + chrono::Duration::milliseconds(9));
+        // 995 ms after the start is second 0; 1,000 ms after it is second 1.
+        for at_ms in [995, 1000] {
+            rec.record(&sample(&rec, at_ms, 1, 0, Outcome::Ok, None));
+        }
+        let out = rec.finish(start + Duration::from_secs(2), |_| Gauges::default());
+        let requests: Vec<u64> = out.rows.iter().map(|r| r.requests).collect();
+        assert_eq!(requests, vec![1, 1]);
+        assert_eq!(
+            out.rows[0].time,
+            rec.started_at()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
     }
 
     #[test]

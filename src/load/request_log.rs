@@ -1,6 +1,7 @@
 //! Optional per-request log (`--request-log FILE`): one CSV line per finished request, for
 //! audits and for checking the recorder's percentiles against exact ones.
 
+use super::clock::StartClock;
 use super::recorder::Sample;
 use std::fs::File;
 use std::io::BufWriter;
@@ -23,7 +24,7 @@ pub const COLUMNS: &[&str] = &[
 /// A CSV writer shared by every user.
 #[derive(Debug)]
 pub struct RequestLog {
-    t0: Instant,
+    clock: StartClock,
     writer: Mutex<csv::Writer<BufWriter<File>>>,
 }
 
@@ -35,14 +36,20 @@ impl RequestLog {
             .write_record(COLUMNS)
             .map_err(std::io::Error::other)?;
         Ok(Self {
-            t0,
+            clock: StartClock::new(t0),
             writer: Mutex::new(writer),
         })
     }
 
     /// Appends one request.
+    /// Moves time 0 of the log to `at`, with the run's clock.
+    pub fn start_clock(&self, at: Instant) {
+        self.clock.start(at);
+    }
+
     pub fn write(&self, s: &Sample) {
-        let at = |i: Instant| i.saturating_duration_since(self.t0).as_micros().to_string();
+        let t0 = self.clock.t0();
+        let at = |i: Instant| i.saturating_duration_since(t0).as_micros().to_string();
         let latency = s.done.saturating_duration_since(s.sent).as_micros().max(1);
         // The closed model has no due time: both cells stay empty.
         let corrected = s.due.map(|due| {
