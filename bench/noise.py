@@ -36,6 +36,23 @@ def cpu_of(cmd):
     return done, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def nginx_wait_ms(master):
+    """Total run-queue wait of nginx's worker processes so far (ms, /proc/PID/schedstat): time
+    the server was ready to run while something else had its core."""
+    total = 0
+    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        total += int(Path(f"/proc/{child}/schedstat").read_text().split()[1])
+    return total / 1e6
+
+
+def measured(run, server):
+    """Runs `run()`, adding the server's run-queue wait during it to its result."""
+    before = nginx_wait_ms(server)
+    result = run()
+    result["server_wait_ms"] = nginx_wait_ms(server) - before
+    return result
+
+
 def quantile(values, q):
     """Nearest-rank quantile of a sorted list."""
     if not values:
@@ -79,18 +96,28 @@ def oha(url, rate, work):
     rows = sqlite3.connect(db).execute("select start_latency_correction, end from oha").fetchall()
     # Send order is slot order: slot i was due i/rate after slot 0; align slot 0 with the
     # earliest send (so this lateness is a lower bound).
-    woke = sorted(r[0] for r in rows)
-    offset = min(w - i / rate for i, w in enumerate(woke))
-    late = sorted(w - (offset + i / rate) for i, w in enumerate(woke))
-    seconds = {}
-    for w, end in rows:
-        seconds.setdefault(int(end), []).append(end - w)
-    full = [sorted(v) for k, v in seconds.items() if k < SECONDS]
-    worst = max((quantile(v, 0.99) for v in full), default=None)
+    rows.sort()
+    offset = min(w - i / rate for i, (w, _) in enumerate(rows))
+    due = [offset + i / rate for i in range(len(rows))]
+    late = sorted(w - d for (w, _), d in zip(rows, due))
+    from_due = sorted(end - d for (_, end), d in zip(rows, due))
+    worst = worst_second([(end, end - w) for w, end in rows])
+    worst_from_due = worst_second([(end, end - d) for (_, end), d in zip(rows, due)])
     return {"p50": ms(p.get("p50")), "p95": ms(p.get("p95")), "p99": ms(p.get("p99")), "max": ms(s.get("slowest")),
             "rps": s["requestsPerSec"], "worst_second_p99": ms(worst), "late_p50": ms(quantile(late, 0.50)),
             "late_p99": ms(quantile(late, 0.99)), "late_max": ms(late[-1] if late else None), "cpu_s": cpu,
-            "dropped": None}
+            "dropped": None,
+            "from_due": {"p50": ms(quantile(from_due, 0.50)), "p95": ms(quantile(from_due, 0.95)),
+                         "p99": ms(quantile(from_due, 0.99)), "max": ms(from_due[-1] if from_due else None),
+                         "worst_second_p99": ms(worst_from_due)}}
+
+
+def worst_second(done_and_latency):
+    """The highest p99 over the full seconds, each request in the second it completed."""
+    seconds = {}
+    for end, latency in done_and_latency:
+        seconds.setdefault(int(end), []).append(latency)
+    return max((quantile(sorted(v), 0.99) for k, v in seconds.items() if k < SECONDS), default=None)
 
 
 def main():
@@ -108,8 +135,8 @@ def main():
             url = f"http://127.0.0.1:{port}/"
             for rnd in range(1, ROUNDS + 1):
                 for rate in RATES:
-                    sp = scaleproof(url, rate, work / f"r{rnd}")
-                    oh = oha(url, rate, work)
+                    sp = measured(lambda: scaleproof(url, rate, work / f"r{rnd}"), nginx.pid)
+                    oh = measured(lambda: oha(url, rate, work), nginx.pid)
                     results.append({"round": rnd, "rate": rate, "scaleproof": sp, "oha": oh})
         finally:
             stop(nginx)
@@ -117,18 +144,24 @@ def main():
     ratio = lambda r: "–" if not r["p99"] or r["worst_second_p99"] is None else f"{r['worst_second_p99'] / r['p99']:.1f}×"
     lines = [f"Open model for {SECONDS} s, generator on core 0 (scaleproof `--threads 1`), nginx (constant, "
              "1 worker) on core 1. Latency in ms; scaleproof's corrected latency counts from each slot's due "
-             "time, oha's from when its rate timer woke. Send lateness: how late each send left against its "
-             "due time (both tools, one definition). Worst second: full seconds only.", "",
+             "time, oha's from when its rate timer woke; the 'oha from due' rows put oha's requests on "
+             "scaleproof's definition. Send lateness: how late each send left against its "
+             "due time (both tools, one definition). Worst second: full seconds only. Server run-queue "
+             "wait: how long nginx was ready to answer but had to wait for its core during the run.", "",
              "| rate | round | tool | corrected p50 / p95 / p99 / max | worst second's p99 (× whole p99) | "
-             "send lateness p50 / p99 / max | CPU s | dropped |",
-             "| ---: | ---: | --- | --- | ---: | --- | ---: | ---: |"]
+             "send lateness p50 / p99 / max | CPU s | dropped | server run-queue wait ms |",
+             "| ---: | ---: | --- | --- | ---: | --- | ---: | ---: | ---: |"]
     for r in sorted(results, key=lambda r: (r["rate"], r["round"])):
-        for tool in ("scaleproof", "oha"):
-            x = r[tool]
+        for tool in ("scaleproof", "oha", "oha from due"):
+            if tool == "oha from due":
+                x = {**r["oha"], **r["oha"]["from_due"]}
+            else:
+                x = r[tool]
             dropped = "–" if x["dropped"] is None else str(x["dropped"])
             lines.append(f"| {r['rate']:,} | {r['round']} | {tool} | {f(x['p50'])} / {f(x['p95'])} / {f(x['p99'])} / "
                          f"{f(x['max'])} | {f(x['worst_second_p99'])} ({ratio(x)}) | {f(x['late_p50'])} / "
-                         f"{f(x['late_p99'])} / {f(x['late_max'])} | {x['cpu_s']:.2f} | {dropped} |")
+                         f"{f(x['late_p99'])} / {f(x['late_max'])} | {x['cpu_s']:.2f} | {dropped} | "
+                         f"{x['server_wait_ms']:.0f} |")
     write_results("noise", {"machine": machine(), "seconds": SECONDS, "results": results}, "\n".join(lines))
 
 
