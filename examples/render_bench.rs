@@ -70,6 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         local_replicas: None,
         warnings: Vec::new(),
         preflight: Vec::new(),
+        worker: None,
+        workers: Vec::new(),
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
         expectations: scaleproof::expectations::Expectations {

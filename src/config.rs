@@ -62,6 +62,47 @@ pub struct RunConfig {
     pub tls: TlsConfig,
     /// Local replicas, for [`Target::Embedded`] (`None` with `--host`).
     pub local: Option<LocalOptions>,
+    /// This process drives one share of the plan (`--worker I/N`); `None`: all of it.
+    pub worker: Option<WorkerShare>,
+    /// Start the load at this wall-clock time (`--start-at`), so that workers share second 0.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Worker `index` of `count` (0-based): open model, the plan's slots `index`, `index + count`,
+/// `index + 2·count`, … (so the workers' slots interleave); closed model, its share of the
+/// users and of the hatch rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerShare {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl WorkerShare {
+    /// Parses `I/N` with `0 <= I < N`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("expected I/N (e.g. 0/4), got {text:?}"))?;
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("expected I/N with whole numbers, got {text:?}"))
+        };
+        let (index, count) = (number(i)?, number(n)?);
+        if count == 0 || index >= count {
+            return Err(format!(
+                "worker {index}/{count}: the index counts from 0 and must be below the count"
+            ));
+        }
+        Ok(Self { index, count })
+    }
+
+    /// This worker's part of `total` things split as evenly as possible (the first ones get
+    /// one more).
+    pub fn part(self, total: usize) -> usize {
+        let (i, n) = (self.index as usize, self.count as usize);
+        total / n + usize::from(i < total % n)
+    }
 }
 
 /// TLS settings of an `https://` target, files read and checked.

@@ -16,6 +16,7 @@ pub mod expectations;
 pub mod load;
 pub mod local;
 pub mod lock;
+pub mod merge;
 pub mod progress;
 pub mod report;
 pub mod run;

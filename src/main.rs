@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use scaleproof::checks::Status;
-use scaleproof::cli::{Cli, Command, DoctorArgs, ReportArgs, RunArgs};
+use scaleproof::cli::{Cli, Command, DoctorArgs, MergeArgs, ReportArgs, RunArgs};
 use scaleproof::config::RunConfig;
 use scaleproof::doctor::DoctorConfig;
 use scaleproof::expectations::Expectations;
@@ -99,6 +99,7 @@ fn init_logging() {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Report(args)) => report_only(&args),
+        Some(Command::Merge(args)) => merge(&args),
         Some(Command::Doctor(args)) => doctor(*args),
         Some(Command::Replica(args)) => {
             scaleproof::local::replica::serve(&scaleproof::local::replica::ReplicaOptions {
@@ -184,6 +185,18 @@ fn render(dir: &Path, expect: Option<&Expectations>) -> Result<(State, String), 
     eprint!("{}", verdict::table(&summary.verdict));
     eprintln!("scaleproof: report {}", dir.join("report.html").display());
     Ok((summary.verdict.state, headline::line(summary)))
+}
+
+fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
+    let dir = scaleproof::merge::merge(&args.run_dirs, &args.out).or_exit(EXIT_USAGE)?;
+    eprintln!(
+        "scaleproof: merged {} worker runs into {}",
+        args.run_dirs.len(),
+        dir.display()
+    );
+    let (state, line) = render(&dir, None)?;
+    eprintln!("scaleproof: {line}");
+    Ok(exit_code(state))
 }
 
 fn report_only(args: &ReportArgs) -> Result<ExitCode, Failure> {

@@ -349,12 +349,36 @@ fn load_config(config: &RunConfig) -> load::LoadConfig {
     load::LoadConfig {
         name: config.scenario.name.clone(),
         requests: config.scenario.requests.clone(),
-        shape: config.shape.clone(),
+        shape: worker_shape(&config.shape, config.worker),
         timeout: config.timeout,
         recycle: config.recycle,
         endpoint_header: config.endpoint_header.clone(),
         request_log: config.request_log.clone(),
         tls: config.tls.clone(),
+        share: config.worker,
+        start_at: config.start_at,
+    }
+}
+
+/// The load this process drives: a worker's share of the users (closed model); an open
+/// model's slots are shared out by the pacer.
+fn worker_shape(shape: &LoadShape, worker: Option<crate::config::WorkerShare>) -> LoadShape {
+    match (shape, worker) {
+        (
+            LoadShape::Closed {
+                users,
+                hatch_rate,
+                run_time,
+                test_plan: None,
+            },
+            Some(w),
+        ) => LoadShape::Closed {
+            users: w.part(*users).max(1),
+            hatch_rate: hatch_rate / f64::from(w.count),
+            run_time: *run_time,
+            test_plan: None,
+        },
+        _ => shape.clone(),
     }
 }
 
@@ -525,6 +549,15 @@ fn run_meta(
         local_replicas,
         warnings: Vec::new(),
         preflight: Vec::new(),
+        worker: config.worker.map(|w| timeline::WorkerRecord {
+            index: w.index,
+            count: w.count,
+            start_at: config.start_at,
+            start_late_ms: config
+                .start_at
+                .map(|at| (started_at - at).num_microseconds().unwrap_or(0) as f64 / 1000.0),
+        }),
+        workers: Vec::new(),
     }
 }
 

@@ -78,6 +78,8 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
         local_replicas: None,
         warnings: Vec::new(),
         preflight: Vec::new(),
+        worker: None,
+        workers: Vec::new(),
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
         expectations: Expectations {

@@ -42,6 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["expectations", "timeline", "verdict", "scaling"],
     ),
     ("progress", &["timeline"]),
+    ("merge", &["load", "timeline"]),
     (
         "run",
         &[

@@ -19,3 +19,4 @@ mod report;
 mod scenarios;
 mod structure;
 mod targets;
+mod workers;

@@ -58,6 +58,10 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Re-render the reports and verdict of an existing run directory (no network).
     Report(ReportArgs),
+    /// Merge the run directories of the workers of one shared run (`--worker I/N`) into one
+    /// run directory, exactly: counters summed, HdrHistograms added; then write its reports
+    /// and verdict. A missing or failed worker makes the verdict inconclusive.
+    Merge(MergeArgs),
     /// Check what would spoil the evidence before a run: cluster access, RBAC, the
     /// Deployment, HPA and metrics-server, the Service, the target's endpoints, and this
     /// machine's generator capacity.
@@ -91,6 +95,17 @@ pub struct ReportArgs {
     pub run_dir: PathBuf,
     #[command(flatten)]
     pub expect: ExpectArgs,
+}
+
+/// Flags of `scaleproof merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The workers' run directories (one per worker of the run).
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dirs: Vec<PathBuf>,
+    /// Folder that receives the merged run directory.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
 }
 
 /// Expectations given on the command line; each overrides the scenario's `[expect]` field.
@@ -265,6 +280,15 @@ pub struct RunArgs {
     /// Worker threads for the load generator [default: number of CPUs].
     #[arg(long, value_name = "N", value_parser = values::at_least_one)]
     pub threads: Option<usize>,
+    /// Drive one share of the load, as worker I of N (0-based): with --rate the plan's slots
+    /// I, I+N, I+2N, … (the workers' slots interleave); with --users, I's share of the users
+    /// and hatch rate. Merge the workers' run directories with `scaleproof merge`.
+    #[arg(long, value_name = "I/N", value_parser = crate::config::WorkerShare::parse)]
+    pub worker: Option<crate::config::WorkerShare>,
+    /// Start the load at this time (RFC 3339, e.g. 2026-11-30T14:00:00Z), once the users are
+    /// launched, so that workers on several machines share second 0 (their clocks must agree).
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
     #[command(flatten)]
     pub http: HttpArgs,
     #[command(flatten)]
@@ -550,6 +574,20 @@ impl TryFrom<RunArgs> for RunConfig {
                 ));
             }
         }
+        if args.worker.is_some()
+            && matches!(
+                shape,
+                LoadShape::Closed {
+                    test_plan: Some(_),
+                    ..
+                }
+            )
+        {
+            return Err(flag(
+                "--worker",
+                "cannot share out a test plan; use --users or --rate",
+            ));
+        }
         let tls = args.http.tls(&scenario.tls)?;
         let local = match target {
             Target::Embedded => Some(args.local.resolve(&scenario.local)?),
@@ -582,6 +620,8 @@ impl TryFrom<RunArgs> for RunConfig {
                 .endpoint_header
                 .unwrap_or(HeaderName::from_static(defaults::ENDPOINT_HEADER)),
             request_log: args.request_log,
+            worker: args.worker,
+            start_at: args.start_at,
             threads: args
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),

@@ -72,9 +72,9 @@ impl LoadHandle {
         }
     }
 
-    /// Requests the plan asks for in second `s` (open model only).
+    /// Requests the plan asks this process for in second `s` (open model only).
     pub fn target_rps(&self, s: u64) -> Option<f64> {
-        self.pacer.as_ref().map(|p| p.plan().target_in_second(s))
+        self.pacer.as_ref().map(|p| p.target_in_second(s))
     }
 }
 
@@ -233,13 +233,13 @@ pub fn prepare(
             plan,
             max_users,
             max_lag,
-        } => Some(Arc::new(Pacer::new(
-            plan.clone(),
-            t0,
-            *max_lag,
-            INITIAL_OPEN_USERS,
-            *max_users,
-        ))),
+        } => {
+            let pacer = Pacer::new(plan.clone(), t0, *max_lag, INITIAL_OPEN_USERS, *max_users);
+            Some(Arc::new(match config.share {
+                Some(w) => pacer.shared(w.index, w.count),
+                None => pacer,
+            }))
+        }
         LoadShape::Closed { .. } => None,
     };
     let request_log = match &config.request_log {
@@ -360,10 +360,23 @@ pub async fn run(
     };
     // The clock starts when the generator can send: the first user of a closed-model ramp
     // (the ramp is the plan), the whole pool of an open-model run (launched within 10 ms).
-    let start_with = match &config.shape {
-        LoadShape::Closed { .. } => 1,
-        LoadShape::Open { max_users, .. } => (*max_users).max(1),
+    // With --start-at, at that time instead (all workers of a shared run at once).
+    let start_with = match (&config.shape, config.start_at) {
+        (_, Some(_)) => usize::MAX,
+        (LoadShape::Closed { .. }, None) => 1,
+        (LoadShape::Open { max_users, .. }, None) => (*max_users).max(1),
     };
+    let scheduled_start = config.start_at.map(|at| {
+        let shared = shared.clone();
+        // The wall-clock time as an instant of this process's monotonic clock.
+        let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+        let start = Instant::now() + wait;
+        tokio::spawn(async move {
+            shared.alarm.sleep_until(start).await;
+            // Slot 0 at the agreed time, even if this wake-up was a little late.
+            shared.start(start);
+        })
+    });
     let arrive = {
         let (live, shared) = (handle.live_users.clone(), shared.clone());
         Transaction::new(Arc::new(move |_user: &mut GooseUser| {
@@ -417,11 +430,19 @@ pub async fn run(
     };
     // A previous run in this process may have left Goose's process-wide switch on.
     goose::reset_killswitch();
-    let watchdog = tokio::spawn(watch_for_end(shared.clone(), deadline));
+    let latest_start = config
+        .start_at
+        .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default())
+        .unwrap_or_default()
+        + START_AT_THE_LATEST;
+    let watchdog = tokio::spawn(watch_for_end(shared.clone(), deadline, latest_start));
     let result = attack.execute().await;
     // Goose ended by itself (a test plan ran out) or because we stopped it.
     handle.control.stop(EndReason::Completed);
     watchdog.abort();
+    if let Some(s) = scheduled_start {
+        s.abort();
+    }
     if let Some(r) = recycler {
         r.abort();
     }
@@ -441,7 +462,7 @@ pub async fn run(
 /// Turns every end condition into one stop: the deadline (`deadline` after the clock
 /// started), Goose's Ctrl-C killswitch, SIGTERM; and a stop from anywhere (the pacer running
 /// out) into Goose's killswitch. Starts the load should Goose take too long to launch it.
-async fn watch_for_end(load: Arc<LoadState>, deadline: Option<Duration>) {
+async fn watch_for_end(load: Arc<LoadState>, deadline: Option<Duration>, latest_start: Duration) {
     let control = load.control.clone();
     let began = Instant::now();
     let sigterm = async {
@@ -463,7 +484,7 @@ async fn watch_for_end(load: Arc<LoadState>, deadline: Option<Duration>) {
                 if goose::is_killswitch_triggered() {
                     control.stop(EndReason::Interrupted(Signal::Int));
                 }
-                if !control.is_started() && began.elapsed() >= START_AT_THE_LATEST {
+                if !control.is_started() && began.elapsed() >= latest_start {
                     load.start(Instant::now());
                 }
                 if control.is_started()

@@ -126,7 +126,7 @@ pub(super) struct Bucket {
     pub(super) send_late: Histogram<u32>,
 }
 
-pub(super) fn histogram<T: Counter>() -> Histogram<T> {
+pub fn histogram<T: Counter>() -> Histogram<T> {
     // 3 significant digits: values within 0.1% of the truth; auto-resizing from 1 µs.
     Histogram::new(3).expect("3 significant digits is a valid histogram precision")
 }
@@ -168,11 +168,11 @@ pub(super) fn micros(d: Duration) -> u64 {
     (d.as_micros() as u64).max(1)
 }
 
-pub(super) fn quantile<T: Counter>(h: &Histogram<T>, q: f64) -> Option<u64> {
+pub fn quantile<T: Counter>(h: &Histogram<T>, q: f64) -> Option<u64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q))
 }
 
-pub(super) fn max<T: Counter>(h: &Histogram<T>) -> Option<u64> {
+pub fn max<T: Counter>(h: &Histogram<T>) -> Option<u64> {
     (!h.is_empty()).then(|| h.max())
 }
 

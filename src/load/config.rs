@@ -2,7 +2,7 @@
 //! `run.rs`, so that the load never sees the scenario's expectations, the cluster or the
 //! output folder.
 
-use crate::config::{LoadShape, TlsConfig};
+use crate::config::{LoadShape, TlsConfig, WorkerShare};
 use crate::scenario::RequestSpec;
 use reqwest::header::HeaderName;
 use std::path::PathBuf;
@@ -24,4 +24,9 @@ pub struct LoadConfig {
     pub request_log: Option<PathBuf>,
     /// Trust and client certificate for an `https://` target.
     pub tls: TlsConfig,
+    /// Open model: the share of the plan's slots this process sends (closed-model users are
+    /// split before they get here).
+    pub share: Option<WorkerShare>,
+    /// Start the clock at this wall-clock time rather than as soon as the users are in.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -1,14 +1,16 @@
 //! HdrHistogram interval logs (V2, deflate) of a run's latency: one entry per second and kind
-//! (`raw`, `corrected`, `all_raw`), and the whole run's histograms, so that runs from several
-//! machines merge exactly. Closed seconds are kept compact until the run ends.
+//! (`raw`, `corrected`, `all_raw`, `send_late`, and `endpoint=<name>` per serving endpoint),
+//! and the whole run's histograms, so that runs from several machines merge exactly
+//! (`scaleproof merge`). Closed seconds are kept compact until the run ends.
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use std::time::{Duration, SystemTime};
 
-/// Tags of the per-second log, in the order each second's histograms are written.
-pub const HISTOGRAM_TAGS: [&str; 3] = ["raw", "corrected", "all_raw"];
+/// Tags of the per-second log, in the order each second's histograms are written (then one
+/// [`endpoint_tag`] per endpoint that answered in that second).
+pub const HISTOGRAM_TAGS: [&str; 4] = ["raw", "corrected", "all_raw", "send_late"];
 
 /// A closed second's histograms, V2 + deflate: a few hundred bytes each, so that memory stays
 /// flat over long runs (bench/soak.py).
@@ -20,26 +22,24 @@ pub fn encode_compact(h: &Histogram<u32>) -> Vec<u8> {
     bytes
 }
 
-/// The per-second log: each second's compact histograms, tagged [`HISTOGRAM_TAGS`].
-pub fn per_second(started: SystemTime, seconds: &[(u64, [Vec<u8>; 3])]) -> Vec<u8> {
+/// One closed second's compact histograms, each with its tag.
+pub type CompactSecond = (u64, Vec<(String, Vec<u8>)>);
+
+/// The per-second log: each second's compact histograms with their tags.
+pub fn per_second(started: SystemTime, seconds: &[CompactSecond]) -> Vec<u8> {
     let mut deserializer = Deserializer::new();
     let entries = seconds.iter().flat_map(|(s, encoded)| {
-        HISTOGRAM_TAGS
+        encoded
             .iter()
-            .zip(encoded)
-            .map(move |(tag, bytes)| (*s, tag.to_string(), bytes))
+            .map(move |(tag, bytes)| (*s, tag.clone(), bytes))
     });
     let entries = entries.map(|(s, tag, bytes)| {
         let h: Histogram<u64> = deserializer
             .deserialize(&mut bytes.as_slice())
             .expect("bytes written by V2DeflateSerializer read back");
-        (Duration::from_secs(s), Duration::from_secs(1), tag, h)
+        (s, tag, h)
     });
-    write(
-        started,
-        "scaleproof per-second latency, microseconds; tags: raw, corrected, all_raw",
-        entries,
-    )
+    per_second_of(started, entries.collect::<Vec<_>>())
 }
 
 /// The whole-run log: `raw`, `corrected`, `all_raw`, then `endpoint=<name>` per endpoint.
@@ -54,6 +54,51 @@ pub fn whole_run<'a>(
         histograms
             .into_iter()
             .map(|(tag, h)| (Duration::ZERO, span, tag, h.clone())),
+    )
+}
+
+/// One entry of an interval log as read back: its start (from the log's base time), tag and
+/// histogram.
+pub type Entry = (Duration, String, Histogram<u64>);
+
+/// Why an interval log could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ReadError(String);
+
+/// Reads every histogram of an interval log written by [`per_second`] or [`whole_run`].
+pub fn read(log: &[u8]) -> Result<Vec<Entry>, ReadError> {
+    use base64::Engine;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let mut deserializer = Deserializer::new();
+    let mut out = Vec::new();
+    for entry in IntervalLogIterator::new(log) {
+        let entry = entry.map_err(|e| ReadError(format!("malformed interval log: {e:?}")))?;
+        if let LogEntry::Interval(h) = entry {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(h.encoded_histogram())
+                .map_err(|e| ReadError(format!("a histogram is not base64: {e}")))?;
+            let histogram: Histogram<u64> = deserializer
+                .deserialize(&mut bytes.as_slice())
+                .map_err(|e| ReadError(format!("a histogram does not decode: {e:?}")))?;
+            let tag = h.tag().map(|t| t.as_str().to_owned()).unwrap_or_default();
+            out.push((h.start_timestamp(), tag, histogram));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes a per-second log of histograms already decoded: `(second, tag, histogram)`.
+pub fn per_second_of(
+    started: SystemTime,
+    seconds: impl IntoIterator<Item = (u64, String, Histogram<u64>)>,
+) -> Vec<u8> {
+    write(
+        started,
+        "scaleproof per-second latency, microseconds; tags: raw, corrected, all_raw, send_late, endpoint=<name>",
+        seconds
+            .into_iter()
+            .map(|(s, tag, h)| (Duration::from_secs(s), Duration::from_secs(1), tag, h)),
     )
 }
 

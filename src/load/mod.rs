@@ -15,11 +15,12 @@ mod config;
 pub mod control;
 pub mod errors;
 pub mod health;
-mod hlog;
+pub mod hlog;
 pub mod pacer;
 pub mod recorder;
 pub mod request;
 pub mod request_log;
 
 pub use attack::{LoadError, LoadHandle, LoadSetup, ReadyLoad, prepare, run};
+pub use bucket::{histogram, max, quantile};
 pub use config::LoadConfig;

@@ -32,6 +32,10 @@ pub enum Take {
 pub struct Pacer {
     plan: RatePlan,
     clock: StartClock,
+    /// This pacer's slot `j` is the plan's slot `offset + j·stride` (a worker's share).
+    offset: u64,
+    stride: u64,
+    /// Slots of this pacer's share.
     total: u64,
     next: AtomicU64,
     max_lag: Duration,
@@ -51,6 +55,8 @@ impl Pacer {
     ) -> Self {
         let max_users = max_users.max(1);
         Self {
+            offset: 0,
+            stride: 1,
             total: plan.total_slots(),
             plan,
             clock: StartClock::new(t0),
@@ -62,6 +68,35 @@ impl Pacer {
         }
     }
 
+    /// Paces only the share of worker `index` of `count`: the plan's slots `index`,
+    /// `index + count`, … so that the workers' slots interleave.
+    pub fn shared(mut self, index: u32, count: u32) -> Self {
+        self.offset = u64::from(index);
+        self.stride = u64::from(count.max(1));
+        self.total = self.local_at_or_after(self.plan.total_slots());
+        self
+    }
+
+    /// The first of this share's slots whose plan index is at or after `global`.
+    fn local_at_or_after(&self, global: u64) -> u64 {
+        if global <= self.offset {
+            0
+        } else {
+            (global - self.offset).div_ceil(self.stride)
+        }
+    }
+
+    /// Requests this pacer sends in second `s` of the plan (all of a second's for an unshared
+    /// pacer, fractions of a slot included at the plan's edges).
+    pub fn target_in_second(&self, s: u64) -> f64 {
+        if self.stride == 1 {
+            return self.plan.target_in_second(s);
+        }
+        let from = self.plan.first_slot_at_or_after(s as f64);
+        let to = self.plan.first_slot_at_or_after((s + 1) as f64);
+        (self.local_at_or_after(to) - self.local_at_or_after(from)) as f64
+    }
+
     /// The plan being paced.
     pub fn plan(&self) -> &RatePlan {
         &self.plan
@@ -69,7 +104,12 @@ impl Pacer {
 
     /// When slot `slot` is (or was) due.
     pub fn due_of(&self, slot: u64) -> Instant {
-        self.clock.t0() + self.plan.due(slot).unwrap_or_else(|| self.plan.duration())
+        let global = self.offset + slot * self.stride;
+        self.clock.t0()
+            + self
+                .plan
+                .due(global)
+                .unwrap_or_else(|| self.plan.duration())
     }
 
     /// Moves slot 0 to `at` (forward only): the moment the load starts.
@@ -110,7 +150,7 @@ impl Pacer {
         let horizon = elapsed - self.max_lag.as_secs_f64();
         // Slots due before `horizon` can no longer be sent in time.
         let first_sendable = if horizon > 0.0 {
-            self.plan.first_slot_at_or_after(horizon)
+            self.local_at_or_after(self.plan.first_slot_at_or_after(horizon))
         } else {
             0
         };
@@ -182,6 +222,29 @@ mod tests {
 
     fn plan(text: &str) -> RatePlan {
         RatePlan::parse(text).expect("valid plan")
+    }
+
+    #[test]
+    fn workers_shares_interleave_and_cover_the_plan_exactly_once() {
+        let t0 = Instant::now() + Duration::from_secs(10);
+        // 10 slots a second for 1 s, shared by 3 workers: 4 + 3 + 3 slots.
+        let mut dues = Vec::new();
+        for (index, want) in [(0, 4), (1, 3), (2, 3)] {
+            let pacer =
+                Pacer::new(plan("10:0s,10:1s"), t0, Duration::from_secs(1), 1, 1).shared(index, 3);
+            assert_eq!(pacer.target_in_second(0), f64::from(want));
+            let mut n = 0;
+            while let Take::Send { due, .. } = pacer.take(Instant::now()) {
+                dues.push(due);
+                n += 1;
+            }
+            assert_eq!(n, want, "worker {index}");
+        }
+        dues.sort();
+        let plan_dues: Vec<Instant> = (0..10)
+            .map(|k| t0 + Duration::from_millis(100 * k))
+            .collect();
+        assert_eq!(dues, plan_dues);
     }
 
     #[test]

@@ -86,7 +86,7 @@ struct Closed {
     rows: Vec<TimelineRow>,
     endpoint_rows: Vec<EndpointRow>,
     /// (second, [raw, corrected, all_raw]) of closed seconds, V2 deflate-encoded.
-    closed_histograms: Vec<(u64, [Vec<u8>; 3])>,
+    closed_histograms: Vec<hlog::CompactSecond>,
     totals: Counts,
     total_raw: Histogram<u64>,
     total_corrected: Histogram<u64>,
@@ -337,8 +337,22 @@ impl Recorder {
                     max_raw_us: max(&ep.latency),
                 });
             }
-            let encoded =
-                [&bucket.raw, &bucket.corrected, &bucket.all_raw].map(hlog::encode_compact);
+            let mut encoded: Vec<(String, Vec<u8>)> = hlog::HISTOGRAM_TAGS
+                .iter()
+                .zip([
+                    &bucket.raw,
+                    &bucket.corrected,
+                    &bucket.all_raw,
+                    &bucket.send_late,
+                ])
+                .map(|(tag, h)| ((*tag).to_owned(), hlog::encode_compact(h)))
+                .collect();
+            let mut names: Vec<&Arc<str>> = bucket.endpoints.keys().collect();
+            names.sort();
+            for name in names {
+                let h = &bucket.endpoints[name].latency;
+                encoded.push((hlog::endpoint_tag(name), hlog::encode_compact(h)));
+            }
             state.closed_histograms.push((s, encoded));
             state.rows.push(row.clone());
             closed.push(row);
@@ -831,11 +845,23 @@ mod tests {
                 ));
             }
         }
-        assert_eq!(per_second.len(), 6);
-        assert_eq!(per_second[0], (Some("raw".to_owned()), Duration::ZERO, 30));
+        // Per second: raw, corrected, all_raw, send_late, then the endpoint that answered.
+        let tag = |t: &str| Some(t.to_owned());
+        let second = |s| Duration::from_secs(s);
         assert_eq!(
-            per_second[4],
-            (Some("corrected".to_owned()), Duration::from_secs(1), 30)
+            per_second,
+            vec![
+                (tag("raw"), second(0), 30),
+                (tag("corrected"), second(0), 30),
+                (tag("all_raw"), second(0), 30),
+                (tag("send_late"), second(0), 0),
+                (tag("endpoint=a"), second(0), 30),
+                (tag("raw"), second(1), 30),
+                (tag("corrected"), second(1), 30),
+                (tag("all_raw"), second(1), 30),
+                (tag("send_late"), second(1), 0),
+                (tag("endpoint=b"), second(1), 30),
+            ]
         );
         let tags: Vec<String> = IntervalLogIterator::new(&out.total_hlog)
             .filter_map(|e| match e {

@@ -67,7 +67,13 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         pods: &pods,
         p95_limit_ms: expectations.p95_ms,
     });
-    let verdict = verdict::evaluate_with(&expectations, &t, &meta.totals, Some(&scaling));
+    let verdict = match &meta.worker {
+        Some(worker) => verdict::for_worker(worker),
+        None => verdict::with_workers(
+            verdict::evaluate_with(&expectations, &t, &meta.totals, Some(&scaling)),
+            &meta.workers,
+        ),
+    };
     let summary = Summary {
         schema: SUMMARY_SCHEMA.to_owned(),
         scenario: meta.scenario.clone(),

@@ -245,6 +245,38 @@ pub struct RunMeta {
     /// runs only), one line each: `FAIL metrics-api: … (fix: …)`.
     #[serde(default)]
     pub preflight: Vec<String>,
+    /// This run drove one share of a shared run (`--worker I/N`); null for a whole run.
+    #[serde(default)]
+    pub worker: Option<WorkerRecord>,
+    /// The workers this run was merged from (`scaleproof merge`); empty otherwise.
+    #[serde(default)]
+    pub workers: Vec<MergedWorker>,
+}
+
+/// A worker's own run: which share it drove and when it started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerRecord {
+    pub index: u32,
+    pub count: u32,
+    /// The agreed start time (`--start-at`), if any.
+    pub start_at: Option<DateTime<Utc>>,
+    /// How far after `start_at` this worker's second 0 began (its clock's view), ms.
+    pub start_late_ms: Option<f64>,
+}
+
+/// One worker of a merged run, as the merge found it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedWorker {
+    pub index: u32,
+    /// The worker's run directory (null: missing).
+    pub dir: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<String>,
+    pub requests: Option<u64>,
+    /// Its second 0 against the earliest worker's, ms.
+    pub start_offset_ms: Option<f64>,
+    /// Why this worker's share cannot be trusted (missing, failed, clock apart), if so.
+    pub problem: Option<String>,
 }
 
 /// The load generator's machine.

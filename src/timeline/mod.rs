@@ -23,8 +23,9 @@ pub use errors::{
     ERROR_COLUMNS, ErrorRow, MAX_MESSAGE_CHARS, MAX_MESSAGES, OTHER_MESSAGES, SAMPLE_BYTES, hint,
 };
 pub use meta::{
-    ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, RUN_FORMAT, ReplicaLife,
-    RequestRecord, RunMeta, StageRecord, TlsRecord, Totals, WorkloadSource,
+    ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, MergedWorker, RUN_FORMAT,
+    ReplicaLife, RequestRecord, RunMeta, StageRecord, TlsRecord, Totals, WorkerRecord,
+    WorkloadSource,
 };
 pub use pods::{COLD_REQUESTS, POD_COLUMNS, PodRow, join as join_pods};
 pub use query::{

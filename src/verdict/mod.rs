@@ -19,3 +19,36 @@ mod rules;
 
 pub use check::{Check, State, Verdict, table};
 pub use rules::{evaluate, evaluate_for, evaluate_with};
+
+/// A merged run's verdict, given what the merge found of its workers: a worker missing,
+/// failed or with its clock apart is a caveat, and the run is inconclusive whatever the
+/// checks say — the part of the load that is left can neither pass nor fail it (a throughput
+/// shortfall may be the missing share).
+pub fn with_workers(mut verdict: Verdict, workers: &[crate::timeline::MergedWorker]) -> Verdict {
+    let problems: Vec<String> = workers
+        .iter()
+        .filter_map(|w| {
+            w.problem
+                .as_ref()
+                .map(|p| format!("worker {}: {p}", w.index))
+        })
+        .collect();
+    if !problems.is_empty() {
+        verdict.caveats.extend(problems);
+        verdict.state = State::Inconclusive;
+    }
+    verdict
+}
+
+/// A worker's own verdict: none — it drove one share, and its expectations are the whole
+/// run's, judged on the merged run.
+pub fn for_worker(worker: &crate::timeline::WorkerRecord) -> Verdict {
+    Verdict {
+        state: State::None,
+        checks: Vec::new(),
+        caveats: vec![format!(
+            "worker {}/{}: one share of a shared run; the verdict is the merged run's (scaleproof merge)",
+            worker.index, worker.count
+        )],
+    }
+}

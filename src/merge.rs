@@ -1,0 +1,536 @@
+//! `scaleproof merge`: the run directories of the workers of one shared run (`--worker I/N`)
+//! into one ordinary run directory, exactly. Per-second and whole-run counters are summed;
+//! per-second and whole-run HdrHistograms (raw, corrected, all requests, send lateness, each
+//! endpoint) are added bucket by bucket, so every percentile of the merged run is the one a
+//! single generator recording every request would have given, at HdrHistogram precision
+//! (3 significant digits). Percentiles are never averaged.
+//!
+//! Seconds are matched by index: second `s` of every worker. Workers started with the same
+//! `--start-at` begin second 0 at the same wall-clock time, as far as their clocks agree; a
+//! worker whose second 0 began more than [`CLOCK_BOUND_MS`] from the earliest one's is
+//! flagged, and so is one that is missing or did not complete — the verdict of the merged run
+//! is then inconclusive, never a silent partial pass.
+
+use crate::load::hlog;
+use crate::load::{histogram, max, quantile};
+use crate::timeline::{
+    self, EndpointRow, ErrorRow, MergedWorker, NO_ENDPOINT, PER_SECOND_HLOG, PodRow, RunDir,
+    RunDirError, RunMeta, TOTAL_HLOG, TimelineRow, Totals,
+};
+use chrono::{DateTime, Utc};
+use hdrhistogram::Histogram;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Workers whose second 0 began further apart than this are flagged: their seconds no longer
+/// line up well enough for per-second figures (a second is 1,000 ms).
+pub const CLOCK_BOUND_MS: f64 = 50.0;
+
+/// Why the runs could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("cannot read the run directory {dir}")]
+    Read {
+        dir: PathBuf,
+        #[source]
+        source: RunDirError,
+    },
+    #[error("{dir}: {message}")]
+    Histograms { dir: PathBuf, message: String },
+    #[error("{0}")]
+    Mismatch(String),
+    #[error(transparent)]
+    Write(#[from] RunDirError),
+}
+
+/// One worker's run directory, read.
+struct WorkerRun {
+    dir: PathBuf,
+    meta: RunMeta,
+    rows: Vec<TimelineRow>,
+    endpoint_rows: Vec<EndpointRow>,
+    errors: Vec<ErrorRow>,
+    pods: Vec<PodRow>,
+    per_second: Vec<hlog::Entry>,
+    total: Vec<hlog::Entry>,
+}
+
+impl WorkerRun {
+    fn read(dir: &Path) -> Result<Self, MergeError> {
+        let run = RunDir::open(dir);
+        let read_err = |source| MergeError::Read {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        let log = |name: &str| -> Result<Vec<hlog::Entry>, MergeError> {
+            let bytes = std::fs::read(run.file(name)).map_err(|e| MergeError::Histograms {
+                dir: dir.to_path_buf(),
+                message: format!("cannot read {name}: {e}"),
+            })?;
+            hlog::read(&bytes).map_err(|e| MergeError::Histograms {
+                dir: dir.to_path_buf(),
+                message: format!("{name}: {e}"),
+            })
+        };
+        Ok(Self {
+            meta: run.read_meta().map_err(read_err)?,
+            rows: run.read(&timeline::TIMELINE).map_err(read_err)?,
+            endpoint_rows: run.read(&timeline::ENDPOINTS).map_err(read_err)?,
+            errors: run.read(&timeline::ERRORS).map_err(read_err)?,
+            pods: run.read(&timeline::PODS).map_err(read_err)?,
+            per_second: log(PER_SECOND_HLOG)?,
+            total: log(TOTAL_HLOG)?,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn index(&self) -> u32 {
+        self.meta.worker.as_ref().map_or(0, |w| w.index)
+    }
+}
+
+/// Merges the workers' run directories `dirs` into a new run directory under `out`; returns
+/// its path. The workers must be of one shared run (the same scenario and worker count, each
+/// index at most once); missing ones are recorded, not invented.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
+    let mut runs = dirs
+        .iter()
+        .map(|d| WorkerRun::read(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(first) = runs.first() else {
+        return Err(MergeError::Mismatch("no run directory to merge".to_owned()));
+    };
+    let count = first.meta.worker.as_ref().map(|w| w.count).ok_or_else(|| {
+        MergeError::Mismatch(format!(
+            "{} is not a worker's run (made without --worker I/N)",
+            first.dir.display()
+        ))
+    })?;
+    let scenario = first.meta.scenario.clone();
+    let mut seen = BTreeSet::new();
+    for run in &runs {
+        let Some(w) = &run.meta.worker else {
+            return Err(MergeError::Mismatch(format!(
+                "{} is not a worker's run (made without --worker I/N)",
+                run.dir.display()
+            )));
+        };
+        if w.count != count || run.meta.scenario != scenario {
+            return Err(MergeError::Mismatch(format!(
+                "{} is worker {}/{} of scenario {:?}; the first is of {count} workers of {scenario:?}",
+                run.dir.display(),
+                w.index,
+                w.count,
+                run.meta.scenario
+            )));
+        }
+        if !seen.insert(w.index) {
+            return Err(MergeError::Mismatch(format!(
+                "worker {} appears twice (again in {})",
+                w.index,
+                run.dir.display()
+            )));
+        }
+    }
+    runs.sort_by_key(WorkerRun::index);
+    let workers = roll_call(&runs, count);
+    let earliest = runs
+        .iter()
+        .map(|r| r.meta.started_at)
+        .min()
+        .unwrap_or_else(Utc::now);
+
+    let (rows, endpoint_rows, per_second) = merge_seconds(&runs, earliest);
+    let totals = merge_totals(&runs, &per_second);
+    let meta = merged_meta(&runs, workers, earliest, totals);
+    let started = SystemTime::from(earliest);
+    let total_log = whole_run_log(&runs, started, rows.len() as u64);
+    let dir = RunDir::create(out, meta.started_at, &meta.scenario)?;
+    dir.write_meta(&meta)?;
+    dir.write(&timeline::TIMELINE, &rows)?;
+    dir.write(&timeline::ENDPOINTS, &endpoint_rows)?;
+    dir.write(&timeline::ERRORS, &merge_errors(&runs))?;
+    dir.write(&timeline::PODS, &merge_pods(&runs))?;
+    dir.write_bytes(PER_SECOND_HLOG, &hlog::per_second_of(started, per_second))?;
+    dir.write_bytes(TOTAL_HLOG, &total_log)?;
+    Ok(dir.path().to_path_buf())
+}
+
+/// Every worker index of the run, present or not, with what is wrong with it.
+fn roll_call(runs: &[WorkerRun], count: u32) -> Vec<MergedWorker> {
+    let earliest = runs.iter().map(|r| r.meta.started_at).min();
+    (0..count)
+        .map(|index| {
+            let Some(run) = runs.iter().find(|r| r.index() == index) else {
+                return MergedWorker {
+                    index,
+                    dir: None,
+                    started_at: None,
+                    end_reason: None,
+                    requests: None,
+                    start_offset_ms: None,
+                    problem: Some("missing: no run directory for this worker".to_owned()),
+                };
+            };
+            let offset_ms = earliest.map(|e| {
+                (run.meta.started_at - e).num_microseconds().unwrap_or(0) as f64 / 1000.0
+            });
+            let problem = if run.meta.end_reason != "completed" {
+                Some(format!("did not complete: {}", run.meta.end_reason))
+            } else if offset_ms.is_some_and(|o| o > CLOCK_BOUND_MS) {
+                Some(format!(
+                    "its second 0 began {:.0} ms after the earliest worker's (bound {CLOCK_BOUND_MS:.0} ms): clocks apart or a late start",
+                    offset_ms.unwrap_or_default()
+                ))
+            } else {
+                None
+            };
+            MergedWorker {
+                index,
+                dir: Some(run.dir.display().to_string()),
+                started_at: Some(run.meta.started_at),
+                end_reason: Some(run.meta.end_reason.clone()),
+                requests: Some(run.meta.totals.requests),
+                start_offset_ms: offset_ms,
+                problem,
+            }
+        })
+        .collect()
+}
+
+/// The merged histograms of one second: tag → histogram.
+type Histograms = BTreeMap<String, Histogram<u64>>;
+
+/// `(second, tag, histogram)`, as the per-second log holds them.
+type SecondHistogram = (u64, String, Histogram<u64>);
+
+fn add(into: &mut Histograms, tag: &str, h: &Histogram<u64>) {
+    let total = into.entry(tag.to_owned()).or_insert_with(histogram);
+    if total.add(h).is_err() {
+        // Out of range only if a value exceeds the auto-resizing limit: count it saturated.
+        for v in h.iter_recorded() {
+            total.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+        }
+    }
+}
+
+/// Timeline rows, endpoint rows and the per-second histograms of the merged run.
+fn merge_seconds(
+    runs: &[WorkerRun],
+    earliest: DateTime<Utc>,
+) -> (Vec<TimelineRow>, Vec<EndpointRow>, Vec<SecondHistogram>) {
+    let mut hists: BTreeMap<u64, Histograms> = BTreeMap::new();
+    for run in runs {
+        for (start, tag, h) in &run.per_second {
+            add(hists.entry(start.as_secs()).or_default(), tag, h);
+        }
+    }
+    let mut by_second: BTreeMap<u64, Vec<&TimelineRow>> = BTreeMap::new();
+    for run in runs {
+        for row in &run.rows {
+            by_second.entry(row.t_s).or_default().push(row);
+        }
+    }
+    let none = Histograms::new();
+    let mut rows = Vec::new();
+    for (&s, parts) in &by_second {
+        let h = hists.get(&s).unwrap_or(&none);
+        let get = |tag: &str| h.get(tag);
+        let sum = |f: fn(&TimelineRow) -> u64| parts.iter().map(|r| f(r)).sum::<u64>();
+        let span = parts.iter().map(|r| r.span_s).fold(0.0, f64::max);
+        let (requests, ok) = (sum(|r| r.requests), sum(|r| r.ok));
+        let targets: Vec<f64> = parts.iter().filter_map(|r| r.target_rps).collect();
+        let endpoints = h
+            .keys()
+            .filter_map(|t| t.strip_prefix("endpoint="))
+            .filter(|n| *n != NO_ENDPOINT)
+            .count() as u64;
+        let mut row = TimelineRow {
+            t_s: s,
+            time: (earliest + chrono::Duration::seconds(s as i64))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            span_s: span,
+            users: sum(|r| r.users),
+            target_rps: (!targets.is_empty()).then(|| targets.iter().sum()),
+            ok_rps: ok as f64 / span.max(0.001),
+            completed_rps: requests as f64 / span.max(0.001),
+            requests,
+            ok,
+            errors: sum(|r| r.errors),
+            err_connect: sum(|r| r.err_connect),
+            err_timeout: sum(|r| r.err_timeout),
+            err_4xx: sum(|r| r.err_4xx),
+            err_5xx: sum(|r| r.err_5xx),
+            err_backpressure: sum(|r| r.err_backpressure),
+            err_other: sum(|r| r.err_other),
+            dropped: sum(|r| r.dropped),
+            endpoints: (endpoints > 0).then_some(endpoints),
+            // The worst worker's health: one saturated generator taints the merged second.
+            gen_cpu_pct: parts.iter().filter_map(|r| r.gen_cpu_pct).reduce(f64::max),
+            gen_lag_max_us: parts.iter().filter_map(|r| r.gen_lag_max_us).max(),
+            ..TimelineRow::default()
+        };
+        let q = |tag: &str, p: f64| get(tag).and_then(|h| quantile(h, p));
+        let m = |tag: &str| get(tag).and_then(max);
+        row.p50_raw_us = q("raw", 0.50);
+        row.p90_raw_us = q("raw", 0.90);
+        row.p95_raw_us = q("raw", 0.95);
+        row.p99_raw_us = q("raw", 0.99);
+        row.max_raw_us = m("raw");
+        row.p50_corrected_us = q("corrected", 0.50);
+        row.p90_corrected_us = q("corrected", 0.90);
+        row.p95_corrected_us = q("corrected", 0.95);
+        row.p99_corrected_us = q("corrected", 0.99);
+        row.max_corrected_us = m("corrected");
+        row.p95_all_raw_us = q("all_raw", 0.95);
+        row.p99_all_raw_us = q("all_raw", 0.99);
+        row.send_late_p50_us = q("send_late", 0.50);
+        row.send_late_p99_us = q("send_late", 0.99);
+        row.send_late_max_us = m("send_late");
+        rows.push(row);
+    }
+    let mut per_endpoint: BTreeMap<(u64, String), (u64, u64)> = BTreeMap::new();
+    for run in runs {
+        for e in &run.endpoint_rows {
+            let c = per_endpoint.entry((e.t_s, e.endpoint.clone())).or_default();
+            c.0 += e.requests;
+            c.1 += e.errors;
+        }
+    }
+    let endpoint_rows = per_endpoint
+        .into_iter()
+        .map(|((s, endpoint), (requests, errors))| {
+            let h = hists
+                .get(&s)
+                .and_then(|h| h.get(&hlog::endpoint_tag(&endpoint)));
+            let q = |p| h.and_then(|h| quantile(h, p));
+            EndpointRow {
+                t_s: s,
+                requests,
+                errors,
+                p50_raw_us: q(0.50),
+                p95_raw_us: q(0.95),
+                p99_raw_us: q(0.99),
+                max_raw_us: h.and_then(max),
+                endpoint,
+            }
+        })
+        .collect();
+    let per_second = hists
+        .into_iter()
+        .flat_map(|(s, h)| {
+            // The log's tag order: the four kinds, then endpoints by name.
+            let mut tags: Vec<(String, Histogram<u64>)> = h.into_iter().collect();
+            tags.sort_by_key(|(t, _)| {
+                (
+                    hlog::HISTOGRAM_TAGS
+                        .iter()
+                        .position(|k| k == t)
+                        .unwrap_or(hlog::HISTOGRAM_TAGS.len()),
+                    t.clone(),
+                )
+            });
+            tags.into_iter().map(move |(t, h)| (s, t, h))
+        })
+        .collect();
+    (rows, endpoint_rows, per_second)
+}
+
+/// The merged run's totals: counts summed; percentiles of the added whole-run histograms.
+fn merge_totals(runs: &[WorkerRun], per_second: &[SecondHistogram]) -> Totals {
+    let mut whole = Histograms::new();
+    for run in runs {
+        for (_, tag, h) in &run.total {
+            add(&mut whole, tag, h);
+        }
+    }
+    for (_, tag, h) in per_second {
+        if tag == "send_late" {
+            add(&mut whole, tag, h);
+        }
+    }
+    let sum = |f: fn(&Totals) -> u64| runs.iter().map(|r| f(&r.meta.totals)).sum::<u64>();
+    let q = |tag: &str, p: f64| whole.get(tag).and_then(|h| quantile(h, p));
+    let m = |tag: &str| whole.get(tag).and_then(max);
+    let endpoints = whole
+        .keys()
+        .filter_map(|t| t.strip_prefix("endpoint="))
+        .filter(|n| *n != NO_ENDPOINT)
+        .count() as u64;
+    Totals {
+        requests: sum(|t| t.requests),
+        ok: sum(|t| t.ok),
+        errors: sum(|t| t.errors),
+        err_connect: sum(|t| t.err_connect),
+        err_timeout: sum(|t| t.err_timeout),
+        err_4xx: sum(|t| t.err_4xx),
+        err_5xx: sum(|t| t.err_5xx),
+        err_backpressure: sum(|t| t.err_backpressure),
+        err_other: sum(|t| t.err_other),
+        dropped: sum(|t| t.dropped),
+        cancelled: sum(|t| t.cancelled),
+        endpoints: (endpoints > 0).then_some(endpoints),
+        p50_raw_us: q("raw", 0.50),
+        p95_raw_us: q("raw", 0.95),
+        p99_raw_us: q("raw", 0.99),
+        max_raw_us: m("raw"),
+        p50_corrected_us: q("corrected", 0.50),
+        p95_corrected_us: q("corrected", 0.95),
+        p99_corrected_us: q("corrected", 0.99),
+        max_corrected_us: m("corrected"),
+        p95_all_raw_us: q("all_raw", 0.95),
+        p99_all_raw_us: q("all_raw", 0.99),
+        send_late_p50_us: q("send_late", 0.50),
+        send_late_p99_us: q("send_late", 0.99),
+        send_late_max_us: m("send_late"),
+    }
+}
+
+/// The whole-run log of the merged run: each tag's histograms added.
+fn whole_run_log(runs: &[WorkerRun], started: SystemTime, seconds: u64) -> Vec<u8> {
+    let mut whole = Histograms::new();
+    for run in runs {
+        for (_, tag, h) in &run.total {
+            add(&mut whole, tag, h);
+        }
+    }
+    let mut tags: Vec<(String, &Histogram<u64>)> =
+        whole.iter().map(|(t, h)| (t.clone(), h)).collect();
+    tags.sort_by_key(|(t, _)| {
+        (
+            ["raw", "corrected", "all_raw"]
+                .iter()
+                .position(|k| k == t)
+                .unwrap_or(3),
+            t.clone(),
+        )
+    });
+    hlog::whole_run(started, Duration::from_secs(seconds.max(1)), tags)
+}
+
+/// `run.json` of the merged run: the first worker's, with the whole run's times, totals and
+/// end, and every worker's roll call.
+fn merged_meta(
+    runs: &[WorkerRun],
+    workers: Vec<MergedWorker>,
+    earliest: DateTime<Utc>,
+    totals: Totals,
+) -> RunMeta {
+    let mut meta = runs[0].meta.clone();
+    let ended = runs
+        .iter()
+        .map(|r| r.meta.ended_at)
+        .max()
+        .unwrap_or(meta.ended_at);
+    let problems: Vec<String> = workers
+        .iter()
+        .filter_map(|w| {
+            w.problem
+                .as_ref()
+                .map(|p| format!("worker {}: {p}", w.index))
+        })
+        .collect();
+    meta.started_at = earliest;
+    meta.ended_at = ended;
+    meta.duration_s = runs
+        .iter()
+        .map(|r| {
+            r.meta.duration_s
+                + (r.meta.started_at - earliest)
+                    .num_microseconds()
+                    .unwrap_or(0) as f64
+                    / 1e6
+        })
+        .fold(0.0, f64::max);
+    meta.end_reason = if problems.is_empty() {
+        "completed".to_owned()
+    } else {
+        format!("incomplete: {}", problems.join("; "))
+    };
+    meta.totals = totals;
+    let mut hosts: Vec<&str> = runs
+        .iter()
+        .map(|r| r.meta.generator.hostname.as_str())
+        .collect();
+    hosts.dedup();
+    meta.generator.hostname = format!("{} workers: {}", workers.len(), hosts.join(", "));
+    meta.generator.cpus = runs.iter().map(|r| r.meta.generator.cpus).sum();
+    meta.warnings = problems;
+    meta.worker = None;
+    meta.workers = workers;
+    meta
+}
+
+/// The error catalogues added: one row per kind and message.
+fn merge_errors(runs: &[WorkerRun]) -> Vec<ErrorRow> {
+    let mut merged: BTreeMap<(String, String), ErrorRow> = BTreeMap::new();
+    for e in runs.iter().flat_map(|r| &r.errors) {
+        merged
+            .entry((e.kind.clone(), e.message.clone()))
+            .and_modify(|m| {
+                m.count += e.count;
+                m.first_s = m.first_s.min(e.first_s);
+                m.last_s = m.last_s.max(e.last_s);
+            })
+            .or_insert_with(|| e.clone());
+    }
+    let mut rows: Vec<ErrorRow> = merged.into_values().collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+    rows
+}
+
+/// What each endpoint served, over every worker: first and last response, counts; the
+/// percentiles of its added whole-run histogram; the cold start is unknown (each worker
+/// kept only its own first 100 responses).
+fn merge_pods(runs: &[WorkerRun]) -> Vec<PodRow> {
+    let mut whole = Histograms::new();
+    for run in runs {
+        for (_, tag, h) in &run.total {
+            if tag.starts_with("endpoint=") {
+                add(&mut whole, tag, h);
+            }
+        }
+    }
+    let mut merged: BTreeMap<String, PodRow> = BTreeMap::new();
+    for p in runs.iter().flat_map(|r| &r.pods) {
+        merged
+            .entry(p.pod.clone())
+            .and_modify(|m| {
+                m.first_served_s = min_opt(m.first_served_s, p.first_served_s);
+                m.last_served_s = max_opt(m.last_served_s, p.last_served_s);
+                m.requests += p.requests;
+                m.errors += p.errors;
+            })
+            .or_insert_with(|| p.clone());
+    }
+    merged
+        .into_values()
+        .map(|mut p| {
+            let h = whole.get(&hlog::endpoint_tag(&p.pod));
+            let q = |q| h.and_then(|h| quantile(h, q));
+            p.p50_raw_us = q(0.50);
+            p.p95_raw_us = q(0.95);
+            p.p99_raw_us = q(0.99);
+            p.cold_requests = 0;
+            p.cold_p50_raw_us = None;
+            p.cold_p95_raw_us = None;
+            p.cold_p99_raw_us = None;
+            p
+        })
+        .collect()
+}
+
+fn min_opt<T: PartialOrd + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b < a { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt<T: PartialOrd + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b > a { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
