@@ -44,7 +44,7 @@ fn worker_run(index: u32, out: &std::path::Path) -> Result<PathBuf, Box<dyn std:
             let due = t0 + Duration::from_secs(s) + Duration::from_micros(i * 1_000_000 / RATE);
             let sent = due + Duration::from_micros(rng.next() % 100);
             let latency = 200 + (rng.next() % 1000) * (rng.next() % 50);
-            let failed = rng.next() % 500 == 0;
+            let failed = rng.next().is_multiple_of(500);
             rec.record(&Sample {
                 due: Some(due),
                 sent,
