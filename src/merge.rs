@@ -52,8 +52,10 @@ struct WorkerRun {
     endpoint_rows: Vec<EndpointRow>,
     errors: Vec<ErrorRow>,
     pods: Vec<PodRow>,
-    per_second: Vec<hlog::Entry>,
-    total: Vec<hlog::Entry>,
+    /// Each second's histograms, still serialized: tag and bytes.
+    per_second: BTreeMap<u64, Vec<(String, Vec<u8>)>>,
+    /// The whole-run histograms, decoded (a dozen per worker).
+    total: Vec<(String, Histogram<u64>)>,
 }
 
 impl WorkerRun {
@@ -79,15 +81,44 @@ impl WorkerRun {
             endpoint_rows: run.read(&timeline::ENDPOINTS).map_err(read_err)?,
             errors: run.read(&timeline::ERRORS).map_err(read_err)?,
             pods: run.read(&timeline::PODS).map_err(read_err)?,
-            per_second: log(PER_SECOND_HLOG)?,
-            total: log(TOTAL_HLOG)?,
+            per_second: log(PER_SECOND_HLOG)?.into_iter().fold(
+                BTreeMap::new(),
+                |mut seconds: BTreeMap<u64, Vec<_>>, (start, tag, bytes)| {
+                    seconds
+                        .entry(start.as_secs())
+                        .or_default()
+                        .push((tag, bytes));
+                    seconds
+                },
+            ),
+            total: log(TOTAL_HLOG)?
+                .into_iter()
+                .map(|(_, tag, bytes)| Ok((tag, decode(dir, &bytes)?)))
+                .collect::<Result<_, MergeError>>()?,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// Second `s`'s histograms of this worker, decoded.
+    fn second(&self, s: u64) -> Result<Vec<(&str, Histogram<u64>)>, MergeError> {
+        self.per_second
+            .get(&s)
+            .into_iter()
+            .flatten()
+            .map(|(tag, bytes)| Ok((tag.as_str(), decode(&self.dir, bytes)?)))
+            .collect()
     }
 
     fn index(&self) -> u32 {
         self.meta.worker.as_ref().map_or(0, |w| w.index)
     }
+}
+
+fn decode(dir: &Path, bytes: &[u8]) -> Result<Histogram<u64>, MergeError> {
+    hlog::decode(bytes).map_err(|e| MergeError::Histograms {
+        dir: dir.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Merges the workers' run directories `dirs` into a new run directory under `out`; returns
@@ -141,18 +172,21 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
         .min()
         .unwrap_or_else(Utc::now);
 
-    let (rows, endpoint_rows, per_second) = merge_seconds(&runs, earliest);
-    let totals = merge_totals(&runs, &per_second);
+    let merged = merge_seconds(&runs, earliest)?;
+    let totals = merge_totals(&runs, &merged.send_late);
     let meta = merged_meta(&runs, workers, earliest, totals);
     let started = SystemTime::from(earliest);
-    let total_log = whole_run_log(&runs, started, rows.len() as u64);
+    let total_log = whole_run_log(&runs, started, merged.rows.len() as u64);
     let dir = RunDir::create(out, meta.started_at, &meta.scenario)?;
     dir.write_meta(&meta)?;
-    dir.write(&timeline::TIMELINE, &rows)?;
-    dir.write(&timeline::ENDPOINTS, &endpoint_rows)?;
+    dir.write(&timeline::TIMELINE, &merged.rows)?;
+    dir.write(&timeline::ENDPOINTS, &merged.endpoint_rows)?;
     dir.write(&timeline::ERRORS, &merge_errors(&runs))?;
     dir.write(&timeline::PODS, &merge_pods(&runs))?;
-    dir.write_bytes(PER_SECOND_HLOG, &hlog::per_second_of(started, per_second))?;
+    dir.write_bytes(
+        PER_SECOND_HLOG,
+        &hlog::per_second(started, &merged.histograms),
+    )?;
     dir.write_bytes(TOTAL_HLOG, &total_log)?;
     Ok(dir.path().to_path_buf())
 }
@@ -202,11 +236,21 @@ fn roll_call(runs: &[WorkerRun], count: u32) -> Vec<MergedWorker> {
 /// The merged histograms of one second: tag → histogram.
 type Histograms = BTreeMap<String, Histogram<u64>>;
 
-/// `(second, tag, histogram)`, as the per-second log holds them.
-type SecondHistogram = (u64, String, Histogram<u64>);
+/// The merged seconds.
+struct Seconds {
+    rows: Vec<TimelineRow>,
+    endpoint_rows: Vec<EndpointRow>,
+    /// Each merged second's histograms, serialized again as the run keeps them.
+    histograms: Vec<hlog::CompactSecond>,
+    /// The send lateness of every second, added (whole-run logs do not hold it).
+    send_late: Histogram<u64>,
+}
 
 fn add(into: &mut Histograms, tag: &str, h: &Histogram<u64>) {
-    let total = into.entry(tag.to_owned()).or_insert_with(histogram);
+    add_to(into.entry(tag.to_owned()).or_insert_with(histogram), h);
+}
+
+fn add_to(total: &mut Histogram<u64>, h: &Histogram<u64>) {
     if total.add(h).is_err() {
         // Out of range only if a value exceeds the auto-resizing limit: count it saturated.
         for v in h.iter_recorded() {
@@ -215,27 +259,37 @@ fn add(into: &mut Histograms, tag: &str, h: &Histogram<u64>) {
     }
 }
 
-/// Timeline rows, endpoint rows and the per-second histograms of the merged run.
-fn merge_seconds(
-    runs: &[WorkerRun],
-    earliest: DateTime<Utc>,
-) -> (Vec<TimelineRow>, Vec<EndpointRow>, Vec<SecondHistogram>) {
-    let mut hists: BTreeMap<u64, Histograms> = BTreeMap::new();
+/// Timeline rows, endpoint rows and the per-second histograms of the merged run, one second
+/// at a time (a second's histograms are decoded, added, summarised and serialized again
+/// before the next: memory stays flat in the run's length).
+fn merge_seconds(runs: &[WorkerRun], earliest: DateTime<Utc>) -> Result<Seconds, MergeError> {
+    let mut per_endpoint: BTreeMap<(u64, String), (u64, u64)> = BTreeMap::new();
     for run in runs {
-        for (start, tag, h) in &run.per_second {
-            add(hists.entry(start.as_secs()).or_default(), tag, h);
+        for e in &run.endpoint_rows {
+            let c = per_endpoint.entry((e.t_s, e.endpoint.clone())).or_default();
+            c.0 += e.requests;
+            c.1 += e.errors;
         }
     }
+    let mut out = Seconds {
+        rows: Vec::new(),
+        endpoint_rows: Vec::new(),
+        histograms: Vec::new(),
+        send_late: histogram(),
+    };
     let mut by_second: BTreeMap<u64, Vec<&TimelineRow>> = BTreeMap::new();
     for run in runs {
         for row in &run.rows {
             by_second.entry(row.t_s).or_default().push(row);
         }
     }
-    let none = Histograms::new();
-    let mut rows = Vec::new();
     for (&s, parts) in &by_second {
-        let h = hists.get(&s).unwrap_or(&none);
+        let mut h = Histograms::new();
+        for run in runs {
+            for (tag, second) in run.second(s)? {
+                add(&mut h, tag, &second);
+            }
+        }
         let get = |tag: &str| h.get(tag);
         let sum = |f: fn(&TimelineRow) -> u64| parts.iter().map(|r| f(r)).sum::<u64>();
         let span = parts.iter().map(|r| r.span_s).fold(0.0, f64::max);
@@ -288,68 +342,51 @@ fn merge_seconds(
         row.send_late_p50_us = q("send_late", 0.50);
         row.send_late_p99_us = q("send_late", 0.99);
         row.send_late_max_us = m("send_late");
-        rows.push(row);
-    }
-    let mut per_endpoint: BTreeMap<(u64, String), (u64, u64)> = BTreeMap::new();
-    for run in runs {
-        for e in &run.endpoint_rows {
-            let c = per_endpoint.entry((e.t_s, e.endpoint.clone())).or_default();
-            c.0 += e.requests;
-            c.1 += e.errors;
-        }
-    }
-    let endpoint_rows = per_endpoint
-        .into_iter()
-        .map(|((s, endpoint), (requests, errors))| {
-            let h = hists
-                .get(&s)
-                .and_then(|h| h.get(&hlog::endpoint_tag(&endpoint)));
-            let q = |p| h.and_then(|h| quantile(h, p));
-            EndpointRow {
+        out.rows.push(row);
+        for ((_, endpoint), (requests, errors)) in
+            per_endpoint.range((s, String::new())..(s + 1, String::new()))
+        {
+            let e = h.get(&hlog::endpoint_tag(endpoint));
+            let q = |p| e.and_then(|e| quantile(e, p));
+            out.endpoint_rows.push(EndpointRow {
                 t_s: s,
-                requests,
-                errors,
+                endpoint: endpoint.clone(),
+                requests: *requests,
+                errors: *errors,
                 p50_raw_us: q(0.50),
                 p95_raw_us: q(0.95),
                 p99_raw_us: q(0.99),
-                max_raw_us: h.and_then(max),
-                endpoint,
-            }
-        })
-        .collect();
-    let per_second = hists
-        .into_iter()
-        .flat_map(|(s, h)| {
-            // The log's tag order: the four kinds, then endpoints by name.
-            let mut tags: Vec<(String, Histogram<u64>)> = h.into_iter().collect();
-            tags.sort_by_key(|(t, _)| {
-                (
-                    hlog::HISTOGRAM_TAGS
-                        .iter()
-                        .position(|k| k == t)
-                        .unwrap_or(hlog::HISTOGRAM_TAGS.len()),
-                    t.clone(),
-                )
+                max_raw_us: e.and_then(max),
             });
-            tags.into_iter().map(move |(t, h)| (s, t, h))
-        })
-        .collect();
-    (rows, endpoint_rows, per_second)
+        }
+        if let Some(late) = h.get("send_late") {
+            add_to(&mut out.send_late, late);
+        }
+        // The log's tag order: the four kinds, then endpoints by name.
+        let mut tags: Vec<(String, Histogram<u64>)> = h.into_iter().collect();
+        tags.sort_by_key(|(t, _)| {
+            (
+                hlog::HISTOGRAM_TAGS
+                    .iter()
+                    .position(|k| k == t)
+                    .unwrap_or(hlog::HISTOGRAM_TAGS.len()),
+                t.clone(),
+            )
+        });
+        out.histograms.push((
+            s,
+            tags.iter()
+                .map(|(t, h)| (t.clone(), hlog::encode_compact(h)))
+                .collect(),
+        ));
+    }
+    Ok(out)
 }
 
 /// The merged run's totals: counts summed; percentiles of the added whole-run histograms.
-fn merge_totals(runs: &[WorkerRun], per_second: &[SecondHistogram]) -> Totals {
-    let mut whole = Histograms::new();
-    for run in runs {
-        for (_, tag, h) in &run.total {
-            add(&mut whole, tag, h);
-        }
-    }
-    for (_, tag, h) in per_second {
-        if tag == "send_late" {
-            add(&mut whole, tag, h);
-        }
-    }
+fn merge_totals(runs: &[WorkerRun], send_late: &Histogram<u64>) -> Totals {
+    let mut whole = whole_run(runs);
+    whole.insert("send_late".to_owned(), send_late.clone());
     let sum = |f: fn(&Totals) -> u64| runs.iter().map(|r| f(&r.meta.totals)).sum::<u64>();
     let q = |tag: &str, p: f64| whole.get(tag).and_then(|h| quantile(h, p));
     let m = |tag: &str| whole.get(tag).and_then(max);
@@ -387,14 +424,20 @@ fn merge_totals(runs: &[WorkerRun], per_second: &[SecondHistogram]) -> Totals {
     }
 }
 
-/// The whole-run log of the merged run: each tag's histograms added.
-fn whole_run_log(runs: &[WorkerRun], started: SystemTime, seconds: u64) -> Vec<u8> {
+/// Every worker's whole-run histograms, added tag by tag.
+fn whole_run(runs: &[WorkerRun]) -> Histograms {
     let mut whole = Histograms::new();
     for run in runs {
-        for (_, tag, h) in &run.total {
+        for (tag, h) in &run.total {
             add(&mut whole, tag, h);
         }
     }
+    whole
+}
+
+/// The whole-run log of the merged run: each tag's histograms added.
+fn whole_run_log(runs: &[WorkerRun], started: SystemTime, seconds: u64) -> Vec<u8> {
+    let whole = whole_run(runs);
     let mut tags: Vec<(String, &Histogram<u64>)> =
         whole.iter().map(|(t, h)| (t.clone(), h)).collect();
     tags.sort_by_key(|(t, _)| {
@@ -484,14 +527,7 @@ fn merge_errors(runs: &[WorkerRun]) -> Vec<ErrorRow> {
 /// percentiles of its added whole-run histogram; the cold start is unknown (each worker
 /// kept only its own first 100 responses).
 fn merge_pods(runs: &[WorkerRun]) -> Vec<PodRow> {
-    let mut whole = Histograms::new();
-    for run in runs {
-        for (_, tag, h) in &run.total {
-            if tag.starts_with("endpoint=") {
-                add(&mut whole, tag, h);
-            }
-        }
-    }
+    let whole = whole_run(runs);
     let mut merged: BTreeMap<String, PodRow> = BTreeMap::new();
     for p in runs.iter().flat_map(|r| &r.pods) {
         merged

@@ -14,7 +14,7 @@ pub const HISTOGRAM_TAGS: [&str; 4] = ["raw", "corrected", "all_raw", "send_late
 
 /// A closed second's histograms, V2 + deflate: a few hundred bytes each, so that memory stays
 /// flat over long runs (bench/soak.py).
-pub fn encode_compact(h: &Histogram<u32>) -> Vec<u8> {
+pub fn encode_compact<T: hdrhistogram::Counter>(h: &Histogram<T>) -> Vec<u8> {
     let mut bytes = Vec::new();
     V2DeflateSerializer::new()
         .serialize(h, &mut bytes)
@@ -39,7 +39,7 @@ pub fn per_second(started: SystemTime, seconds: &[CompactSecond]) -> Vec<u8> {
             .expect("bytes written by V2DeflateSerializer read back");
         (s, tag, h)
     });
-    per_second_of(started, entries.collect::<Vec<_>>())
+    per_second_of(started, entries)
 }
 
 /// The whole-run log: `raw`, `corrected`, `all_raw`, then `endpoint=<name>` per endpoint.
@@ -58,19 +58,27 @@ pub fn whole_run<'a>(
 }
 
 /// One entry of an interval log as read back: its start (from the log's base time), tag and
-/// histogram.
-pub type Entry = (Duration, String, Histogram<u64>);
+/// histogram, still serialized (V2 + deflate: a few hundred bytes, where a decoded histogram
+/// of millisecond latencies takes ~100 KB — decode with [`decode`] when needed).
+pub type Entry = (Duration, String, Vec<u8>);
 
 /// Why an interval log could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ReadError(String);
 
-/// Reads every histogram of an interval log written by [`per_second`] or [`whole_run`].
+/// Decodes one serialized histogram (as [`read`] returns them).
+pub fn decode(bytes: &[u8]) -> Result<Histogram<u64>, ReadError> {
+    Deserializer::new()
+        .deserialize(&mut &bytes[..])
+        .map_err(|e| ReadError(format!("a histogram does not decode: {e:?}")))
+}
+
+/// Reads every histogram of an interval log written by [`per_second`] or [`whole_run`], kept
+/// serialized.
 pub fn read(log: &[u8]) -> Result<Vec<Entry>, ReadError> {
     use base64::Engine;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-    let mut deserializer = Deserializer::new();
     let mut out = Vec::new();
     for entry in IntervalLogIterator::new(log) {
         let entry = entry.map_err(|e| ReadError(format!("malformed interval log: {e:?}")))?;
@@ -78,11 +86,8 @@ pub fn read(log: &[u8]) -> Result<Vec<Entry>, ReadError> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(h.encoded_histogram())
                 .map_err(|e| ReadError(format!("a histogram is not base64: {e}")))?;
-            let histogram: Histogram<u64> = deserializer
-                .deserialize(&mut bytes.as_slice())
-                .map_err(|e| ReadError(format!("a histogram does not decode: {e:?}")))?;
             let tag = h.tag().map(|t| t.as_str().to_owned()).unwrap_or_default();
-            out.push((h.start_timestamp(), tag, histogram));
+            out.push((h.start_timestamp(), tag, bytes));
         }
     }
     Ok(out)

@@ -92,6 +92,7 @@ fn every_manifest_parses_into_its_kubernetes_type() {
     let mut files = base_resources();
     files.push(crate_dir().join("k8s/examples/ingress.yaml"));
     files.push(crate_dir().join("k8s/examples/scaleproof-job.yaml"));
+    files.push(crate_dir().join("k8s/examples/scaleproof-workers-job.yaml"));
     files.push(crate_dir().join("k8s/overlays/loadbalancer/service-loadbalancer.yaml"));
     let o = load(&files);
     assert_eq!(
@@ -110,7 +111,7 @@ fn every_manifest_parses_into_its_kubernetes_type() {
             o.jobs.len(),
             o.ingresses.len()
         ),
-        (2, 1, 1, 1)
+        (2, 1, 2, 1)
     );
     let overlay = &documents(&crate_dir().join("k8s/overlays/loadbalancer/kustomization.yaml"))[0];
     assert!(overlay["resources"][0].as_str().is_some_and(|r| {
@@ -569,6 +570,71 @@ fn the_job_writes_where_the_reports_can_be_copied_out() {
     let how = std::fs::read_to_string(crate_dir().join("k8s/examples/scaleproof-reports.yaml"))
         .expect("reports");
     assert!(how.contains("kubectl cp scaleproof-reports-reader:/reports"));
+}
+
+#[test]
+fn the_workers_job_gives_each_index_its_share_one_start_and_its_own_folder() {
+    let path = crate_dir().join("k8s/examples/scaleproof-workers-job.yaml");
+    let o = load(&[
+        path,
+        crate_dir().join("k8s/examples/scaleproof-reports.yaml"),
+    ]);
+    let job = &o.jobs[0];
+    let spec = job.spec.clone().expect("job spec");
+    assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
+    let n = spec.completions.expect("completions");
+    assert_eq!(spec.parallelism, Some(n), "every worker runs at once");
+    assert_eq!(
+        spec.backoff_limit,
+        Some(0),
+        "a failed worker is not retried"
+    );
+    let pod = spec.template.spec.expect("pod spec");
+    let container = &pod.containers[0];
+    let env = container.env.clone().unwrap_or_default();
+    let index = env.iter().find(|e| e.name == "INDEX").expect("INDEX");
+    assert_eq!(
+        index
+            .value_from
+            .as_ref()
+            .and_then(|v| v.field_ref.as_ref())
+            .map(|f| f.field_path.as_str()),
+        Some("metadata.annotations['batch.kubernetes.io/job-completion-index']")
+    );
+    let start = env
+        .iter()
+        .find(|e| e.name == "START_AT")
+        .and_then(|e| e.value.clone())
+        .expect("START_AT");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&start).is_ok(),
+        "{start}"
+    );
+    let args = container.args.clone().unwrap_or_default();
+    assert!(args.contains(&format!("--worker=$(INDEX)/{n}")), "{args:?}");
+    assert!(
+        args.contains(&"--start-at=$(START_AT)".to_owned()),
+        "{args:?}"
+    );
+    assert!(
+        args.contains(&"--no-cluster".to_owned()),
+        "workers need no RBAC"
+    );
+    let out = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--out="))
+        .expect("--out");
+    assert!(
+        out.contains("$(INDEX)"),
+        "each worker its own folder: {out}"
+    );
+    let mount = &container.volume_mounts.as_ref().expect("mounts")[0];
+    assert!(out.starts_with(&mount.mount_path), "{out}");
+    let volume = pod.volumes.as_ref().expect("volumes")[0].clone();
+    assert_eq!(
+        volume.persistent_volume_claim.map(|c| c.claim_name),
+        o.claims[0].metadata.name.clone()
+    );
 }
 
 #[test]
