@@ -508,9 +508,17 @@ fn images_are_pinned_never_latest() {
         crate_dir().join("k8s/examples/scaleproof-job.yaml"),
         crate_dir().join("k8s/examples/scaleproof-reports-reader.yaml"),
     ]);
+    let workers_pod = job_pod(&load(&[
+        crate_dir().join("k8s/examples/scaleproof-workers-job.yaml")
+    ]));
     let job_pod = job_pod(&o);
     let reader = o.pods[0].spec.clone().expect("reader pod");
-    for c in job_pod.containers.iter().chain(&reader.containers) {
+    for c in job_pod
+        .containers
+        .iter()
+        .chain(&reader.containers)
+        .chain(&workers_pod.containers)
+    {
         let image = c.image.as_deref().expect("image");
         let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
         assert!(!tag.is_empty() && tag != "latest", "{image} is not pinned");
@@ -519,6 +527,10 @@ fn images_are_pinned_never_latest() {
         job_pod.containers[0].image_pull_policy.as_deref(),
         Some("IfNotPresent"),
         "an image loaded into kind/minikube is used"
+    );
+    assert_eq!(
+        workers_pod.containers[0].image_pull_policy.as_deref(),
+        Some("IfNotPresent")
     );
 }
 
