@@ -6,10 +6,10 @@
 
 use chrono::Utc;
 use scaleproof::load::recorder::{Gauges, Outcome, Recorder, Sample};
-use scaleproof::timeline::{
-    self, GeneratorRecord, LoadRecord, PER_SECOND_HLOG, RunDir, RunMeta, TOTAL_HLOG, Totals,
-    WorkerRecord,
-};
+#[path = "common/mod.rs"]
+mod common;
+
+use scaleproof::timeline::{self, PER_SECOND_HLOG, RunDir, RunMeta, TOTAL_HLOG, WorkerRecord};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,43 +66,15 @@ fn worker_run(index: u32, out: &std::path::Path) -> Result<PathBuf, Box<dyn std:
         target_rps: Some(RATE as f64),
     });
     let meta = RunMeta {
-        format: timeline::RUN_FORMAT.into(),
-        scaleproof_version: env!("CARGO_PKG_VERSION").into(),
-        scenario: "synthetic-1h".into(),
-        scenario_file: None,
-        description: None,
-        target: "http://target-service.default.svc:8080/".into(),
-        embedded_target: false,
-        load: LoadRecord::Open {
-            stages: vec![],
-            max_users: 2000,
-            max_lag_s: 1.0,
-        },
-        requests: vec![],
-        endpoint_header: "x-served-by".into(),
-        tls: None,
-        local_replicas: None,
-        warnings: Vec::new(),
-        preflight: Vec::new(),
         worker: Some(WorkerRecord {
             index,
             count: WORKERS,
             start_at: Some(started),
             start_late_ms: Some(0.0),
         }),
-        workers: Vec::new(),
-        request_timeout_s: 30.0,
-        recycle_connections_s: Some(10.0),
-        expectations: Default::default(),
         started_at: started,
         ended_at: started + chrono::Duration::seconds(SECONDS as i64),
-        duration_s: SECONDS as f64,
-        end_reason: "completed".into(),
-        totals: Totals {
-            ..recording.totals.clone()
-        },
-        generator: GeneratorRecord::here(),
-        cluster: None,
+        ..common::synthetic_meta("synthetic-1h", SECONDS, recording.totals.clone())
     };
     let dir = RunDir::create(&out.join(format!("w{index}")), started, "synthetic-1h")?;
     dir.write_meta(&meta)?;

@@ -3,9 +3,11 @@
 //! 10 endpoints, a watched Deployment with 50 scale events — and print how long it took. Run with
 //! `cargo run --release --example render_bench` (bench/RESULTS.md records the numbers).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use scaleproof::timeline::{
-    self, ClusterRecord, EndpointRow, EventRow, GeneratorRecord, LoadRecord, RunMeta, TimelineRow,
-    Totals,
+    self, ClusterRecord, EndpointRow, EventRow, RunMeta, TimelineRow, Totals,
 };
 use std::time::Instant;
 
@@ -52,28 +54,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let meta = RunMeta {
-        format: timeline::RUN_FORMAT.into(),
-        scaleproof_version: env!("CARGO_PKG_VERSION").into(),
-        scenario: "synthetic-1h".into(),
-        scenario_file: None,
-        description: None,
-        target: "http://target-service.default.svc:8080/".into(),
-        embedded_target: false,
-        load: LoadRecord::Open {
-            stages: vec![],
-            max_users: 2000,
-            max_lag_s: 1.0,
-        },
-        requests: vec![],
-        endpoint_header: "x-served-by".into(),
-        tls: None,
-        local_replicas: None,
-        warnings: Vec::new(),
-        preflight: Vec::new(),
-        worker: None,
-        workers: Vec::new(),
-        request_timeout_s: 30.0,
-        recycle_connections_s: Some(10.0),
         expectations: scaleproof::expectations::Expectations {
             rps: Some(1000.0),
             replicas: Some(2),
@@ -81,22 +61,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             scale_within_s: Some(120.0),
             ..Default::default()
         },
-        started_at: chrono::Utc::now(),
-        ended_at: chrono::Utc::now(),
-        duration_s: SECONDS as f64,
-        end_reason: "completed".into(),
-        totals: Totals {
-            requests: rows.iter().map(|r| r.requests).sum(),
-            p95_corrected_us: Some(4900),
-            ..Default::default()
-        },
-        generator: GeneratorRecord::here(),
         cluster: Some(ClusterRecord {
             namespace: "default".into(),
             deployment: "target-service".into(),
             hpa: Some("target-service".into()),
             ..Default::default()
         }),
+        ..common::synthetic_meta(
+            "synthetic-1h",
+            SECONDS,
+            Totals {
+                requests: rows.iter().map(|r| r.requests).sum(),
+                p95_corrected_us: Some(4900),
+                ..Default::default()
+            },
+        )
     };
     // One ScalingReplicaSet event per scale-out of the Deployment (the first 50).
     let events: Vec<EventRow> = timeline::Timeline::new(&rows)

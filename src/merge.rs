@@ -14,8 +14,8 @@
 use crate::load::hlog;
 use crate::load::{histogram, max, quantile};
 use crate::timeline::{
-    self, EndpointRow, ErrorRow, MergedWorker, NO_ENDPOINT, PER_SECOND_HLOG, PodRow, RunDir,
-    RunDirError, RunMeta, TOTAL_HLOG, TimelineRow, Totals,
+    self, EndpointRow, ErrorColumns, ErrorKind, ErrorRow, MergedWorker, NO_ENDPOINT,
+    PER_SECOND_HLOG, PodRow, RunDir, RunDirError, RunMeta, TOTAL_HLOG, TimelineRow, Totals,
 };
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
@@ -91,21 +91,28 @@ impl WorkerRun {
                     seconds
                 },
             ),
-            total: log(TOTAL_HLOG)?
-                .into_iter()
-                .map(|(_, tag, bytes)| Ok((tag, decode(dir, &bytes)?)))
-                .collect::<Result<_, MergeError>>()?,
+            total: {
+                let mut decoder = hlog::Decoder::default();
+                log(TOTAL_HLOG)?
+                    .into_iter()
+                    .map(|(_, tag, bytes)| Ok((tag, decode(&mut decoder, dir, &bytes)?)))
+                    .collect::<Result<_, MergeError>>()?
+            },
             dir: dir.to_path_buf(),
         })
     }
 
     /// Second `s`'s histograms of this worker, decoded.
-    fn second(&self, s: u64) -> Result<Vec<(&str, Histogram<u64>)>, MergeError> {
+    fn second(
+        &self,
+        s: u64,
+        decoder: &mut hlog::Decoder,
+    ) -> Result<Vec<(&str, Histogram<u64>)>, MergeError> {
         self.per_second
             .get(&s)
             .into_iter()
             .flatten()
-            .map(|(tag, bytes)| Ok((tag.as_str(), decode(&self.dir, bytes)?)))
+            .map(|(tag, bytes)| Ok((tag.as_str(), decode(decoder, &self.dir, bytes)?)))
             .collect()
     }
 
@@ -114,8 +121,12 @@ impl WorkerRun {
     }
 }
 
-fn decode(dir: &Path, bytes: &[u8]) -> Result<Histogram<u64>, MergeError> {
-    hlog::decode(bytes).map_err(|e| MergeError::Histograms {
+fn decode(
+    decoder: &mut hlog::Decoder,
+    dir: &Path,
+    bytes: &[u8],
+) -> Result<Histogram<u64>, MergeError> {
+    decoder.decode(bytes).map_err(|e| MergeError::Histograms {
         dir: dir.to_path_buf(),
         message: e.to_string(),
     })
@@ -172,10 +183,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
         .min()
         .unwrap_or_else(Utc::now);
 
-    let merged = merge_seconds(&runs, earliest)?;
+    let started = SystemTime::from(earliest);
+    // Each merged second's histograms go straight into the per-second log.
+    let mut merged = None;
+    let per_second_log = hlog::per_second_with(started, |put| {
+        merged = Some(merge_seconds(&runs, earliest, put)?);
+        Ok::<(), MergeError>(())
+    })?;
+    let merged = merged.expect("merge_seconds ran");
     let totals = merge_totals(&runs, &merged.send_late);
     let meta = merged_meta(&runs, workers, earliest, totals);
-    let started = SystemTime::from(earliest);
     let total_log = whole_run_log(&runs, started, merged.rows.len() as u64);
     let dir = RunDir::create(out, meta.started_at, &meta.scenario)?;
     dir.write_meta(&meta)?;
@@ -183,10 +200,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
     dir.write(&timeline::ENDPOINTS, &merged.endpoint_rows)?;
     dir.write(&timeline::ERRORS, &merge_errors(&runs))?;
     dir.write(&timeline::PODS, &merge_pods(&runs))?;
-    dir.write_bytes(
-        PER_SECOND_HLOG,
-        &hlog::per_second(started, &merged.histograms),
-    )?;
+    dir.write_bytes(PER_SECOND_HLOG, &per_second_log)?;
     dir.write_bytes(TOTAL_HLOG, &total_log)?;
     Ok(dir.path().to_path_buf())
 }
@@ -240,8 +254,6 @@ type Histograms = BTreeMap<String, Histogram<u64>>;
 struct Seconds {
     rows: Vec<TimelineRow>,
     endpoint_rows: Vec<EndpointRow>,
-    /// Each merged second's histograms, serialized again as the run keeps them.
-    histograms: Vec<hlog::CompactSecond>,
     /// The send lateness of every second, added (whole-run logs do not hold it).
     send_late: Histogram<u64>,
 }
@@ -259,10 +271,15 @@ fn add_to(total: &mut Histogram<u64>, h: &Histogram<u64>) {
     }
 }
 
-/// Timeline rows, endpoint rows and the per-second histograms of the merged run, one second
-/// at a time (a second's histograms are decoded, added, summarised and serialized again
-/// before the next: memory stays flat in the run's length).
-fn merge_seconds(runs: &[WorkerRun], earliest: DateTime<Utc>) -> Result<Seconds, MergeError> {
+/// Timeline rows and endpoint rows of the merged run, one second at a time: a second's
+/// histograms are decoded, added, summarised and handed to `put` (the per-second log) before
+/// the next, so memory stays flat in the run's length.
+fn merge_seconds(
+    runs: &[WorkerRun],
+    earliest: DateTime<Utc>,
+    put: &mut dyn FnMut(u64, &str, &Histogram<u64>),
+) -> Result<Seconds, MergeError> {
+    let mut decoder = hlog::Decoder::default();
     let mut per_endpoint: BTreeMap<(u64, String), (u64, u64)> = BTreeMap::new();
     for run in runs {
         for e in &run.endpoint_rows {
@@ -274,7 +291,6 @@ fn merge_seconds(runs: &[WorkerRun], earliest: DateTime<Utc>) -> Result<Seconds,
     let mut out = Seconds {
         rows: Vec::new(),
         endpoint_rows: Vec::new(),
-        histograms: Vec::new(),
         send_late: histogram(),
     };
     let mut by_second: BTreeMap<u64, Vec<&TimelineRow>> = BTreeMap::new();
@@ -286,7 +302,7 @@ fn merge_seconds(runs: &[WorkerRun], earliest: DateTime<Utc>) -> Result<Seconds,
     for (&s, parts) in &by_second {
         let mut h = Histograms::new();
         for run in runs {
-            for (tag, second) in run.second(s)? {
+            for (tag, second) in run.second(s, &mut decoder)? {
                 add(&mut h, tag, &second);
             }
         }
@@ -312,12 +328,6 @@ fn merge_seconds(runs: &[WorkerRun], earliest: DateTime<Utc>) -> Result<Seconds,
             requests,
             ok,
             errors: sum(|r| r.errors),
-            err_connect: sum(|r| r.err_connect),
-            err_timeout: sum(|r| r.err_timeout),
-            err_4xx: sum(|r| r.err_4xx),
-            err_5xx: sum(|r| r.err_5xx),
-            err_backpressure: sum(|r| r.err_backpressure),
-            err_other: sum(|r| r.err_other),
             dropped: sum(|r| r.dropped),
             endpoints: (endpoints > 0).then_some(endpoints),
             // The worst worker's health: one saturated generator taints the merged second.
@@ -325,6 +335,7 @@ fn merge_seconds(runs: &[WorkerRun], earliest: DateTime<Utc>) -> Result<Seconds,
             gen_lag_max_us: parts.iter().filter_map(|r| r.gen_lag_max_us).max(),
             ..TimelineRow::default()
         };
+        sum_errors(&mut row, parts.iter().copied());
         let q = |tag: &str, p: f64| get(tag).and_then(|h| quantile(h, p));
         let m = |tag: &str| get(tag).and_then(max);
         row.p50_raw_us = q("raw", 0.50);
@@ -373,12 +384,9 @@ fn merge_seconds(runs: &[WorkerRun], earliest: DateTime<Utc>) -> Result<Seconds,
                 t.clone(),
             )
         });
-        out.histograms.push((
-            s,
-            tags.iter()
-                .map(|(t, h)| (t.clone(), hlog::encode_compact(h)))
-                .collect(),
-        ));
+        for (tag, h) in &tags {
+            put(s, tag, h);
+        }
     }
     Ok(out)
 }
@@ -395,16 +403,10 @@ fn merge_totals(runs: &[WorkerRun], send_late: &Histogram<u64>) -> Totals {
         .filter_map(|t| t.strip_prefix("endpoint="))
         .filter(|n| *n != NO_ENDPOINT)
         .count() as u64;
-    Totals {
+    let mut totals = Totals {
         requests: sum(|t| t.requests),
         ok: sum(|t| t.ok),
         errors: sum(|t| t.errors),
-        err_connect: sum(|t| t.err_connect),
-        err_timeout: sum(|t| t.err_timeout),
-        err_4xx: sum(|t| t.err_4xx),
-        err_5xx: sum(|t| t.err_5xx),
-        err_backpressure: sum(|t| t.err_backpressure),
-        err_other: sum(|t| t.err_other),
         dropped: sum(|t| t.dropped),
         cancelled: sum(|t| t.cancelled),
         endpoints: (endpoints > 0).then_some(endpoints),
@@ -421,6 +423,19 @@ fn merge_totals(runs: &[WorkerRun], send_late: &Histogram<u64>) -> Totals {
         send_late_p50_us: q("send_late", 0.50),
         send_late_p99_us: q("send_late", 0.99),
         send_late_max_us: m("send_late"),
+        ..Totals::default()
+    };
+    sum_errors(&mut totals, runs.iter().map(|r| &r.meta.totals));
+    totals
+}
+
+/// Each `err_<kind>` column of `into`, the sum of the parts'.
+fn sum_errors<'a, T: ErrorColumns + 'a>(
+    into: &mut impl ErrorColumns,
+    parts: impl Iterator<Item = &'a T> + Clone,
+) {
+    for kind in ErrorKind::ALL {
+        *into.errors_of_mut(kind) = parts.clone().map(|p| p.errors_of(kind)).sum();
     }
 }
 
@@ -466,14 +481,7 @@ fn merged_meta(
         .map(|r| r.meta.ended_at)
         .max()
         .unwrap_or(meta.ended_at);
-    let problems: Vec<String> = workers
-        .iter()
-        .filter_map(|w| {
-            w.problem
-                .as_ref()
-                .map(|p| format!("worker {}: {p}", w.index))
-        })
-        .collect();
+    let problems = timeline::worker_problems(&workers);
     meta.started_at = earliest;
     meta.ended_at = ended;
     meta.duration_s = runs

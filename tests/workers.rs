@@ -49,14 +49,10 @@ fn finish(child: Child) {
     );
 }
 
-fn only_dir(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .expect("out dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
+/// The `summary.json` of a run directory.
+fn summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("json")
 }
 
 /// `scaleproof merge`, its exit code and the merged run directory.
@@ -69,7 +65,7 @@ fn merge(dirs: &[PathBuf], out: &Path) -> (i32, PathBuf) {
         .stderr(Stdio::null())
         .status()
         .expect("merge");
-    (status.code().expect("exit code"), only_dir(out))
+    (status.code().expect("exit code"), common::only_run_dir(out))
 }
 
 #[test]
@@ -84,7 +80,10 @@ fn two_workers_merge_exactly_into_the_services_count_and_the_union_of_their_logs
         .map(|i| worker(&target.base, plan, i, 2, &at, &dirs[i as usize]))
         .collect();
     children.into_iter().for_each(finish);
-    let runs: Vec<PathBuf> = dirs.iter().map(|d| only_dir(&d.join("out"))).collect();
+    let runs: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| common::only_run_dir(&d.join("out")))
+        .collect();
     let metas: Vec<RunMeta> = runs
         .iter()
         .map(|d| timeline::RunDir::open(d).read_meta().expect("run.json"))
@@ -99,10 +98,7 @@ fn two_workers_merge_exactly_into_the_services_count_and_the_union_of_their_logs
     // The built-in scenario expects ≥ 1,000 ok rps: judged on the merged run (both shares),
     // which sustained 300.
     assert_eq!(code, 1, "the merged run fails its rps expectation");
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(merged.join("summary.json")).expect("summary.json"),
-    )
-    .expect("json");
+    let summary = summary(&merged);
     let rps = summary["verdict"]["checks"]
         .as_array()
         .expect("checks")
@@ -196,7 +192,7 @@ fn a_worker_killed_mid_run_makes_the_merged_verdict_inconclusive() {
     let _ = killed.wait();
     finish(survivor);
 
-    let runs = vec![only_dir(&dirs[0].join("out"))];
+    let runs = vec![common::only_run_dir(&dirs[0].join("out"))];
     let (code, merged) = merge(&runs, &work.path().join("merged"));
     assert_eq!(code, 4, "inconclusive: half the load is missing");
     let meta = timeline::RunDir::open(&merged)
@@ -218,10 +214,7 @@ fn a_worker_killed_mid_run_makes_the_merged_verdict_inconclusive() {
         "{}",
         meta.end_reason
     );
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(merged.join("summary.json")).expect("summary.json"),
-    )
-    .expect("json");
+    let summary = summary(&merged);
     assert_eq!(summary["verdict"]["state"], "inconclusive");
     assert!(
         summary["verdict"]["caveats"]

@@ -67,11 +67,27 @@ pub type Entry = (Duration, String, Vec<u8>);
 #[error("{0}")]
 pub struct ReadError(String);
 
-/// Decodes one serialized histogram (as [`read`] returns them).
-pub fn decode(bytes: &[u8]) -> Result<Histogram<u64>, ReadError> {
-    Deserializer::new()
-        .deserialize(&mut &bytes[..])
-        .map_err(|e| ReadError(format!("a histogram does not decode: {e:?}")))
+/// Decodes serialized histograms (as [`read`] returns them), reusing one buffer.
+pub struct Decoder(Deserializer);
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decoder")
+    }
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self(Deserializer::new())
+    }
+}
+
+impl Decoder {
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Histogram<u64>, ReadError> {
+        self.0
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| ReadError(format!("a histogram does not decode: {e:?}")))
+    }
 }
 
 /// Reads every histogram of an interval log written by [`per_second`] or [`whole_run`], kept
@@ -100,7 +116,7 @@ pub fn per_second_of(
 ) -> Vec<u8> {
     write(
         started,
-        "scaleproof per-second latency, microseconds; tags: raw, corrected, all_raw, send_late, endpoint=<name>",
+        PER_SECOND_COMMENT,
         seconds
             .into_iter()
             .map(|(s, tag, h)| (Duration::from_secs(s), Duration::from_secs(1), tag, h)),
@@ -128,6 +144,37 @@ fn write(
     comment: &str,
     entries: impl IntoIterator<Item = (Duration, Duration, String, Histogram<u64>)>,
 ) -> Vec<u8> {
+    let filled: Result<_, std::convert::Infallible> = write_with(started, comment, |put| {
+        for (start, length, tag, h) in entries {
+            put(start, length, &tag, &h);
+        }
+        Ok(())
+    });
+    match filled {
+        Ok(out) => out,
+    }
+}
+
+/// Writes a per-second log whose histograms `fill` hands over one at a time, as it makes
+/// them: `put(second, tag, histogram)` (nothing is kept but the log itself).
+pub fn per_second_with<E>(
+    started: SystemTime,
+    fill: impl FnOnce(&mut dyn FnMut(u64, &str, &Histogram<u64>)) -> Result<(), E>,
+) -> Result<Vec<u8>, E> {
+    write_with(started, PER_SECOND_COMMENT, |put| {
+        fill(&mut |s, tag, h| put(Duration::from_secs(s), Duration::from_secs(1), tag, h))
+    })
+}
+
+/// The per-second log's header comment.
+const PER_SECOND_COMMENT: &str = "scaleproof per-second latency, microseconds; tags: raw, corrected, all_raw, send_late, endpoint=<name>";
+
+/// Writes an interval log whose entries `fill` puts in one at a time.
+fn write_with<E>(
+    started: SystemTime,
+    comment: &str,
+    fill: impl FnOnce(&mut dyn FnMut(Duration, Duration, &str, &Histogram<u64>)) -> Result<(), E>,
+) -> Result<Vec<u8>, E> {
     let mut out = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     let mut builder = IntervalLogWriterBuilder::new();
@@ -138,10 +185,10 @@ fn write(
     let mut log = builder
         .begin_log_with(&mut out, &mut serializer)
         .expect("writing an interval log header into a Vec cannot fail");
-    for (start, length, tag, h) in entries {
-        log.write_histogram(&h, start, length, Tag::new(&tag))
+    fill(&mut |start, length, tag, h| {
+        log.write_histogram(h, start, length, Tag::new(tag))
             .expect("writing into a Vec cannot fail");
-    }
+    })?;
     drop(log);
-    out
+    Ok(out)
 }

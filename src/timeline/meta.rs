@@ -264,6 +264,18 @@ pub struct WorkerRecord {
     pub start_late_ms: Option<f64>,
 }
 
+/// One line per worker of a merged run that has a problem: `worker 1: missing: …`.
+pub fn worker_problems(workers: &[MergedWorker]) -> Vec<String> {
+    workers
+        .iter()
+        .filter_map(|w| {
+            w.problem
+                .as_ref()
+                .map(|p| format!("worker {}: {p}", w.index))
+        })
+        .collect()
+}
+
 /// One worker of a merged run, as the merge found it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MergedWorker {

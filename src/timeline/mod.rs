@@ -25,7 +25,7 @@ pub use errors::{
 pub use meta::{
     ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, MergedWorker, RUN_FORMAT,
     ReplicaLife, RequestRecord, RunMeta, StageRecord, TlsRecord, Totals, WorkerRecord,
-    WorkloadSource,
+    WorkloadSource, worker_problems,
 };
 pub use pods::{COLD_REQUESTS, POD_COLUMNS, PodRow, join as join_pods};
 pub use query::{

@@ -25,14 +25,7 @@ pub use rules::{evaluate, evaluate_for, evaluate_with};
 /// checks say — the part of the load that is left can neither pass nor fail it (a throughput
 /// shortfall may be the missing share).
 pub fn with_workers(mut verdict: Verdict, workers: &[crate::timeline::MergedWorker]) -> Verdict {
-    let problems: Vec<String> = workers
-        .iter()
-        .filter_map(|w| {
-            w.problem
-                .as_ref()
-                .map(|p| format!("worker {}: {p}", w.index))
-        })
-        .collect();
+    let problems = crate::timeline::worker_problems(workers);
     if !problems.is_empty() {
         verdict.caveats.extend(problems);
         verdict.state = State::Inconclusive;
