@@ -185,12 +185,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
 
     let started = SystemTime::from(earliest);
     // Each merged second's histograms go straight into the per-second log.
-    let mut merged = None;
-    let per_second_log = hlog::per_second_with(started, |put| {
-        merged = Some(merge_seconds(&runs, earliest, put)?);
-        Ok::<(), MergeError>(())
-    })?;
-    let merged = merged.expect("merge_seconds ran");
+    let (merged, per_second_log) = merge_in_parallel(&runs, earliest, started)?;
     let totals = merge_totals(&runs, &merged.send_late);
     let meta = merged_meta(&runs, workers, earliest, totals);
     let total_log = whole_run_log(&runs, started, merged.rows.len() as u64);
@@ -271,12 +266,70 @@ fn add_to(total: &mut Histogram<u64>, h: &Histogram<u64>) {
     }
 }
 
-/// Timeline rows and endpoint rows of the merged run, one second at a time: a second's
-/// histograms are decoded, added, summarised and handed to `put` (the per-second log) before
-/// the next, so memory stays flat in the run's length.
+/// The seconds of the run split over the machine's cores, each part merged on its own thread
+/// with its own piece of the per-second log; the pieces are joined in order.
+fn merge_in_parallel(
+    runs: &[WorkerRun],
+    earliest: DateTime<Utc>,
+    started: SystemTime,
+) -> Result<(Seconds, Vec<u8>), MergeError> {
+    let seconds: BTreeSet<u64> = runs
+        .iter()
+        .flat_map(|r| r.rows.iter().map(|row| row.t_s))
+        .collect();
+    let seconds: Vec<u64> = seconds.into_iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = seconds.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<(Seconds, Vec<u8>), MergeError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = seconds
+            .chunks(chunk)
+            .map(|part| {
+                let range = part[0]..=part[part.len() - 1];
+                scope.spawn(move || {
+                    let mut merged = None;
+                    let log = hlog::per_second_with(started, |put| {
+                        merged = Some(merge_seconds(runs, earliest, range, put)?);
+                        Ok::<(), MergeError>(())
+                    })?;
+                    Ok((merged.expect("merge_seconds ran"), log))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a merge thread panicked"))
+            .collect()
+    });
+    let mut all = Seconds {
+        rows: Vec::new(),
+        endpoint_rows: Vec::new(),
+        send_late: histogram(),
+    };
+    let mut log: Option<Vec<u8>> = None;
+    for part in parts {
+        let (seconds, piece) = part?;
+        all.rows.extend(seconds.rows);
+        all.endpoint_rows.extend(seconds.endpoint_rows);
+        add_to(&mut all.send_late, &seconds.send_late);
+        match &mut log {
+            None => log = Some(piece),
+            Some(log) => hlog::append_entries(log, &piece),
+        }
+    }
+    let log = match log {
+        Some(log) => log,
+        None => hlog::per_second_with(started, |_| Ok::<(), MergeError>(()))?,
+    };
+    Ok((all, log))
+}
+
+/// Timeline rows and endpoint rows of the merged run's seconds in `range`, one second at a
+/// time: a second's histograms are decoded, added, summarised and handed to `put` (the
+/// per-second log) before the next, so memory stays flat in the run's length.
 fn merge_seconds(
     runs: &[WorkerRun],
     earliest: DateTime<Utc>,
+    range: std::ops::RangeInclusive<u64>,
     put: &mut dyn FnMut(u64, &str, &Histogram<u64>),
 ) -> Result<Seconds, MergeError> {
     let mut decoder = hlog::Decoder::default();
@@ -295,7 +348,7 @@ fn merge_seconds(
     };
     let mut by_second: BTreeMap<u64, Vec<&TimelineRow>> = BTreeMap::new();
     for run in runs {
-        for row in &run.rows {
+        for row in run.rows.iter().filter(|r| range.contains(&r.t_s)) {
             by_second.entry(row.t_s).or_default().push(row);
         }
     }

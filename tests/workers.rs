@@ -142,6 +142,16 @@ fn two_workers_merge_exactly_into_the_services_count_and_the_union_of_their_logs
             corrected.record(corrected_us).expect("record");
         }
     }
+    // The merged per-second log (written in pieces, one per core) holds every second once,
+    // in order.
+    let log = std::fs::read(merged.join(timeline::PER_SECOND_HLOG)).expect("merged log");
+    let entries = scaleproof::load::hlog::read(&log).expect("the merged log reads back");
+    let logged: Vec<u64> = entries
+        .iter()
+        .filter(|(_, tag, _)| tag == "raw")
+        .map(|(start, _, _)| start.as_secs())
+        .collect();
+    assert_eq!(logged, rows.iter().map(|r| r.t_s).collect::<Vec<_>>());
     // Every second with requests is checked (a trailing partial second may have none).
     let answered: Vec<&TimelineRow> = rows.iter().filter(|r| r.requests > 0).collect();
     assert_eq!(union.len(), answered.len());

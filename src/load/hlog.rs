@@ -166,6 +166,17 @@ pub fn per_second_with<E>(
     })
 }
 
+/// Appends the entries of `other`, an interval log written like `log` (same start and base
+/// time), to `log`: its header lines (`#…` and the column legend `"…`) are left out, and
+/// entry lines never start with either.
+pub fn append_entries(log: &mut Vec<u8>, other: &[u8]) {
+    for line in other.split_inclusive(|&b| b == b'\n') {
+        if !line.starts_with(b"#") && !line.starts_with(b"\"") {
+            log.extend_from_slice(line);
+        }
+    }
+}
+
 /// The per-second log's header comment.
 const PER_SECOND_COMMENT: &str = "scaleproof per-second latency, microseconds; tags: raw, corrected, all_raw, send_late, endpoint=<name>";
 
