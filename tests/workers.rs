@@ -236,3 +236,49 @@ fn a_worker_killed_mid_run_makes_the_merged_verdict_inconclusive() {
         summary["verdict"]
     );
 }
+
+#[test]
+fn a_worker_whose_second_0_began_apart_is_flagged_and_the_verdict_inconclusive() {
+    let _one = common::one_attack_at_a_time();
+    let target = common::Target::start("pod-apart", None);
+    let work = tempfile::tempdir().expect("tempdir");
+    let plan = "100:0s,100:1s";
+    let first = chrono::Utc::now() + chrono::Duration::seconds(2);
+    // Worker 1 told a start 300 ms later: as a worker whose clock runs 300 ms behind would.
+    let starts = [first, first + chrono::Duration::milliseconds(300)]
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let dirs: Vec<PathBuf> = (0..2).map(|i| work.path().join(format!("w{i}"))).collect();
+    let children: Vec<Child> = (0..2)
+        .map(|i| {
+            worker(
+                &target.base,
+                plan,
+                i,
+                2,
+                &starts[i as usize],
+                &dirs[i as usize],
+            )
+        })
+        .collect();
+    children.into_iter().for_each(finish);
+    let runs: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| common::only_run_dir(&d.join("out")))
+        .collect();
+    let (code, merged) = merge(&runs, &work.path().join("merged"));
+    assert_eq!(code, 4, "inconclusive: the seconds do not line up");
+    let meta = timeline::RunDir::open(&merged)
+        .read_meta()
+        .expect("merged run.json");
+    assert_eq!(meta.totals.requests, 100, "both shares are there");
+    let late = &meta.workers[1];
+    let offset = late.start_offset_ms.expect("offset");
+    assert!((offset - 300.0).abs() < 5.0, "offset {offset} ms");
+    assert!(
+        late.problem
+            .as_deref()
+            .is_some_and(|p| p.contains("after the earliest worker's")),
+        "{late:?}"
+    );
+    assert!(meta.workers[0].problem.is_none());
+}
