@@ -186,15 +186,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
     let started = SystemTime::from(earliest);
     // Each merged second's histograms go straight into the per-second log.
     let (merged, per_second_log) = merge_in_parallel(&runs, earliest, started)?;
-    let totals = merge_totals(&runs, &merged.send_late);
+    let whole = whole_run(&runs);
+    let totals = merge_totals(&runs, &whole, &merged.send_late);
     let meta = merged_meta(&runs, workers, earliest, totals);
-    let total_log = whole_run_log(&runs, started, merged.rows.len() as u64);
+    let total_log = whole_run_log(&whole, started, merged.rows.len() as u64);
     let dir = RunDir::create(out, meta.started_at, &meta.scenario)?;
     dir.write_meta(&meta)?;
     dir.write(&timeline::TIMELINE, &merged.rows)?;
     dir.write(&timeline::ENDPOINTS, &merged.endpoint_rows)?;
     dir.write(&timeline::ERRORS, &merge_errors(&runs))?;
-    dir.write(&timeline::PODS, &merge_pods(&runs))?;
+    dir.write(&timeline::PODS, &merge_pods(&runs, &whole))?;
     dir.write_bytes(PER_SECOND_HLOG, &per_second_log)?;
     dir.write_bytes(TOTAL_HLOG, &total_log)?;
     Ok(dir.path().to_path_buf())
@@ -445,9 +446,7 @@ fn merge_seconds(
 }
 
 /// The merged run's totals: counts summed; percentiles of the added whole-run histograms.
-fn merge_totals(runs: &[WorkerRun], send_late: &Histogram<u64>) -> Totals {
-    let mut whole = whole_run(runs);
-    whole.insert("send_late".to_owned(), send_late.clone());
+fn merge_totals(runs: &[WorkerRun], whole: &Histograms, send_late: &Histogram<u64>) -> Totals {
     let sum = |f: fn(&Totals) -> u64| runs.iter().map(|r| f(&r.meta.totals)).sum::<u64>();
     let q = |tag: &str, p: f64| whole.get(tag).and_then(|h| quantile(h, p));
     let m = |tag: &str| whole.get(tag).and_then(max);
@@ -473,9 +472,9 @@ fn merge_totals(runs: &[WorkerRun], send_late: &Histogram<u64>) -> Totals {
         max_corrected_us: m("corrected"),
         p95_all_raw_us: q("all_raw", 0.95),
         p99_all_raw_us: q("all_raw", 0.99),
-        send_late_p50_us: q("send_late", 0.50),
-        send_late_p99_us: q("send_late", 0.99),
-        send_late_max_us: m("send_late"),
+        send_late_p50_us: quantile(send_late, 0.50),
+        send_late_p99_us: quantile(send_late, 0.99),
+        send_late_max_us: max(send_late),
         ..Totals::default()
     };
     sum_errors(&mut totals, runs.iter().map(|r| &r.meta.totals));
@@ -504,8 +503,7 @@ fn whole_run(runs: &[WorkerRun]) -> Histograms {
 }
 
 /// The whole-run log of the merged run: each tag's histograms added.
-fn whole_run_log(runs: &[WorkerRun], started: SystemTime, seconds: u64) -> Vec<u8> {
-    let whole = whole_run(runs);
+fn whole_run_log(whole: &Histograms, started: SystemTime, seconds: u64) -> Vec<u8> {
     let mut tags: Vec<(String, &Histogram<u64>)> =
         whole.iter().map(|(t, h)| (t.clone(), h)).collect();
     tags.sort_by_key(|(t, _)| {
@@ -587,8 +585,7 @@ fn merge_errors(runs: &[WorkerRun]) -> Vec<ErrorRow> {
 /// What each endpoint served, over every worker: first and last response, counts; the
 /// percentiles of its added whole-run histogram; the cold start is unknown (each worker
 /// kept only its own first 100 responses).
-fn merge_pods(runs: &[WorkerRun]) -> Vec<PodRow> {
-    let whole = whole_run(runs);
+fn merge_pods(runs: &[WorkerRun], whole: &Histograms) -> Vec<PodRow> {
     let mut merged: BTreeMap<String, PodRow> = BTreeMap::new();
     for p in runs.iter().flat_map(|r| &r.pods) {
         merged

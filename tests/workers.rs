@@ -49,6 +49,23 @@ fn finish(child: Child) {
     );
 }
 
+/// Each worker's folder under `work` (`w0`, `w1`): its request log and its `out/`.
+fn worker_dirs(work: &Path) -> Vec<PathBuf> {
+    (0..2).map(|i| work.join(format!("w{i}"))).collect()
+}
+
+/// Two workers of `plan` against `base`, worker `i` starting at `starts[i]`, run to the end;
+/// returns their run directories.
+fn two_workers(base: &str, plan: &str, starts: [&str; 2], dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let children: Vec<Child> = (0..2)
+        .map(|i| worker(base, plan, i, 2, starts[i as usize], &dirs[i as usize]))
+        .collect();
+    children.into_iter().for_each(finish);
+    dirs.iter()
+        .map(|d| common::only_run_dir(&d.join("out")))
+        .collect()
+}
+
 /// The `summary.json` of a run directory.
 fn summary(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
@@ -74,16 +91,8 @@ fn two_workers_merge_exactly_into_the_services_count_and_the_union_of_their_logs
     let target = common::Target::start("pod-workers", None);
     let work = tempfile::tempdir().expect("tempdir");
     let at = start_in(3);
-    let plan = "300:0s,300:3s";
-    let dirs: Vec<PathBuf> = (0..2).map(|i| work.path().join(format!("w{i}"))).collect();
-    let children: Vec<Child> = (0..2)
-        .map(|i| worker(&target.base, plan, i, 2, &at, &dirs[i as usize]))
-        .collect();
-    children.into_iter().for_each(finish);
-    let runs: Vec<PathBuf> = dirs
-        .iter()
-        .map(|d| common::only_run_dir(&d.join("out")))
-        .collect();
+    let dirs = worker_dirs(work.path());
+    let runs = two_workers(&target.base, "300:0s,300:3s", [&at, &at], &dirs);
     let metas: Vec<RunMeta> = runs
         .iter()
         .map(|d| timeline::RunDir::open(d).read_meta().expect("run.json"))
@@ -188,7 +197,7 @@ fn a_worker_killed_mid_run_makes_the_merged_verdict_inconclusive() {
     let work = tempfile::tempdir().expect("tempdir");
     let at = start_in(2);
     let plan = "200:0s,200:3s";
-    let dirs: Vec<PathBuf> = (0..2).map(|i| work.path().join(format!("w{i}"))).collect();
+    let dirs = worker_dirs(work.path());
     let survivor = worker(&target.base, plan, 0, 2, &at, &dirs[0]);
     let mut killed = worker(&target.base, plan, 1, 2, &at, &dirs[1]);
     // Kill worker 1 once it has sent some of its share (its request log has lines).
@@ -247,24 +256,8 @@ fn a_worker_whose_second_0_began_apart_is_flagged_and_the_verdict_inconclusive()
     // Worker 1 told a start 300 ms later: as a worker whose clock runs 300 ms behind would.
     let starts = [first, first + chrono::Duration::milliseconds(300)]
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-    let dirs: Vec<PathBuf> = (0..2).map(|i| work.path().join(format!("w{i}"))).collect();
-    let children: Vec<Child> = (0..2)
-        .map(|i| {
-            worker(
-                &target.base,
-                plan,
-                i,
-                2,
-                &starts[i as usize],
-                &dirs[i as usize],
-            )
-        })
-        .collect();
-    children.into_iter().for_each(finish);
-    let runs: Vec<PathBuf> = dirs
-        .iter()
-        .map(|d| common::only_run_dir(&d.join("out")))
-        .collect();
+    let dirs = worker_dirs(work.path());
+    let runs = two_workers(&target.base, plan, [&starts[0], &starts[1]], &dirs);
     let (code, merged) = merge(&runs, &work.path().join("merged"));
     assert_eq!(code, 4, "inconclusive: the seconds do not line up");
     let meta = timeline::RunDir::open(&merged)

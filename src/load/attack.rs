@@ -103,13 +103,8 @@ impl LoadState {
         if self.control.is_started() {
             return;
         }
-        if let Some(pacer) = &self.pacer {
-            pacer.start_clock(at);
-        }
+        // One clock: the pacer's slots and the request log's times move with it.
         self.recorder.start_clock(at);
-        if let Some(log) = &self.request_log {
-            log.start_clock(at);
-        }
         self.control.start();
     }
 
@@ -227,14 +222,19 @@ pub fn prepare(
         })
         .map_err(LoadError::Client)?,
     );
-    let t0 = setup.recorder.t0();
     let pacer = match &config.shape {
         LoadShape::Open {
             plan,
             max_users,
             max_lag,
         } => {
-            let pacer = Pacer::new(plan.clone(), t0, *max_lag, INITIAL_OPEN_USERS, *max_users);
+            let pacer = Pacer::new(
+                plan.clone(),
+                setup.recorder.clock(),
+                *max_lag,
+                INITIAL_OPEN_USERS,
+                *max_users,
+            );
             Some(Arc::new(match config.share {
                 Some(w) => pacer.shared(w.index, w.count),
                 None => pacer,
@@ -242,17 +242,16 @@ pub fn prepare(
         }
         LoadShape::Closed { .. } => None,
     };
-    let request_log = match &config.request_log {
-        Some(path) => {
-            Some(
-                RequestLog::create(path, t0).map_err(|source| LoadError::RequestLog {
+    let request_log =
+        match &config.request_log {
+            Some(path) => Some(RequestLog::create(path, setup.recorder.clock()).map_err(
+                |source| LoadError::RequestLog {
                     path: path.clone(),
                     source,
-                })?,
-            )
-        }
-        None => None,
-    };
+                },
+            )?),
+            None => None,
+        };
     let live_users = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new(LoadState {
         mix,
@@ -366,10 +365,12 @@ pub async fn run(
         (LoadShape::Closed { .. }, None) => 1,
         (LoadShape::Open { max_users, .. }, None) => (*max_users).max(1),
     };
-    let scheduled_start = config.start_at.map(|at| {
+    // How long until --start-at, on this process's monotonic clock.
+    let start_wait = config
+        .start_at
+        .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
+    let scheduled_start = start_wait.map(|wait| {
         let shared = shared.clone();
-        // The wall-clock time as an instant of this process's monotonic clock.
-        let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
         let start = Instant::now() + wait;
         tokio::spawn(async move {
             shared.alarm.sleep_until(start).await;
@@ -430,11 +431,7 @@ pub async fn run(
     };
     // A previous run in this process may have left Goose's process-wide switch on.
     goose::reset_killswitch();
-    let latest_start = config
-        .start_at
-        .map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default())
-        .unwrap_or_default()
-        + START_AT_THE_LATEST;
+    let latest_start = start_wait.unwrap_or_default() + START_AT_THE_LATEST;
     let watchdog = tokio::spawn(watch_for_end(shared.clone(), deadline, latest_start));
     let result = attack.execute().await;
     // Goose ended by itself (a test plan ran out) or because we stopped it.

@@ -25,21 +25,24 @@ pub fn encode_compact<T: hdrhistogram::Counter>(h: &Histogram<T>) -> Vec<u8> {
 /// One closed second's compact histograms, each with its tag.
 pub type CompactSecond = (u64, Vec<(String, Vec<u8>)>);
 
-/// The per-second log: each second's compact histograms with their tags.
+/// The per-second log: each second's compact histograms with their tags, decoded one at a
+/// time as they are written.
 pub fn per_second(started: SystemTime, seconds: &[CompactSecond]) -> Vec<u8> {
-    let mut deserializer = Deserializer::new();
-    let entries = seconds.iter().flat_map(|(s, encoded)| {
-        encoded
-            .iter()
-            .map(move |(tag, bytes)| (*s, tag.clone(), bytes))
+    let mut decoder = Decoder::default();
+    let written: Result<_, std::convert::Infallible> = per_second_with(started, |put| {
+        for (s, encoded) in seconds {
+            for (tag, bytes) in encoded {
+                let h = decoder
+                    .decode(bytes)
+                    .expect("bytes written by V2DeflateSerializer read back");
+                put(*s, tag, &h);
+            }
+        }
+        Ok(())
     });
-    let entries = entries.map(|(s, tag, bytes)| {
-        let h: Histogram<u64> = deserializer
-            .deserialize(&mut bytes.as_slice())
-            .expect("bytes written by V2DeflateSerializer read back");
-        (s, tag, h)
-    });
-    per_second_of(started, entries)
+    match written {
+        Ok(log) => log,
+    }
 }
 
 /// The whole-run log: `raw`, `corrected`, `all_raw`, then `endpoint=<name>` per endpoint.
@@ -59,7 +62,7 @@ pub fn whole_run<'a>(
 
 /// One entry of an interval log as read back: its start (from the log's base time), tag and
 /// histogram, still serialized (V2 + deflate: a few hundred bytes, where a decoded histogram
-/// of millisecond latencies takes ~100 KB — decode with [`decode`] when needed).
+/// of millisecond latencies takes ~100 KB — decode with a [`Decoder`] when needed).
 pub type Entry = (Duration, String, Vec<u8>);
 
 /// Why an interval log could not be read.
@@ -107,20 +110,6 @@ pub fn read(log: &[u8]) -> Result<Vec<Entry>, ReadError> {
         }
     }
     Ok(out)
-}
-
-/// Writes a per-second log of histograms already decoded: `(second, tag, histogram)`.
-pub fn per_second_of(
-    started: SystemTime,
-    seconds: impl IntoIterator<Item = (u64, String, Histogram<u64>)>,
-) -> Vec<u8> {
-    write(
-        started,
-        PER_SECOND_COMMENT,
-        seconds
-            .into_iter()
-            .map(|(s, tag, h)| (Duration::from_secs(s), Duration::from_secs(1), tag, h)),
-    )
 }
 
 /// An endpoint's tag: interval-log tags may not hold commas or white space.

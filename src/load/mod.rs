@@ -10,7 +10,7 @@ mod alarm;
 mod attack;
 mod bucket;
 pub mod clients;
-mod clock;
+pub mod clock;
 mod config;
 pub mod control;
 pub mod errors;

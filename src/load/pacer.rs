@@ -10,6 +10,7 @@
 use super::clock::StartClock;
 use crate::scenario::RatePlan;
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -31,7 +32,7 @@ pub enum Take {
 #[derive(Debug)]
 pub struct Pacer {
     plan: RatePlan,
-    clock: StartClock,
+    clock: Arc<StartClock>,
     /// This pacer's slot `j` is the plan's slot `offset + j·stride` (a worker's share).
     offset: u64,
     stride: u64,
@@ -45,10 +46,11 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// A pacer whose slot 0 is due at `t0`, admitting `initial_users` users to start with.
+    /// A pacer whose slot 0 is due at the run clock's `t0` (wherever [`StartClock::start`]
+    /// moves it), admitting `initial_users` users to start with.
     pub fn new(
         plan: RatePlan,
-        t0: Instant,
+        clock: Arc<StartClock>,
         max_lag: Duration,
         initial_users: usize,
         max_users: usize,
@@ -59,7 +61,7 @@ impl Pacer {
             stride: 1,
             total: plan.total_slots(),
             plan,
-            clock: StartClock::new(t0),
+            clock,
             next: AtomicU64::new(0),
             max_lag,
             admitted: AtomicUsize::new(initial_users.clamp(1, max_users)),
@@ -110,11 +112,6 @@ impl Pacer {
                 .plan
                 .due(global)
                 .unwrap_or_else(|| self.plan.duration())
-    }
-
-    /// Moves slot 0 to `at` (forward only): the moment the load starts.
-    pub fn start_clock(&self, at: Instant) {
-        self.clock.start(at);
     }
 
     /// Users admitted so far.
@@ -220,6 +217,10 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    fn clock(t0: Instant) -> Arc<StartClock> {
+        Arc::new(StartClock::new(t0))
+    }
+
     fn plan(text: &str) -> RatePlan {
         RatePlan::parse(text).expect("valid plan")
     }
@@ -230,8 +231,8 @@ mod tests {
         // 10 slots a second for 1 s, shared by 3 workers: 4 + 3 + 3 slots.
         let mut dues = Vec::new();
         for (index, want) in [(0, 4), (1, 3), (2, 3)] {
-            let pacer =
-                Pacer::new(plan("10:0s,10:1s"), t0, Duration::from_secs(1), 1, 1).shared(index, 3);
+            let pacer = Pacer::new(plan("10:0s,10:1s"), clock(t0), Duration::from_secs(1), 1, 1)
+                .shared(index, 3);
             assert_eq!(pacer.target_in_second(0), f64::from(want));
             let mut n = 0;
             while let Take::Send { due, .. } = pacer.take(Instant::now()) {
@@ -250,9 +251,16 @@ mod tests {
     #[test]
     fn slot_zero_is_due_when_the_clock_starts() {
         let origin = Instant::now() + Duration::from_secs(10);
-        let pacer = Pacer::new(plan("10:0s,10:1s"), origin, Duration::from_secs(1), 1, 1);
+        let run_clock = clock(origin);
+        let pacer = Pacer::new(
+            plan("10:0s,10:1s"),
+            run_clock.clone(),
+            Duration::from_secs(1),
+            1,
+            1,
+        );
         let start = origin + Duration::from_millis(7);
-        pacer.start_clock(start);
+        run_clock.start(start);
         assert_eq!(pacer.due_of(0), start);
         assert_eq!(pacer.due_of(3), start + Duration::from_millis(300));
         match pacer.take(Instant::now()) {
@@ -264,7 +272,7 @@ mod tests {
     #[test]
     fn on_time_takes_get_consecutive_slots_and_admit_nobody() {
         let t0 = Instant::now() + Duration::from_secs(10);
-        let pacer = Pacer::new(plan("10:0s,10:1s"), t0, Duration::from_secs(1), 2, 8);
+        let pacer = Pacer::new(plan("10:0s,10:1s"), clock(t0), Duration::from_secs(1), 2, 8);
         for k in 0..10 {
             match pacer.take(Instant::now()) {
                 Take::Send { slot, due, dropped } => {
@@ -284,7 +292,13 @@ mod tests {
     #[test]
     fn slots_overdue_past_the_lag_are_dropped_and_late_takes_grow_the_pool() {
         let t0 = Instant::now();
-        let pacer = Pacer::new(plan("100:0s,100:10s"), t0, Duration::from_millis(500), 1, 3);
+        let pacer = Pacer::new(
+            plan("100:0s,100:10s"),
+            clock(t0),
+            Duration::from_millis(500),
+            1,
+            3,
+        );
         // At t = 2.0 s, slots due before 1.5 s (150 of them) are beyond the lag.
         let Take::Send { slot, dropped, due } = pacer.take(t0 + Duration::from_secs(2)) else {
             panic!("expected a slot")
@@ -304,7 +318,13 @@ mod tests {
     #[test]
     fn exhaustion_reports_the_overdue_tail_once() {
         let t0 = Instant::now();
-        let pacer = Pacer::new(plan("10:0s,10:1s"), t0, Duration::from_millis(100), 1, 1);
+        let pacer = Pacer::new(
+            plan("10:0s,10:1s"),
+            clock(t0),
+            Duration::from_millis(100),
+            1,
+            1,
+        );
         assert_eq!(
             pacer.take(t0 + Duration::from_secs(5)),
             Take::Exhausted { dropped: 0..10 }
@@ -320,7 +340,7 @@ mod tests {
         let t0 = Instant::now();
         let pacer = std::sync::Arc::new(Pacer::new(
             plan("100:0s,100:10s"),
-            t0,
+            clock(t0),
             Duration::from_secs(5),
             1,
             4,

@@ -99,7 +99,7 @@ struct Closed {
 #[derive(Debug)]
 pub struct Recorder {
     /// Second 0 starts at `clock.t0()` ([`Self::start_clock`]).
-    clock: StartClock,
+    clock: Arc<StartClock>,
     /// Wall-clock time of the clock's origin.
     origin_utc: DateTime<Utc>,
     live: Mutex<Live>,
@@ -112,7 +112,7 @@ impl Recorder {
     /// A recorder whose second 0 starts at `t0` (wall clock `started_at`).
     pub fn new(t0: Instant, started_at: DateTime<Utc>) -> Self {
         Self {
-            clock: StartClock::new(t0),
+            clock: Arc::new(StartClock::new(t0)),
             origin_utc: started_at,
             live: Mutex::new(Live {
                 open: BTreeMap::new(),
@@ -140,6 +140,11 @@ impl Recorder {
     /// The run clock's origin.
     pub fn t0(&self) -> Instant {
         self.clock.t0()
+    }
+
+    /// The run clock, shared with the pacer and the request log.
+    pub fn clock(&self) -> Arc<StartClock> {
+        self.clock.clone()
     }
 
     /// Wall-clock time of `t0`.
@@ -315,10 +320,22 @@ impl Recorder {
             add_into(&mut state.total_corrected, &bucket.corrected);
             add_into(&mut state.total_all_raw, &bucket.all_raw);
             add_into(&mut state.total_send_late, &bucket.send_late);
+            // The per-second log: the four kinds, then each endpoint (in name order).
+            let mut encoded: Vec<(String, Vec<u8>)> = hlog::HISTOGRAM_TAGS
+                .iter()
+                .zip([
+                    &bucket.raw,
+                    &bucket.corrected,
+                    &bucket.all_raw,
+                    &bucket.send_late,
+                ])
+                .map(|(tag, h)| ((*tag).to_owned(), hlog::encode_compact(h)))
+                .collect();
             let mut names: Vec<&Arc<str>> = bucket.endpoints.keys().collect();
             names.sort();
             for name in names {
                 let ep = &bucket.endpoints[name];
+                encoded.push((hlog::endpoint_tag(name), hlog::encode_compact(&ep.latency)));
                 add_into(
                     state
                         .total_endpoints
@@ -336,22 +353,6 @@ impl Recorder {
                     p99_raw_us: quantile(&ep.latency, 0.99),
                     max_raw_us: max(&ep.latency),
                 });
-            }
-            let mut encoded: Vec<(String, Vec<u8>)> = hlog::HISTOGRAM_TAGS
-                .iter()
-                .zip([
-                    &bucket.raw,
-                    &bucket.corrected,
-                    &bucket.all_raw,
-                    &bucket.send_late,
-                ])
-                .map(|(tag, h)| ((*tag).to_owned(), hlog::encode_compact(h)))
-                .collect();
-            let mut names: Vec<&Arc<str>> = bucket.endpoints.keys().collect();
-            names.sort();
-            for name in names {
-                let h = &bucket.endpoints[name].latency;
-                encoded.push((hlog::endpoint_tag(name), hlog::encode_compact(h)));
             }
             state.closed_histograms.push((s, encoded));
             state.rows.push(row.clone());

@@ -6,7 +6,7 @@ use super::recorder::Sample;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Column names of the request log.
@@ -24,29 +24,24 @@ pub const COLUMNS: &[&str] = &[
 /// A CSV writer shared by every user.
 #[derive(Debug)]
 pub struct RequestLog {
-    clock: StartClock,
+    clock: Arc<StartClock>,
     writer: Mutex<csv::Writer<BufWriter<File>>>,
 }
 
 impl RequestLog {
-    /// Creates (truncates) the file and writes the header.
-    pub fn create(path: &Path, t0: Instant) -> std::io::Result<Self> {
+    /// Creates (truncates) the file and writes the header; times count from the run clock.
+    pub fn create(path: &Path, clock: Arc<StartClock>) -> std::io::Result<Self> {
         let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
         writer
             .write_record(COLUMNS)
             .map_err(std::io::Error::other)?;
         Ok(Self {
-            clock: StartClock::new(t0),
+            clock,
             writer: Mutex::new(writer),
         })
     }
 
     /// Appends one request.
-    /// Moves time 0 of the log to `at`, with the run's clock.
-    pub fn start_clock(&self, at: Instant) {
-        self.clock.start(at);
-    }
-
     pub fn write(&self, s: &Sample) {
         let t0 = self.clock.t0();
         let at = |i: Instant| i.saturating_duration_since(t0).as_micros().to_string();
