@@ -186,6 +186,30 @@ impl TlsConfig {
     }
 }
 
+/// A shared run past one machine (`--workers N`): what the controller needs besides the
+/// run's own configuration.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    pub workers: u32,
+    /// The result store's URL (`file://`, `s3://`, `gs://`, `az://`).
+    pub store: String,
+    /// The image whose entrypoint is `scaleproof`.
+    pub image: String,
+    /// Kubeconfig, context and namespace for the Job (the watched Deployment's, if any).
+    pub kube: ClusterOptions,
+    /// The load arguments each worker parses (`scaleproof run` flags, no scenario).
+    pub load_args: Vec<String>,
+    /// The scenario file, sent to the workers through the store.
+    pub scenario_file: Option<PathBuf>,
+    /// A ReadWriteMany claim mounted at a `file://` store's path in every pod.
+    pub store_claim: Option<String>,
+    /// A Secret whose keys become the workers' environment (store credentials).
+    pub store_secret: Option<String>,
+    pub worker_cpu_m: Option<u32>,
+    /// How long the workers may take to become ready.
+    pub ready_timeout: Duration,
+}
+
 /// What to watch and with which credentials (kubectl's conventions).
 #[derive(Debug, Clone, Default)]
 pub struct ClusterOptions {

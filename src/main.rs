@@ -2,10 +2,10 @@
 //! documented code.
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use scaleproof::checks::Status;
-use scaleproof::cli::{Cli, Command, DoctorArgs, MergeArgs, ReportArgs, RunArgs};
-use scaleproof::config::RunConfig;
+use scaleproof::cli::{Cli, Command, DoctorArgs, MergeArgs, ReportArgs, RunArgs, WorkerArgs};
+use scaleproof::config::{RunConfig, Target};
 use scaleproof::doctor::DoctorConfig;
 use scaleproof::expectations::Expectations;
 use scaleproof::load::control::EndReason;
@@ -44,12 +44,18 @@ impl<T, E: Into<anyhow::Error>> OrExit<T> for Result<T, E> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => return usage_error(&e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
+    // The run's own flags, as given (a shared run hands them to its workers).
+    let run_matches = matches.subcommand_matches("run").unwrap_or(&matches);
     init_logging();
-    match run(cli) {
+    match run(cli, run_matches) {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("scaleproof: {:#}", failure.error);
@@ -96,8 +102,9 @@ fn init_logging() {
         .init();
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Failure> {
+fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, Failure> {
     match cli.command {
+        Some(Command::Worker(args)) => worker(*args),
         Some(Command::Report(args)) => report_only(&args),
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Doctor(args)) => doctor(*args),
@@ -111,14 +118,21 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             .or_exit(EXIT_RUN)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Run(args)) => load_test(*args),
-        None => load_test(cli.run),
+        Some(Command::Run(args)) => load_test(*args, matches),
+        None => load_test(cli.run, matches),
     }
 }
 
-fn load_test(args: RunArgs) -> Result<ExitCode, Failure> {
+fn load_test(args: RunArgs, matches: &clap::ArgMatches) -> Result<ExitCode, Failure> {
+    let fleet = scaleproof::cli::fleet_options(&args, matches).or_exit(EXIT_USAGE)?;
     let config = RunConfig::try_from(args).or_exit(EXIT_USAGE)?;
-    let outcome = scaleproof::run::execute(&config).or_exit(EXIT_RUN)?;
+    if fleet.is_some() {
+        scaleproof::cli::check_shared(&config).or_exit(EXIT_USAGE)?;
+    }
+    let outcome = match &fleet {
+        Some(fleet) => scaleproof::fleet::controller::execute(&config, fleet).or_exit(EXIT_RUN)?,
+        None => scaleproof::run::execute(&config).or_exit(EXIT_RUN)?,
+    };
     let state = render(&outcome.dir, None);
     match &state {
         Ok((_, line)) => eprintln!(
@@ -197,6 +211,91 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     let (state, line) = render(&dir, None)?;
     eprintln!("scaleproof: {line}");
     Ok(exit_code(state))
+}
+
+/// One pod of a shared run: see `scaleproof::fleet::worker`.
+fn worker(args: WorkerArgs) -> Result<ExitCode, Failure> {
+    use scaleproof::fleet::{self, worker};
+    let usage = |message: String| Failure {
+        code: EXIT_USAGE,
+        error: anyhow::anyhow!(message),
+    };
+    if args.index >= args.workers {
+        return Err(usage(format!(
+            "worker index {} is not below the worker count {}",
+            args.index, args.workers
+        )));
+    }
+    let run = scaleproof::store::Store::open(&args.store)
+        .or_exit(EXIT_USAGE)?
+        .under(&fleet::run_prefix(&args.run_id));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .or_exit(EXIT_RUN)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))
+        .or_exit(EXIT_RUN)?;
+    let scratch = tempfile::tempdir_in(&args.out)
+        .with_context(|| format!("cannot create a directory in {}", args.out.display()))
+        .or_exit(EXIT_RUN)?;
+    let mut load = vec!["scaleproof".to_owned(), "run".to_owned()];
+    load.extend(args.load.iter().cloned());
+    if let Some(object) = &args.scenario_object {
+        let path = runtime
+            .block_on(worker::fetch_scenario(&run, object, scratch.path()))
+            .or_exit(EXIT_RUN)?;
+        load.push(format!("--scenario={}", path.display()));
+    }
+    load.extend([
+        "--no-cluster".to_owned(),
+        format!("--worker={}/{}", args.index, args.workers),
+        format!("--out={}", scratch.path().join("reports").display()),
+    ]);
+    let cli = Cli::try_parse_from(&load).map_err(|e| {
+        usage(format!(
+            "the worker's load flags: {}",
+            e.render().to_string().lines().next().unwrap_or_default()
+        ))
+    })?;
+    let Some(Command::Run(run_args)) = cli.command else {
+        return Err(usage("the worker's load flags are not a run".to_owned()));
+    };
+    let mut config = RunConfig::try_from(*run_args).or_exit(EXIT_USAGE)?;
+    let Target::Url(target) = &config.target else {
+        return Err(usage(
+            "a worker needs --host among its load flags".to_owned(),
+        ));
+    };
+    let start = runtime
+        .block_on(worker::ready(&run, args.index, target, args.ready_timeout))
+        .or_exit(EXIT_RUN)?;
+    config.start_at = Some(start);
+    let outcome = scaleproof::run::execute(&config).or_exit(EXIT_RUN)?;
+    // The worker's own reports (no verdict: that is the merged run's).
+    if let Err(e) = render(&outcome.dir, None) {
+        eprintln!("scaleproof: {:#}", e.error);
+    }
+    let files = runtime
+        .block_on(worker::deliver(
+            &run,
+            args.index,
+            &outcome.dir,
+            &outcome.end.to_string(),
+        ))
+        .or_exit(EXIT_RUN)?;
+    eprintln!(
+        "scaleproof: worker {}: {} after {:.1} s; {files} files delivered to {}",
+        args.index,
+        outcome.end,
+        outcome.meta.duration_s,
+        run.url()
+    );
+    Ok(match outcome.end {
+        EndReason::Interrupted(signal) => ExitCode::from(signal.exit_code()),
+        EndReason::Completed => ExitCode::SUCCESS,
+    })
 }
 
 fn report_only(args: &ReportArgs) -> Result<ExitCode, Failure> {

@@ -14,8 +14,9 @@
 use crate::load::hlog;
 use crate::load::{histogram, max, quantile};
 use crate::timeline::{
-    self, EndpointRow, ErrorColumns, ErrorKind, ErrorRow, MergedWorker, NO_ENDPOINT,
-    PER_SECOND_HLOG, PodRow, RunDir, RunDirError, RunMeta, TOTAL_HLOG, TimelineRow, Totals,
+    self, ClusterChangeRow, EndpointRow, ErrorColumns, ErrorKind, ErrorRow, EventRow, MergedWorker,
+    NO_ENDPOINT, PER_SECOND_HLOG, PodRow, RunDir, RunDirError, RunMeta, TOTAL_HLOG, TimelineRow,
+    Totals,
 };
 use chrono::{DateTime, Utc};
 use hdrhistogram::Histogram;
@@ -132,10 +133,68 @@ fn decode(
     })
 }
 
+/// The merged run, in memory: an ordinary run directory's contents, before it is written.
+/// Whoever merges may add what only it saw (the controller of `--workers` adds its cluster
+/// watch) before [`MergedRun::write`].
+#[derive(Debug)]
+pub struct MergedRun {
+    pub meta: RunMeta,
+    pub rows: Vec<TimelineRow>,
+    pub endpoint_rows: Vec<EndpointRow>,
+    pub errors: Vec<ErrorRow>,
+    pub pods: Vec<PodRow>,
+    /// `cluster.csv` and `events.csv`, when a cluster was watched.
+    pub cluster: Option<(Vec<ClusterChangeRow>, Vec<EventRow>)>,
+    per_second_log: Vec<u8>,
+    total_log: Vec<u8>,
+}
+
+impl MergedRun {
+    /// Adds what the merger knows of why worker `index` has a problem (its pod's failure) to
+    /// the worker's problem, the warnings and the end reason. Call before adding warnings.
+    pub fn explain_worker(&mut self, index: u32, why: &str) {
+        let Some(worker) = self
+            .meta
+            .workers
+            .iter_mut()
+            .find(|w| w.index == index && w.problem.is_some())
+        else {
+            return;
+        };
+        worker.problem = worker.problem.take().map(|p| format!("{p} ({why})"));
+        let problems = timeline::worker_problems(&self.meta.workers);
+        self.meta.end_reason = format!("incomplete: {}", problems.join("; "));
+        self.meta.warnings = problems;
+    }
+
+    /// Writes the run directory under `out`; returns its path.
+    pub fn write(&self, out: &Path) -> Result<PathBuf, MergeError> {
+        let dir = RunDir::create(out, self.meta.started_at, &self.meta.scenario)?;
+        dir.write_meta(&self.meta)?;
+        dir.write(&timeline::TIMELINE, &self.rows)?;
+        dir.write(&timeline::ENDPOINTS, &self.endpoint_rows)?;
+        dir.write(&timeline::ERRORS, &self.errors)?;
+        dir.write(&timeline::PODS, &self.pods)?;
+        if let Some((changes, events)) = &self.cluster {
+            dir.write(&timeline::CLUSTER, changes)?;
+            dir.write(&timeline::EVENTS, events)?;
+        }
+        dir.write_bytes(PER_SECOND_HLOG, &self.per_second_log)?;
+        dir.write_bytes(TOTAL_HLOG, &self.total_log)?;
+        Ok(dir.path().to_path_buf())
+    }
+}
+
 /// Merges the workers' run directories `dirs` into a new run directory under `out`; returns
-/// its path. The workers must be of one shared run (the same scenario and worker count, each
-/// index at most once); missing ones are recorded, not invented.
+/// its path. See [`combine`].
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
+    combine(dirs)?.write(out)
+}
+
+/// Merges the workers' run directories `dirs`. The workers must be of one shared run (the
+/// same scenario and worker count, each index at most once); missing ones are recorded, not
+/// invented.
+pub fn combine(dirs: &[PathBuf]) -> Result<MergedRun, MergeError> {
     let mut runs = dirs
         .iter()
         .map(|d| WorkerRun::read(d))
@@ -190,15 +249,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, MergeError> {
     let totals = merge_totals(&runs, &whole, &merged.send_late);
     let meta = merged_meta(&runs, workers, earliest, totals);
     let total_log = whole_run_log(&whole, started, merged.rows.len() as u64);
-    let dir = RunDir::create(out, meta.started_at, &meta.scenario)?;
-    dir.write_meta(&meta)?;
-    dir.write(&timeline::TIMELINE, &merged.rows)?;
-    dir.write(&timeline::ENDPOINTS, &merged.endpoint_rows)?;
-    dir.write(&timeline::ERRORS, &merge_errors(&runs))?;
-    dir.write(&timeline::PODS, &merge_pods(&runs, &whole))?;
-    dir.write_bytes(PER_SECOND_HLOG, &per_second_log)?;
-    dir.write_bytes(TOTAL_HLOG, &total_log)?;
-    Ok(dir.path().to_path_buf())
+    Ok(MergedRun {
+        errors: merge_errors(&runs),
+        pods: merge_pods(&runs, &whole),
+        meta,
+        rows: merged.rows,
+        endpoint_rows: merged.endpoint_rows,
+        cluster: None,
+        per_second_log,
+        total_log,
+    })
 }
 
 /// Every worker index of the run, present or not, with what is wrong with it.

@@ -187,7 +187,7 @@ fn preflight(options: &ClusterOptions) -> Vec<String> {
 /// Starts the cluster watch, if any, runs the doctor's cluster checks meanwhile, and waits
 /// (briefly) for the watch's first answers so that the state at the start of the load is
 /// known.
-fn start_cluster(config: &RunConfig) -> (Option<ClusterWatch>, Vec<String>) {
+pub(crate) fn start_cluster(config: &RunConfig) -> (Option<ClusterWatch>, Vec<String>) {
     let Some(options) = &config.cluster else {
         if !config.quiet {
             eprintln!(
@@ -558,6 +558,7 @@ fn run_meta(
                 .map(|at| (started_at - at).num_microseconds().unwrap_or(0) as f64 / 1000.0),
         }),
         workers: Vec::new(),
+        shared: None,
     }
 }
 

@@ -80,6 +80,7 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
         preflight: Vec::new(),
         worker: None,
         workers: Vec::new(),
+        shared: None,
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
         expectations: Expectations {

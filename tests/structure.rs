@@ -13,6 +13,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("chain", &[]),
     ("expectations", &[]),
     ("lock", &[]),
+    ("store", &[]),
     ("scenario", &["expectations", "values", "autoscaling"]),
     ("timeline", &["expectations"]),
     (
@@ -43,6 +44,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("progress", &["timeline"]),
     ("merge", &["load", "timeline"]),
+    (
+        "fleet",
+        &[
+            "cluster", "config", "load", "merge", "progress", "run", "scaling", "store", "timeline",
+        ],
+    ),
     (
         "run",
         &[

@@ -26,6 +26,7 @@ pub fn synthetic_meta(scenario: &str, seconds: u64, totals: Totals) -> RunMeta {
         preflight: Vec::new(),
         worker: None,
         workers: Vec::new(),
+        shared: None,
         request_timeout_s: 30.0,
         recycle_connections_s: Some(10.0),
         expectations: Default::default(),

@@ -2,7 +2,8 @@
 //! that scenario files use too), and their merge with the scenario into a [`RunConfig`].
 
 use crate::config::{
-    ClusterOptions, HpaSpec, LoadShape, LocalOptions, RunConfig, Target, TlsConfig, defaults,
+    ClusterOptions, FleetOptions, HpaSpec, LoadShape, LocalOptions, RunConfig, Target, TlsConfig,
+    defaults,
 };
 use crate::scenario::headers;
 use crate::scenario::{
@@ -62,6 +63,10 @@ pub enum Command {
     /// run directory, exactly: counters summed, HdrHistograms added; then write its reports
     /// and verdict. A missing or failed worker makes the verdict inconclusive.
     Merge(MergeArgs),
+    /// One worker of a shared run, as a pod of the Indexed Job `run --workers N` creates (not
+    /// for people): warm up, say ready, start at the published time, upload the run directory.
+    #[command(hide = true)]
+    Worker(Box<WorkerArgs>),
     /// Check what would spoil the evidence before a run: cluster access, RBAC, the
     /// Deployment, HPA and metrics-server, the Service, the target's endpoints, and this
     /// machine's generator capacity.
@@ -106,6 +111,196 @@ pub struct MergeArgs {
     /// Folder that receives the merged run directory.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
+}
+
+/// Flags of the hidden `scaleproof worker` (set by the controller in the Job).
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The result store's URL.
+    #[arg(long, value_name = "URL")]
+    pub store: String,
+    /// The shared run's id (its prefix `runs/<id>/` in the store).
+    #[arg(long, value_name = "ID")]
+    pub run_id: String,
+    /// How many workers share the run.
+    #[arg(long, value_name = "N", value_parser = worker_count)]
+    pub workers: u32,
+    /// This worker's index, 0-based (Kubernetes sets JOB_COMPLETION_INDEX in an Indexed Job).
+    #[arg(long, value_name = "I", env = "JOB_COMPLETION_INDEX")]
+    pub index: u32,
+    /// How long to wait for the target to answer, and then for the start time.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = values::duration)]
+    pub ready_timeout: Duration,
+    /// The scenario file's object under the run, fetched from the store.
+    #[arg(long, value_name = "NAME")]
+    pub scenario_object: Option<String>,
+    /// Where the worker's own run directory is written before it is uploaded.
+    #[arg(long, value_name = "DIR", default_value = "/tmp/scaleproof-worker")]
+    pub out: PathBuf,
+    /// The load flags, as `scaleproof run` takes them (after `--`).
+    #[arg(last = true, value_name = "RUN FLAGS")]
+    pub load: Vec<String>,
+}
+
+fn worker_count(text: &str) -> Result<u32, String> {
+    let n: u32 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of workers"))?;
+    if (1..=1000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} workers: use 1 to 1000"))
+    }
+}
+
+/// A shared run past one machine: workers as a Kubernetes Indexed Job, results in object
+/// storage, merged exactly by this process (which also watches the cluster).
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Workers (past one machine: an Indexed Job of scaleproof pods)")]
+pub struct FleetArgs {
+    /// Run the load from N pods of an Indexed Job (the Job goes to --namespace, with
+    /// --kubeconfig/--context): each drives its share (--rate: slots interleaved; --users:
+    /// users split), all start together once all are ready, and their results are merged
+    /// exactly into one run directory here. --host is the URL as the pods reach it.
+    #[arg(long, value_name = "N", value_parser = worker_count, conflicts_with_all = ["worker", "start_at"], requires = "store")]
+    pub workers: Option<u32>,
+    /// Where workers leave their results and the start barrier lives: file:///DIR (a
+    /// ReadWriteMany volume, see --store-claim), or s3://, gs://, az:// (built with the
+    /// `cloud` feature; credentials from the environment and --store-secret).
+    #[arg(long, value_name = "URL", requires = "workers")]
+    pub store: Option<String>,
+    /// The worker image (entrypoint scaleproof) [default: scaleproof:<this version>].
+    #[arg(long, value_name = "IMAGE", requires = "workers")]
+    pub image: Option<String>,
+    /// A ReadWriteMany PersistentVolumeClaim mounted in every worker at the file:// store's
+    /// path.
+    #[arg(long, value_name = "NAME", requires = "workers", value_parser = values::k8s_name)]
+    pub store_claim: Option<String>,
+    /// A Secret whose keys become the workers' environment (object-store credentials).
+    #[arg(long, value_name = "NAME", requires = "workers", value_parser = values::k8s_name)]
+    pub store_secret: Option<String>,
+    /// CPU each worker pod requests, e.g. 2 or 1500m.
+    #[arg(long, value_name = "CPU", requires = "workers", value_parser = values::millicores)]
+    pub worker_cpu: Option<u32>,
+    /// How long the workers may take to start and reach the target before the run is called
+    /// off (no load is sent then).
+    #[arg(long, value_name = "DURATION", requires = "workers", value_parser = values::duration)]
+    pub ready_timeout: Option<Duration>,
+}
+
+/// The flags a worker takes over from the controller's command line, as given there.
+const FORWARDED: &[&str] = &[
+    "host",
+    "users",
+    "hatch_rate",
+    "run_time",
+    "rate",
+    "max_users",
+    "max_lag",
+    "timeout",
+    "recycle_connections",
+    "endpoint_header",
+    "threads",
+    "headers",
+    "insecure",
+];
+
+/// The controller's `FleetOptions`, when `--workers` is given: the workers' load flags are
+/// the ones given here (`matches`: the run's), as given; the scenario goes through the store.
+pub fn fleet_options(
+    args: &RunArgs,
+    matches: &clap::ArgMatches,
+) -> Result<Option<FleetOptions>, ConfigError> {
+    use clap::CommandFactory;
+    use clap::parser::ValueSource;
+    let fleet = &args.fleet;
+    let Some(workers) = fleet.workers else {
+        return Ok(None);
+    };
+    if args.host.is_none() {
+        return Err(flag(
+            "--workers",
+            "needs --host: the service's URL as the worker pods reach it (e.g. http://target-service.demo:8080)",
+        ));
+    }
+    let local_files = [
+        (args.request_log.is_some(), "--request-log"),
+        (args.http.cacert.is_some(), "--cacert"),
+        (args.http.cert.is_some(), "--cert"),
+    ];
+    if let Some((_, name)) = local_files.iter().find(|(set, _)| *set) {
+        return Err(flag(
+            "--workers",
+            format!("{name} names a file on this machine, which the worker pods do not have"),
+        ));
+    }
+    let command = Cli::command();
+    let mut load_args = Vec::new();
+    for id in FORWARDED {
+        if !matches!(
+            matches.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        ) {
+            continue;
+        }
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_id() == *id)
+            .unwrap_or_else(|| panic!("{id} is a run flag"));
+        let long = format!("--{}", arg.get_long().unwrap_or(id));
+        if arg.get_action().takes_values() {
+            for value in matches.get_raw(id).into_iter().flatten() {
+                load_args.push(format!("{long}={}", value.to_string_lossy()));
+            }
+        } else if matches.get_flag(id) {
+            load_args.push(long);
+        }
+    }
+    let kube = ClusterOptions {
+        namespace: args.cluster.namespace.clone(),
+        context: args.cluster.context.clone(),
+        kubeconfig: args.cluster.kubeconfig.clone(),
+        ..ClusterOptions::default()
+    };
+    Ok(Some(FleetOptions {
+        workers,
+        store: fleet.store.clone().unwrap_or_default(),
+        image: fleet
+            .image
+            .clone()
+            .unwrap_or_else(|| format!("scaleproof:{}", env!("CARGO_PKG_VERSION"))),
+        kube,
+        load_args,
+        scenario_file: args.scenario.clone(),
+        store_claim: fleet.store_claim.clone(),
+        store_secret: fleet.store_secret.clone(),
+        worker_cpu_m: fleet.worker_cpu,
+        ready_timeout: fleet.ready_timeout.unwrap_or(Duration::from_secs(300)),
+    }))
+}
+
+/// What a shared run cannot share, known once the scenario is read: a test plan, and TLS
+/// files on this machine.
+pub fn check_shared(config: &RunConfig) -> Result<(), ConfigError> {
+    if matches!(
+        config.shape,
+        LoadShape::Closed {
+            test_plan: Some(_),
+            ..
+        }
+    ) {
+        return Err(flag(
+            "--workers",
+            "cannot share out a test plan; use --users or --rate",
+        ));
+    }
+    if config.tls.cacert.is_some() || config.tls.client_cert.is_some() {
+        return Err(flag(
+            "--workers",
+            "the scenario's [tls] names files on this machine, which the worker pods do not have",
+        ));
+    }
+    Ok(())
 }
 
 /// Expectations given on the command line; each overrides the scenario's `[expect]` field.
@@ -295,6 +490,8 @@ pub struct RunArgs {
     pub local: LocalArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub expect: ExpectArgs,
 }

@@ -10,6 +10,7 @@
 
 mod derive;
 pub mod doctor;
+pub mod job;
 mod pods;
 mod session;
 mod watch;

@@ -251,6 +251,25 @@ pub struct RunMeta {
     /// The workers this run was merged from (`scaleproof merge`); empty otherwise.
     #[serde(default)]
     pub workers: Vec<MergedWorker>,
+    /// The Kubernetes Job that ran the workers (`scaleproof run --workers N`); null otherwise.
+    #[serde(default)]
+    pub shared: Option<SharedRecord>,
+}
+
+/// How a shared run's workers were run: the Indexed Job and the result store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedRecord {
+    pub run_id: String,
+    pub job: String,
+    pub namespace: String,
+    pub image: String,
+    /// The result store's URL; the workers' files are under `runs/<run_id>/` in it.
+    pub store: String,
+    /// When the controller published the start time, and the time it published.
+    pub published_at: DateTime<Utc>,
+    pub start_at: DateTime<Utc>,
+    /// Seconds from creating the Job to every worker being ready.
+    pub ready_after_s: f64,
 }
 
 /// A worker's own run: which share it drove and when it started.

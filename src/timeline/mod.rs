@@ -24,8 +24,8 @@ pub use errors::{
 };
 pub use meta::{
     ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, MergedWorker, RUN_FORMAT,
-    ReplicaLife, RequestRecord, RunMeta, StageRecord, TlsRecord, Totals, WorkerRecord,
-    WorkloadSource, worker_problems,
+    ReplicaLife, RequestRecord, RunMeta, SharedRecord, StageRecord, TlsRecord, Totals,
+    WorkerRecord, WorkloadSource, worker_problems,
 };
 pub use pods::{COLD_REQUESTS, POD_COLUMNS, PodRow, join as join_pods};
 pub use query::{
