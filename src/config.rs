@@ -199,8 +199,9 @@ pub struct FleetOptions {
     pub kube: ClusterOptions,
     /// The load arguments each worker parses (`scaleproof run` flags, no scenario).
     pub load_args: Vec<String>,
-    /// The scenario file, sent to the workers through the store.
-    pub scenario_file: Option<PathBuf>,
+    /// The scenario file and the corpora it reads, sent to the workers through the store:
+    /// (name relative to the scenario's folder, path here); the scenario file first.
+    pub scenario_files: Vec<(String, PathBuf)>,
     /// A ReadWriteMany claim mounted at a `file://` store's path in every pod.
     pub store_claim: Option<String>,
     /// A Secret whose keys become the workers' environment (store credentials).

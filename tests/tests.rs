@@ -12,6 +12,7 @@ mod deploy_scripts;
 mod doctor;
 mod engine;
 mod fake_apiserver_protocol;
+mod fleet;
 mod local;
 mod pods;
 mod real_cluster;

@@ -271,12 +271,43 @@ pub fn fleet_options(
             .unwrap_or_else(|| format!("scaleproof:{}", env!("CARGO_PKG_VERSION"))),
         kube,
         load_args,
-        scenario_file: args.scenario.clone(),
+        scenario_files: scenario_files(args.scenario.as_deref())?,
         store_claim: fleet.store_claim.clone(),
         store_secret: fleet.store_secret.clone(),
         worker_cpu_m: fleet.worker_cpu,
         ready_timeout: fleet.ready_timeout.unwrap_or(Duration::from_secs(300)),
     }))
+}
+
+/// The scenario file and its corpora, as the workers get them (see `FleetOptions`).
+fn scenario_files(path: Option<&std::path::Path>) -> Result<Vec<(String, PathBuf)>, ConfigError> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario.toml".to_owned());
+    let mut files = vec![(name, path.to_path_buf())];
+    for corpus in Scenario::corpus_files(path)? {
+        let inside = std::path::Path::new(&corpus).components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+        if !inside {
+            return Err(flag(
+                "--workers",
+                format!(
+                    "the scenario's corpus {corpus} is outside the scenario's folder; the workers get only that folder's files"
+                ),
+            ));
+        }
+        files.push((corpus.clone(), dir.join(&corpus)));
+    }
+    Ok(files)
 }
 
 /// What a shared run cannot share, known once the scenario is read: a test plan, and TLS

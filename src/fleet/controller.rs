@@ -6,7 +6,8 @@
 
 use super::worker::json;
 use super::{
-    JOB_OBJECT, JobRecord, START_OBJECT, StartRecord, indices, results_prefix, run_prefix,
+    JOB_OBJECT, JobRecord, SCENARIO_DIR, START_OBJECT, StartRecord, indices, results_prefix,
+    run_prefix,
 };
 use crate::cluster::job::{JobState, WorkerJob, WorkerJobSpec};
 use crate::config::{FleetOptions, RunConfig};
@@ -107,20 +108,19 @@ async fn control(
     let created = Utc::now();
     let id = run_id(created);
     let run = store.under(&run_prefix(&id));
-    let scenario_object = match &options.scenario_file {
-        Some(path) => {
-            let text = std::fs::read(path).map_err(|e| {
-                FleetError::Job(format!("cannot read the scenario {}: {e}", path.display()))
-            })?;
-            let name = path
-                .file_name()
-                .map_or_else(|| "scenario.toml".into(), |n| n.to_string_lossy());
-            let object = format!("scenario/{name}");
-            run.put(&object, text).await?;
-            Some(object)
-        }
-        None => None,
-    };
+    for (name, path) in &options.scenario_files {
+        let bytes = std::fs::read(path).map_err(|e| {
+            FleetError::Job(format!(
+                "cannot read the scenario's {}: {e}",
+                path.display()
+            ))
+        })?;
+        run.put(&format!("{SCENARIO_DIR}/{name}"), bytes).await?;
+    }
+    let scenario_object = options
+        .scenario_files
+        .first()
+        .map(|(name, _)| format!("{SCENARIO_DIR}/{name}"));
     let record = JobRecord {
         run_id: id.clone(),
         workers: options.workers,
@@ -407,10 +407,17 @@ impl<F: Fn() -> String> Waiting<'_, F> {
                 break;
             }
             if !self.quiet && now >= next_line {
-                let t = now.saturating_duration_since(self.t0).as_secs();
+                let t = now.saturating_duration_since(self.t0);
+                let when = if t <= self.planned {
+                    format!("{} s of {} s", t.as_secs(), self.planned.as_secs())
+                } else {
+                    format!(
+                        "plan over {} s ago, waiting for results",
+                        (t - self.planned).as_secs()
+                    )
+                };
                 eprintln!(
-                    "scaleproof: {t} s of {} s | workers done {finished}/{} | pods: {}{}",
-                    self.planned.as_secs(),
+                    "scaleproof: {when} | workers done {finished}/{} | pods: {}{}",
                     self.workers,
                     state.phases(),
                     self.cluster.as_ref().map(|c| c()).unwrap_or_default()

@@ -8,7 +8,7 @@
 //! | object                     | written by | what |
 //! |----------------------------|------------|------|
 //! | `job.json`                 | controller | the run: id, worker count, the workers' load arguments |
-//! | `scenario/<file>`          | controller | the scenario file, when one is used |
+//! | `scenario/…`               | controller | the scenario file and its corpora, when one is used |
 //! | `ready/worker-<i>.json`    | worker *i* | warmed up: the target answered a connection |
 //! | `start.json`               | controller | the start time, once every worker is ready |
 //! | `worker-<i>/…`             | worker *i* | its run directory |
@@ -77,6 +77,8 @@ pub fn results_prefix(index: u32) -> String {
 }
 
 pub const JOB_OBJECT: &str = "job.json";
+/// The scenario file and its corpora, under their names relative to the scenario's folder.
+pub const SCENARIO_DIR: &str = "scenario";
 pub const START_OBJECT: &str = "start.json";
 
 /// The worker indices whose objects exist under `dir/` (`ready`, `done`), from a listing.

@@ -4,7 +4,8 @@
 //! result store, the `done` record last.
 
 use super::{
-    DoneRecord, ReadyRecord, START_OBJECT, StartRecord, done_object, ready_object, results_prefix,
+    DoneRecord, ReadyRecord, SCENARIO_DIR, START_OBJECT, StartRecord, done_object, ready_object,
+    results_prefix,
 };
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -101,16 +102,17 @@ pub async fn ready(
     }
 }
 
-/// Fetches the run's scenario file into `dir`, keeping its file name; returns its path.
+/// Fetches the run's scenario folder (the file and its corpora) into `dir`; returns the
+/// path of the scenario file `object` (`scenario/<file>`) there.
 pub async fn fetch_scenario(run: &Store, object: &str, dir: &Path) -> Result<PathBuf, WorkerError> {
-    let bytes = run
-        .get(object)
-        .await?
-        .ok_or_else(|| WorkerError::Record(format!("{object} is not in the result store")))?;
-    let name = object.rsplit('/').next().unwrap_or("scenario.toml");
-    let path = dir.join(name);
-    std::fs::write(&path, &bytes)
-        .map_err(|e| WorkerError::Record(format!("cannot write {}: {e}", path.display())))?;
+    run.download_dir(SCENARIO_DIR, &dir.join(SCENARIO_DIR))
+        .await?;
+    let path = dir.join(object);
+    if !path.is_file() {
+        return Err(WorkerError::Record(format!(
+            "{object} is not in the result store"
+        )));
+    }
     Ok(path)
 }
 

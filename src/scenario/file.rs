@@ -284,6 +284,25 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The corpus files a scenario file reads, as its requests name them (relative to its
+    /// folder), each once.
+    pub fn corpus_files(path: &Path) -> Result<Vec<String>, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let used = std::cell::RefCell::new(Vec::<String>::new());
+        Self::parse(&text, &path.display().to_string(), &|corpus: &str| {
+            let mut used = used.borrow_mut();
+            if !used.iter().any(|u| u == corpus) {
+                used.push(corpus.to_owned());
+            }
+            std::fs::read_to_string(dir.join(corpus)).map_err(|e| e.to_string())
+        })?;
+        Ok(used.into_inner())
+    }
+
     /// The compiled-in default scenario (`scenarios/predict.toml`).
     pub fn builtin() -> Self {
         Self::parse(

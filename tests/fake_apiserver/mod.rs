@@ -46,6 +46,8 @@ pub enum Kind {
     Service,
     /// Cluster-scoped: stored with namespace "".
     ApiService,
+    /// Created by the client (POST) and deleted by name (DELETE), as a controller does.
+    Job,
 }
 
 impl Kind {
@@ -57,6 +59,7 @@ impl Kind {
             Kind::EndpointSlice => "discovery.k8s.io/v1",
             Kind::Service => "v1",
             Kind::ApiService => "apiregistration.k8s.io/v1",
+            Kind::Job => "batch/v1",
         }
     }
 
@@ -69,6 +72,7 @@ impl Kind {
             Kind::EndpointSlice => "EndpointSlice",
             Kind::Service => "Service",
             Kind::ApiService => "APIService",
+            Kind::Job => "Job",
         }
     }
 }
@@ -161,6 +165,14 @@ impl FakeApiServer {
             )
             .route("/api/v1/namespaces/{ns}/services", route!(Kind::Service))
             .route(
+                "/apis/batch/v1/namespaces/{ns}/jobs",
+                route!(Kind::Job).post(create_job),
+            )
+            .route(
+                "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
+                axum::routing::delete(delete_job),
+            )
+            .route(
                 "/apis/apiregistration.k8s.io/v1/apiservices",
                 get(
                     |s: State<Arc<Shared>>, q: Query<HashMap<String, String>>, u: Uri| {
@@ -212,38 +224,21 @@ impl FakeApiServer {
 
     /// Creates or replaces an object (stamping resourceVersion, uid, namespace); returns its
     /// resourceVersion.
-    pub fn apply(&self, kind: Kind, mut object: Value) -> u64 {
-        let mut db = self.db();
-        db.rv += 1;
-        let rv = db.rv;
-        let meta = object["metadata"]
-            .as_object_mut()
-            .expect("object has metadata");
-        let name = meta["name"].as_str().expect("metadata.name").to_owned();
-        let namespace = meta
-            .get("namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("default")
-            .to_owned();
-        meta.insert("namespace".into(), json!(namespace));
-        meta.insert("resourceVersion".into(), json!(rv.to_string()));
-        meta.entry("uid")
-            .or_insert_with(|| json!(format!("{}-{namespace}-{name}", kind.kind().to_lowercase())));
-        object["apiVersion"] = json!(kind.api_version());
-        object["kind"] = json!(kind.kind());
-        let key = (kind, namespace.clone(), name);
-        let old = db.objects.insert(key, object.clone());
-        let change = Change {
-            rv,
-            kind,
-            namespace,
-            event: if old.is_some() { "MODIFIED" } else { "ADDED" },
-            object,
-            old,
-        };
-        db.log.push(change.clone());
-        let _ = self.shared.changes.send(change);
-        rv
+    pub fn apply(&self, kind: Kind, object: Value) -> u64 {
+        apply(&self.shared, kind, object)["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|rv| rv.parse().ok())
+            .expect("stamped")
+    }
+
+    /// Every object of a kind in a namespace, by name.
+    pub fn objects(&self, kind: Kind, namespace: &str) -> Vec<Value> {
+        self.db()
+            .objects
+            .iter()
+            .filter(|((k, ns, _), _)| *k == kind && ns == namespace)
+            .map(|(_, o)| o.clone())
+            .collect()
     }
 
     /// Reads an object back (to modify it).
@@ -369,6 +364,121 @@ impl Drop for FakeApiServer {
     }
 }
 
+/// Creates or replaces an object (stamping resourceVersion, uid, namespace); returns it as
+/// stored.
+fn apply(shared: &Shared, kind: Kind, mut object: Value) -> Value {
+    let mut db = shared.db.lock().unwrap_or_else(|p| p.into_inner());
+    db.rv += 1;
+    let rv = db.rv;
+    let meta = object["metadata"]
+        .as_object_mut()
+        .expect("object has metadata");
+    let name = meta["name"].as_str().expect("metadata.name").to_owned();
+    let namespace = meta
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+        .to_owned();
+    meta.insert("namespace".into(), json!(namespace));
+    meta.insert("resourceVersion".into(), json!(rv.to_string()));
+    meta.entry("uid")
+        .or_insert_with(|| json!(format!("{}-{namespace}-{name}", kind.kind().to_lowercase())));
+    object["apiVersion"] = json!(kind.api_version());
+    object["kind"] = json!(kind.kind());
+    let key = (kind, namespace.clone(), name);
+    let old = db.objects.insert(key, object.clone());
+    let change = Change {
+        rv,
+        kind,
+        namespace,
+        event: if old.is_some() { "MODIFIED" } else { "ADDED" },
+        object: object.clone(),
+        old,
+    };
+    db.log.push(change.clone());
+    let _ = shared.changes.send(change);
+    object
+}
+
+/// `POST …/jobs`: creates the Job (409 if the name is taken, 403 if forbidden), 201.
+async fn create_job(
+    State(shared): State<Arc<Shared>>,
+    Path(namespace): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let mut object: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return status_response(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
+    };
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    {
+        let mut db = shared.db.lock().unwrap_or_else(|p| p.into_inner());
+        db.requests.push(format!("POST {uri}"));
+        if db.forbidden.contains(&Kind::Job) {
+            return status_response(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "jobs.batch is forbidden: cannot create resource \"jobs\" in the namespace \"{namespace}\""
+                ),
+            );
+        }
+        if db
+            .objects
+            .contains_key(&(Kind::Job, namespace.clone(), name.clone()))
+        {
+            return status_response(
+                StatusCode::CONFLICT,
+                "AlreadyExists",
+                &format!("jobs.batch \"{name}\" already exists"),
+            );
+        }
+    }
+    object["metadata"]["namespace"] = json!(namespace);
+    object["metadata"]["creationTimestamp"] =
+        json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let stored = apply(&shared, Kind::Job, object);
+    (StatusCode::CREATED, axum::Json(stored)).into_response()
+}
+
+/// `DELETE …/jobs/{name}`: removes it (a DELETED event), 200 with the object; 404 if none.
+async fn delete_job(
+    State(shared): State<Arc<Shared>>,
+    Path((namespace, name)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    let mut db = shared.db.lock().unwrap_or_else(|p| p.into_inner());
+    db.requests.push(format!("DELETE {uri}"));
+    let Some(mut object) = db
+        .objects
+        .remove(&(Kind::Job, namespace.clone(), name.clone()))
+    else {
+        return status_response(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("jobs.batch \"{name}\" not found"),
+        );
+    };
+    db.rv += 1;
+    let rv = db.rv;
+    object["metadata"]["resourceVersion"] = json!(rv.to_string());
+    let change = Change {
+        rv,
+        kind: Kind::Job,
+        namespace,
+        event: "DELETED",
+        object: object.clone(),
+        old: Some(object.clone()),
+    };
+    db.log.push(change.clone());
+    let _ = shared.changes.send(change);
+    (StatusCode::OK, axum::Json(object)).into_response()
+}
+
 /// `GET /version`: the server's build info, and its clock in the `Date` header.
 async fn version(State(shared): State<Arc<Shared>>) -> Response {
     let skew = {
@@ -402,6 +512,7 @@ async fn access_review(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
         "events" => Some(Kind::Event),
         "endpointslices" => Some(Kind::EndpointSlice),
         "services" => Some(Kind::Service),
+        "jobs" => Some(Kind::Job),
         _ => None,
     };
     let allowed = {
