@@ -3,7 +3,7 @@
 //!
 //! Kubernetes runs the workers; nothing here coordinates them. Pod *i* gets
 //! `JOB_COMPLETION_INDEX=i` and runs `scaleproof worker`; the start barrier and the results
-//! go through the result store (see `crate::store`), so workers need no RBAC. The controller
+//! go through the result store (the `store` module), so workers need no RBAC. The controller
 //! needs `create`/`get`/`delete` on jobs and `list`/`watch` on jobs and pods
 //! (`target-service/k8s/scaleproof-controller-rbac.yaml`).
 
