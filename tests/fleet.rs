@@ -307,6 +307,64 @@ fn the_controller_creates_an_indexed_job_starts_its_workers_together_and_merges_
         "{}",
         summary["verdict"]
     );
+    every_request_is_granted_by_the_controller_role(&fake.requests());
+}
+
+/// Each namespaced request the controller made (`GET` list or watch, `POST`, `DELETE`) is
+/// allowed by the Role of `scaleproof-controller-rbac.yaml`.
+fn every_request_is_granted_by_the_controller_role(requests: &[String]) {
+    use k8s_openapi::api::rbac::v1::Role;
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target-service/k8s/examples/scaleproof-controller-rbac.yaml");
+    let text = std::fs::read_to_string(&file).expect("the controller's RBAC");
+    let role: Role = text
+        .split("\n---\n")
+        .find(|d| d.contains("kind: Role\n"))
+        .map(|d| serde_norway::from_str(d).expect("a Role"))
+        .expect("a Role document");
+    let rules = role.rules.expect("rules");
+    let mut checked = 0;
+    for request in requests {
+        let (method, uri) = match request.split_once(' ') {
+            Some((m @ ("POST" | "DELETE"), uri)) => (m, uri),
+            _ => ("GET", request.as_str()),
+        };
+        let (route, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
+        let (group, rest) = match parts.as_slice() {
+            ["api", "v1", rest @ ..] => ("", rest),
+            ["apis", group, _, rest @ ..] => (*group, rest),
+            _ => continue,
+        };
+        // Cluster-scoped reads (the doctor's APIService check) are not the Role's to grant.
+        let ["namespaces", _, resource, name @ ..] = rest else {
+            continue;
+        };
+        let verb = match (method, name.is_empty()) {
+            ("POST", _) => "create",
+            ("DELETE", _) => "delete",
+            (_, false) => "get",
+            _ if query.contains("watch=true") => "watch",
+            _ => "list",
+        };
+        let granted = rules.iter().any(|r| {
+            r.api_groups.iter().flatten().any(|g| g == group)
+                && r.resources.iter().flatten().any(|x| x == resource)
+                && r.verbs.iter().any(|v| v == verb)
+        });
+        assert!(
+            granted,
+            "{verb} {group}/{resource} ({request}) is not granted by {}",
+            file.display()
+        );
+        checked += 1;
+    }
+    let created = requests
+        .iter()
+        .any(|r| r.starts_with("POST") && r.contains("/jobs"));
+    assert!(created, "the Job was created: {requests:?}");
+    // The Job, its pods, the Deployment, its pods and events: each listed and watched.
+    assert!(checked >= 10, "{requests:?}");
 }
 
 #[test]

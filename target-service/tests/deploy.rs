@@ -93,6 +93,7 @@ fn every_manifest_parses_into_its_kubernetes_type() {
     files.push(crate_dir().join("k8s/examples/ingress.yaml"));
     files.push(crate_dir().join("k8s/examples/scaleproof-job.yaml"));
     files.push(crate_dir().join("k8s/examples/scaleproof-workers-job.yaml"));
+    files.push(crate_dir().join("k8s/examples/scaleproof-controller-rbac.yaml"));
     files.push(crate_dir().join("k8s/overlays/loadbalancer/service-loadbalancer.yaml"));
     let o = load(&files);
     assert_eq!(
@@ -102,7 +103,7 @@ fn every_manifest_parses_into_its_kubernetes_type() {
             o.roles.len(),
             o.bindings.len()
         ),
-        (1, 1, 1, 1)
+        (1, 1, 2, 2)
     );
     assert_eq!(
         (
@@ -111,7 +112,7 @@ fn every_manifest_parses_into_its_kubernetes_type() {
             o.jobs.len(),
             o.ingresses.len()
         ),
-        (2, 1, 2, 1)
+        (2, 2, 2, 1)
     );
     let overlay = &documents(&crate_dir().join("k8s/overlays/loadbalancer/kustomization.yaml"))[0];
     assert!(overlay["resources"][0].as_str().is_some_and(|r| {
@@ -292,6 +293,58 @@ fn rbac_is_exactly_read_only_on_what_the_watcher_needs() {
         args.iter()
             .any(|a| a.starts_with(&format!("--host=http://{service}:"))),
         "{args:?}"
+    );
+}
+
+#[test]
+fn the_controller_may_run_and_stop_the_workers_job_and_nothing_more() {
+    let o = load(&[crate_dir().join("k8s/examples/scaleproof-controller-rbac.yaml")]);
+    let role = &o.roles[0];
+    let mut grants: Vec<(String, String, Vec<String>)> = Vec::new();
+    for rule in role.rules.as_ref().expect("rules") {
+        for group in rule.api_groups.clone().unwrap_or_default() {
+            for resource in rule.resources.clone().unwrap_or_default() {
+                let mut verbs = rule.verbs.clone();
+                verbs.sort();
+                grants.push((group.clone(), resource, verbs));
+            }
+        }
+    }
+    grants.sort();
+    let read = ["get", "list", "watch"].map(String::from).to_vec();
+    let mut expected = vec![
+        ("".to_owned(), "events".to_owned(), read.clone()),
+        ("".to_owned(), "pods".to_owned(), read.clone()),
+        ("".to_owned(), "services".to_owned(), read.clone()),
+        ("apps".to_owned(), "deployments".to_owned(), read.clone()),
+        (
+            "autoscaling".to_owned(),
+            "horizontalpodautoscalers".to_owned(),
+            read.clone(),
+        ),
+        (
+            "batch".to_owned(),
+            "jobs".to_owned(),
+            ["create", "delete", "get", "list", "watch"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        (
+            "discovery.k8s.io".to_owned(),
+            "endpointslices".to_owned(),
+            read,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(grants, expected);
+    let binding = &o.bindings[0];
+    assert_eq!(
+        binding.role_ref.name,
+        role.metadata.name.clone().expect("name")
+    );
+    assert_eq!(
+        Some(binding.subjects.as_ref().expect("subjects")[0].name.clone()),
+        o.accounts[0].metadata.name.clone()
     );
 }
 
