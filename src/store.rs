@@ -47,6 +47,20 @@ pub struct Store {
 impl Store {
     /// Opens the store a URL names (see the module's documentation). Nothing is read yet.
     pub fn open(url: &str) -> Result<Self, StoreError> {
+        // Each cloud's builder takes the settings it knows (`aws_endpoint`, …) and ignores
+        // the rest of the environment.
+        Self::open_with(
+            url,
+            std::env::vars().map(|(k, v)| (k.to_ascii_lowercase(), v)),
+        )
+    }
+
+    /// [`Store::open`] with the settings given (`aws_endpoint`, `aws_region`, …) instead of
+    /// the environment's.
+    pub fn open_with(
+        url: &str,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, StoreError> {
         let bad = |message: String| StoreError::Url {
             url: url.to_owned(),
             message,
@@ -83,9 +97,6 @@ impl Store {
                 )));
             }
         }
-        // Each cloud's builder takes the settings it knows (`aws_endpoint`, …) and ignores
-        // the rest of the environment.
-        let options = std::env::vars().map(|(k, v)| (k.to_ascii_lowercase(), v));
         let (inner, root) =
             object_store::parse_url_opts(&parsed, options).map_err(|e| bad(e.to_string()))?;
         Ok(Self {
@@ -297,6 +308,81 @@ mod tests {
             .block_on(store.put("a/b.json", b"x".to_vec()))
             .expect("put");
         assert_eq!(std::fs::read(dir.join("a/b.json")).expect("read"), b"x");
+    }
+
+    /// An S3 round trip through object_store's real S3 client against moto's S3 server (a
+    /// test double of S3, `pip install "moto[server]"`) on loopback.
+    #[cfg(feature = "cloud")]
+    #[test]
+    fn s3_round_trip_against_a_local_s3_server() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server on PATH (pip install \"moto[server]\"): the s3:// test needs it");
+        struct Kill<'a>(&'a mut std::process::Child);
+        impl Drop for Kill<'_> {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let _server = Kill(&mut server);
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let src = tmp.path().join("run");
+        std::fs::create_dir_all(src.join("charts")).expect("mkdir");
+        std::fs::write(src.join("run.json"), b"{}").expect("write");
+        std::fs::write(src.join("charts/a.png"), [7u8; 3000]).expect("write");
+        runtime().block_on(async {
+            let client = reqwest::Client::new();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            // Wait for the server, then make the bucket (object_store does not create buckets).
+            loop {
+                match client.put(format!("{endpoint}/results")).send().await {
+                    Ok(r) if r.status().is_success() => break,
+                    _ if std::time::Instant::now() < deadline => {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                    other => panic!("moto_server did not come up: {other:?}"),
+                }
+            }
+            let options = [
+                ("aws_endpoint", endpoint.as_str()),
+                ("aws_allow_http", "true"),
+                ("aws_access_key_id", "test"),
+                ("aws_secret_access_key", "test"),
+                ("aws_region", "us-east-1"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+            let store = Store::open_with("s3://results/scaleproof", options)
+                .expect("open s3")
+                .under("runs/r1");
+            assert_eq!(store.upload_dir(&src, "worker-0").await.expect("up"), 2);
+            store
+                .put("ready/worker-0.json", b"{}".to_vec())
+                .await
+                .expect("put");
+            assert_eq!(
+                store.list("worker-0").await.expect("list"),
+                ["worker-0/charts/a.png", "worker-0/run.json"]
+            );
+            assert_eq!(store.get("start.json").await.expect("get"), None);
+            let back = tmp.path().join("back");
+            assert_eq!(
+                store.download_dir("worker-0", &back).await.expect("down"),
+                2
+            );
+            assert_eq!(
+                std::fs::read(back.join("charts/a.png")).expect("read"),
+                [7u8; 3000]
+            );
+        });
     }
 
     #[test]
