@@ -30,6 +30,9 @@ pub struct ClientSettings {
 }
 
 /// One connection pool.
+// A few pools per run, cloned per user: the variants' sizes (hyper's client grows with its
+// http2 feature, which the `cloud` feature's object store turns on) cost nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum HttpClient {
     Plain(HyperClient<HttpConnector, Full<Bytes>>),
