@@ -2,10 +2,14 @@
 # scaleproof-job.yaml). Build from the repository root:
 #
 #   docker build -t REGISTRY/scaleproof:TAG . && docker push REGISTRY/scaleproof:TAG
+#
+# The same image runs the workers of `scaleproof run --workers N`; for results in s3://, gs://
+# or az:// build it with the cloud feature: --build-arg FEATURES=cloud.
 FROM rust:1.89-bookworm AS build
+ARG FEATURES=""
 WORKDIR /src
 COPY . .
-RUN cargo build --profile optimized --locked --bin scaleproof
+RUN cargo build --profile optimized --locked --bin scaleproof --features "$FEATURES"
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/optimized/scaleproof /usr/local/bin/scaleproof
