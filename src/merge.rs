@@ -103,18 +103,24 @@ impl WorkerRun {
         })
     }
 
-    /// Second `s`'s histograms of this worker, decoded.
-    fn second(
+    /// Adds second `s`'s histograms of this worker into `into`, tag by tag.
+    fn add_second(
         &self,
         s: u64,
-        decoder: &mut hlog::Decoder,
-    ) -> Result<Vec<(&str, Histogram<u64>)>, MergeError> {
-        self.per_second
-            .get(&s)
-            .into_iter()
-            .flatten()
-            .map(|(tag, bytes)| Ok((tag.as_str(), decode(decoder, &self.dir, bytes)?)))
-            .collect()
+        adder: &mut hlog::Adder,
+        into: &mut Histograms,
+    ) -> Result<(), MergeError> {
+        for (tag, bytes) in self.per_second.get(&s).into_iter().flatten() {
+            let sum = match into.get_mut(tag.as_str()) {
+                Some(sum) => sum,
+                None => into.entry(tag.clone()).or_insert_with(histogram),
+            };
+            adder.add(bytes, sum).map_err(|e| MergeError::Histograms {
+                dir: self.dir.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
     }
 
     fn index(&self) -> u32 {
@@ -393,7 +399,7 @@ fn merge_seconds(
     range: std::ops::RangeInclusive<u64>,
     put: &mut dyn FnMut(u64, &str, &Histogram<u64>),
 ) -> Result<Seconds, MergeError> {
-    let mut decoder = hlog::Decoder::default();
+    let mut adder = hlog::Adder::default();
     let mut per_endpoint: BTreeMap<(u64, String), (u64, u64)> = BTreeMap::new();
     for run in runs {
         for e in &run.endpoint_rows {
@@ -416,9 +422,7 @@ fn merge_seconds(
     for (&s, parts) in &by_second {
         let mut h = Histograms::new();
         for run in runs {
-            for (tag, second) in run.second(s, &mut decoder)? {
-                add(&mut h, tag, &second);
-            }
+            run.add_second(s, &mut adder, &mut h)?;
         }
         let get = |tag: &str| h.get(tag);
         let sum = |f: fn(&TimelineRow) -> u64| parts.iter().map(|r| f(r)).sum::<u64>();
