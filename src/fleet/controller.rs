@@ -394,7 +394,9 @@ impl<F: Fn() -> String> Waiting<'_, F> {
             }
             let state = job.state();
             let now = Instant::now();
-            let ended = state.failed.is_some()
+            // After a signal the Job is gone by our own hand: the workers still get their
+            // grace to upload (STOP_GRACE), not the store's settling time.
+            let ended = (state.failed.is_some() && interrupted.is_none())
                 || (state.pods.len() as u32 == self.workers
                     && state
                         .pods
