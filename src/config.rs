@@ -66,6 +66,8 @@ pub struct RunConfig {
     pub worker: Option<WorkerShare>,
     /// Start the load at this wall-clock time (`--start-at`), so that workers share second 0.
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The live page, when asked for (`--live`, `[live]`).
+    pub live: Option<LiveOptions>,
 }
 
 /// Worker `index` of `count` (0-based): open model, the plan's slots `index`, `index + count`,
@@ -184,6 +186,16 @@ impl TlsConfig {
     pub fn is_set(&self) -> bool {
         self.cacert.is_some() || self.insecure || self.client_cert.is_some()
     }
+}
+
+/// The live page (`--live`): where it is served and how long it stays after the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveOptions {
+    pub bind: std::net::IpAddr,
+    /// 0: any free port (printed at the start).
+    pub port: u16,
+    /// How long the page stays up after the run (Ctrl-C ends it sooner).
+    pub linger: Duration,
 }
 
 /// A shared run past one machine (`--workers N`): what the controller needs besides the

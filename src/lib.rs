@@ -14,6 +14,7 @@ pub mod config;
 pub mod doctor;
 pub mod expectations;
 pub mod fleet;
+pub mod live;
 pub mod load;
 pub mod local;
 pub mod lock;

@@ -13,6 +13,7 @@ use scaleproof::report::{self, headline};
 use scaleproof::verdict::{self, State};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// An expectation failed.
 const EXIT_FAILED: u8 = 1;
@@ -148,6 +149,38 @@ fn load_test(args: RunArgs, matches: &clap::ArgMatches) -> Result<ExitCode, Fail
         }
     }
     println!("{}", outcome.dir.display());
+    if let Some(live) = &outcome.live {
+        let (verdict, line) = match &state {
+            Ok((state, line)) => (serde_json::json!(state), line.clone()),
+            Err(_) => (
+                serde_json::json!("none"),
+                "no report: see the terminal".to_owned(),
+            ),
+        };
+        let report = std::fs::read(outcome.dir.join("report.html")).ok();
+        live.hub().finish(
+            serde_json::json!({
+                "state": verdict,
+                "line": line,
+                "end_reason": outcome.end.to_string(),
+                "totals": {
+                    "requests": outcome.meta.totals.requests,
+                    "errors": outcome.meta.totals.errors,
+                    "dropped": outcome.meta.totals.dropped,
+                },
+            }),
+            report,
+        );
+        let linger = config.live.as_ref().map_or(Duration::ZERO, |l| l.linger);
+        if !linger.is_zero() {
+            eprintln!(
+                "scaleproof: the live page {} shows the verdict for {} more (Ctrl-C to leave now)",
+                live.url(),
+                humantime::format_duration(linger)
+            );
+        }
+        live.linger(linger);
+    }
     let (state, _) = state?;
     Ok(match outcome.end {
         EndReason::Interrupted(signal) => ExitCode::from(signal.exit_code()),

@@ -5,6 +5,7 @@
 use crate::checks::{Finding, Status};
 use crate::cluster::{ClusterRecording, ClusterWatch};
 use crate::config::{ClusterOptions, LoadShape, LocalOptions, RunConfig, Target};
+use crate::live::{self, LiveServer};
 use crate::load::control::{EndReason, RunControl};
 use crate::load::recorder::{Gauges, Recorder, Recording};
 use crate::load::{self, LoadError, LoadHandle, LoadSetup};
@@ -31,6 +32,8 @@ pub struct RunOutcome {
     pub dir: PathBuf,
     pub end: EndReason,
     pub meta: RunMeta,
+    /// The live page, still serving (`--live`): the caller publishes the end.
+    pub live: Option<LiveServer>,
 }
 
 /// Why a run could not be carried out or written.
@@ -44,6 +47,12 @@ pub enum RunError {
     RunDir(#[from] RunDirError),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    #[error("cannot serve the live page on {addr}")]
+    Live {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A second is closed this long after it ends, so requests finishing at its very end are in.
@@ -72,6 +81,37 @@ impl Workload {
                     progress::replicas(&m.latest(), WorkloadSource::Local)
                 }))
             }
+        }
+    }
+
+    /// Reads the latest state as cluster columns, for the live page.
+    fn sampler(&self) -> Option<Box<dyn Fn() -> timeline::ClusterSample + Send + Sync>> {
+        match self {
+            Workload::None => None,
+            Workload::Watched(w) => {
+                let m = w.monitor();
+                Some(Box::new(move || m.latest()))
+            }
+            Workload::Local(l) => {
+                let m = l.monitor();
+                Some(Box::new(move || m.latest()))
+            }
+        }
+    }
+
+    /// What the replicas are, in words, for the live page's title strip.
+    fn describe(&self, config: &RunConfig) -> String {
+        match (self, &config.cluster) {
+            (Workload::Local(_), _) => "LOCAL replicas".to_owned(),
+            (Workload::Watched(_), Some(c)) => format!(
+                "Deployment {}{}",
+                c.deployment,
+                c.namespace
+                    .as_ref()
+                    .map(|n| format!(" in {n}"))
+                    .unwrap_or_default()
+            ),
+            _ => "no cluster watched: replicas from serving endpoints".to_owned(),
         }
     }
 
@@ -271,7 +311,47 @@ async fn run_async(
             if embedded { " (local replicas)" } else { "" }
         );
     }
+    let live_page = match &config.live {
+        Some(options) => {
+            let hello = live::hello(
+                &config.scenario.name,
+                base.as_str(),
+                &workload.describe(config),
+                planned(config).map(|d| d.as_secs_f64()),
+                matches!(config.shape, LoadShape::Open { .. }),
+                &config.scenario.expect,
+                Utc::now(),
+            );
+            let server =
+                LiveServer::start(options.bind, options.port, hello).map_err(|source| {
+                    RunError::Live {
+                        addr: format!("{}:{}", options.bind, options.port),
+                        source,
+                    }
+                })?;
+            eprintln!("scaleproof: live page {}", server.url());
+            if !options.bind.is_loopback() {
+                eprintln!(
+                    "scaleproof: note: the live page listens on {}: anyone who can reach this machine can watch the run",
+                    options.bind
+                );
+            }
+            Some(server)
+        }
+        None => None,
+    };
     let last_users = Arc::new(AtomicU64::new(0));
+    let live_seconds = live_page.as_ref().map(|server| {
+        let source = if embedded {
+            WorkloadSource::Local
+        } else {
+            WorkloadSource::Cluster
+        };
+        Arc::new(std::sync::Mutex::new(LiveFeed {
+            seconds: live::Seconds::new(server.hub(), config.scenario.expect.clone(), source),
+            sample: workload.sampler(),
+        }))
+    });
     let closer = OwnThread::spawn(
         "scaleproof-close",
         close_seconds(
@@ -280,6 +360,7 @@ async fn run_async(
             config.quiet,
             planned(config),
             workload.monitor(),
+            live_seconds.clone(),
         ),
     )?;
     let probe = {
@@ -304,6 +385,15 @@ async fn run_async(
     });
     if let Some(c) = &cluster {
         c.fill(&mut recording.rows);
+    }
+    // The seconds closed at the end (the last, partial one) go to the live page too.
+    if let Some(feed) = &live_seconds {
+        let mut feed = feed.lock().unwrap_or_else(|p| p.into_inner());
+        let from = feed.seconds.published();
+        for row in recording.rows.iter().filter(|r| r.t_s >= from) {
+            let line = progress::line(row, planned(config));
+            feed.seconds.publish(row.clone(), line, &recording.totals);
+        }
     }
     let pods = timeline::join_pods(
         cluster
@@ -341,7 +431,12 @@ async fn run_async(
         eprintln!("scaleproof: warning: {warning}");
     }
     let dir = write_run_dir(config, &meta, &recording, cluster.as_ref(), &pods)?;
-    Ok(RunOutcome { dir, end, meta })
+    Ok(RunOutcome {
+        dir,
+        end,
+        meta,
+        live: live_page,
+    })
 }
 
 /// The part of the run's configuration the load side needs.
@@ -429,6 +524,13 @@ impl OwnThread {
     }
 }
 
+/// The live page's side of the closer: each second to publish, and the watch's latest state
+/// for its cluster columns.
+struct LiveFeed {
+    seconds: live::Seconds,
+    sample: Option<Box<dyn Fn() -> timeline::ClusterSample + Send + Sync>>,
+}
+
 /// Closes each second shortly after it ends and prints its progress line.
 async fn close_seconds(
     handle: Arc<LoadHandle>,
@@ -436,6 +538,7 @@ async fn close_seconds(
     quiet: bool,
     planned: Option<Duration>,
     cluster: Option<Box<dyn Fn() -> String + Send + Sync>>,
+    live: Option<Arc<std::sync::Mutex<LiveFeed>>>,
 ) {
     handle.control.started().await;
     let t0 = handle.recorder.t0();
@@ -452,10 +555,25 @@ async fn close_seconds(
             users,
             target_rps: handle.target_rps(s),
         });
+        let state = cluster.as_ref().map(|state| state()).unwrap_or_default();
         if !quiet {
-            let state = cluster.as_ref().map(|state| state()).unwrap_or_default();
             for row in &rows {
                 eprintln!("{}{state}", progress::line(row, planned));
+            }
+        }
+        if let Some(feed) = &live
+            && !rows.is_empty()
+        {
+            let totals = handle.recorder.totals();
+            let mut feed = feed.lock().unwrap_or_else(|p| p.into_inner());
+            let sample = feed.sample.as_ref().map(|s| s());
+            for row in rows {
+                let line = format!("{}{state}", progress::line(&row, planned));
+                let mut row = row;
+                if let Some(sample) = &sample {
+                    row.set_cluster(sample);
+                }
+                feed.seconds.publish(row, line, &totals);
             }
         }
         next = upto + 1;

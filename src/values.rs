@@ -249,6 +249,13 @@ pub fn k8s_name(text: &str) -> Result<String, String> {
     }
 }
 
+/// An address to serve on: an IP address (`127.0.0.1`, `::1`, `0.0.0.0` for every interface).
+pub fn bind_address(text: &str) -> Result<std::net::IpAddr, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not an IP address, e.g. 127.0.0.1 or 0.0.0.0"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

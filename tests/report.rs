@@ -2,6 +2,7 @@
 //! byte for byte), a self-contained HTML page that renders in headless Chromium, and the
 //! `report` subcommand's verdict and exit code.
 
+use crate::common;
 use scaleproof::expectations::Expectations;
 use scaleproof::report::headline;
 use scaleproof::timeline::{
@@ -336,20 +337,9 @@ fn the_html_report_is_self_contained() {
     assert!(html.contains("http&#58;//127.0.0.1&#58;9/"));
 }
 
-fn chromium() -> Option<&'static str> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-}
-
 #[test]
 fn the_html_report_renders_charts_in_headless_chromium() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install chromium (.ci/run does)"
-        );
-        eprintln!("skipped: no chromium on this machine (apt-get install chromium)");
+    let Some(browser) = common::chromium() else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");

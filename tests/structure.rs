@@ -43,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["expectations", "timeline", "verdict", "scaling"],
     ),
     ("progress", &["timeline"]),
+    ("live", &["expectations", "timeline", "verdict"]),
     ("merge", &["load", "timeline"]),
     (
         "fleet",
@@ -54,7 +55,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "run",
         &[
             "config", "load", "cluster", "local", "progress", "timeline", "scenario", "scaling",
-            "checks",
+            "checks", "live",
         ],
     ),
     (

@@ -13,6 +13,7 @@ mod doctor;
 mod engine;
 mod fake_apiserver_protocol;
 mod fleet;
+mod live;
 mod local;
 mod pods;
 mod real_cluster;

@@ -153,6 +153,45 @@ fn worker_count(text: &str) -> Result<u32, String> {
     }
 }
 
+/// The live page: the run as it happens, in a browser, for recording a demo.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Live page (the run as it happens, in a browser)")]
+pub struct LiveArgs {
+    /// Serve a live page during the run (URL printed at the start): figures, charts and scale
+    /// events growing second by second, then the verdict and a link to report.html. Laid out
+    /// for a 1920×1080 window, to record
+    #[arg(long)]
+    pub live: bool,
+    /// Port of the live page [default: any free one]
+    #[arg(long, value_name = "PORT", requires = "live")]
+    pub live_port: Option<u16>,
+    /// Address the live page listens on [default: 127.0.0.1; 0.0.0.0 shows the run to anyone
+    /// who can reach this machine]
+    #[arg(long, value_name = "IP", requires = "live", value_parser = values::bind_address)]
+    pub live_bind: Option<std::net::IpAddr>,
+    /// How long the live page stays up after the run, showing the verdict (Ctrl-C ends it
+    /// sooner) [default: 2m]
+    #[arg(long, value_name = "DURATION", requires = "live", value_parser = values::duration)]
+    pub live_linger: Option<Duration>,
+}
+
+impl LiveArgs {
+    /// The live page's options, flags over the scenario's `[live]`; `None` when not asked for.
+    pub fn resolve(&self, spec: &crate::scenario::LiveSpec) -> Option<crate::config::LiveOptions> {
+        (self.live || spec.enabled == Some(true)).then(|| crate::config::LiveOptions {
+            bind: self
+                .live_bind
+                .or(spec.bind)
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)),
+            port: self.live_port.or(spec.port).unwrap_or(0),
+            linger: self
+                .live_linger
+                .or(spec.linger)
+                .unwrap_or(Duration::from_secs(120)),
+        })
+    }
+}
+
 /// A shared run past one machine: workers as a Kubernetes Indexed Job, results in object
 /// storage, merged exactly by this process (which also watches the cluster).
 #[derive(Debug, Default, Args)]
@@ -221,6 +260,12 @@ pub fn fleet_options(
         return Err(flag(
             "--workers",
             "needs --host: the service's URL as the worker pods reach it (e.g. http://target-service.demo:8080)",
+        ));
+    }
+    if args.live.live {
+        return Err(flag(
+            "--live",
+            "is not available with --workers yet: the controller gets the workers' seconds only when they finish",
         ));
     }
     let local_files = [
@@ -521,6 +566,8 @@ pub struct RunArgs {
     pub local: LocalArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
     #[command(flatten)]
@@ -831,6 +878,7 @@ impl TryFrom<RunArgs> for RunConfig {
                 }
             }
         }
+        let live = args.live.resolve(&scenario.live);
         Ok(RunConfig {
             local,
             tls,
@@ -848,6 +896,7 @@ impl TryFrom<RunArgs> for RunConfig {
                 .endpoint_header
                 .unwrap_or(HeaderName::from_static(defaults::ENDPOINT_HEADER)),
             request_log: args.request_log,
+            live,
             worker: args.worker,
             start_at: args.start_at,
             threads: args

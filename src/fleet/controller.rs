@@ -251,6 +251,7 @@ async fn control(
         dir,
         end,
         meta: merged.meta,
+        live: None,
     })
 }
 

@@ -406,6 +406,14 @@ impl Recorder {
         row
     }
 
+    /// The totals of the seconds closed so far, as `run.json` will hold them once every
+    /// second is (the live page's running figures).
+    pub fn totals(&self) -> Totals {
+        let state = self.lock_closed();
+        let live = self.lock();
+        totals_of(&state, &live)
+    }
+
     /// Closes what is left and returns the whole recording.
     pub fn finish(&self, end: Instant, gauges: impl Fn(u64) -> Gauges) -> Recording {
         let elapsed = end.saturating_duration_since(self.t0()).as_secs_f64();
@@ -422,37 +430,7 @@ impl Recorder {
         self.close_until(upto.max(1), span_of_last, gauges);
         let state = self.lock_closed();
         let live = self.lock();
-        let t = &state.totals;
-        let mut totals = Totals {
-            requests: t.requests,
-            ok: t.ok,
-            errors: t.errors(),
-            dropped: t.dropped,
-            cancelled: live.cancelled,
-            endpoints: Some(
-                state
-                    .total_endpoints
-                    .keys()
-                    .filter(|k| k.as_ref() != NO_ENDPOINT)
-                    .count() as u64,
-            )
-            .filter(|&n| n > 0),
-            p50_raw_us: quantile(&state.total_raw, 0.50),
-            p95_raw_us: quantile(&state.total_raw, 0.95),
-            p99_raw_us: quantile(&state.total_raw, 0.99),
-            max_raw_us: max(&state.total_raw),
-            p50_corrected_us: quantile(&state.total_corrected, 0.50),
-            p95_corrected_us: quantile(&state.total_corrected, 0.95),
-            p99_corrected_us: quantile(&state.total_corrected, 0.99),
-            max_corrected_us: max(&state.total_corrected),
-            p95_all_raw_us: quantile(&state.total_all_raw, 0.95),
-            p99_all_raw_us: quantile(&state.total_all_raw, 0.99),
-            send_late_p50_us: quantile(&state.total_send_late, 0.50),
-            send_late_p99_us: quantile(&state.total_send_late, 0.99),
-            send_late_max_us: max(&state.total_send_late),
-            ..Totals::default()
-        };
-        t.fill_errors(&mut totals);
+        let totals = totals_of(&state, &live);
         if live.late_samples > 0 {
             tracing::debug!(
                 late = live.late_samples,
@@ -537,6 +515,42 @@ fn served(state: &mut Live, name: &Arc<str>, done: Instant, ok: bool, raw: u64) 
     if ok && s.cold.len() < COLD_REQUESTS {
         put(&mut s.cold, raw);
     }
+}
+
+/// The whole run's totals over the closed seconds (the final ones once every second is).
+fn totals_of(state: &Closed, live: &Live) -> Totals {
+    let t = &state.totals;
+    let mut totals = Totals {
+        requests: t.requests,
+        ok: t.ok,
+        errors: t.errors(),
+        dropped: t.dropped,
+        cancelled: live.cancelled,
+        endpoints: Some(
+            state
+                .total_endpoints
+                .keys()
+                .filter(|k| k.as_ref() != NO_ENDPOINT)
+                .count() as u64,
+        )
+        .filter(|&n| n > 0),
+        p50_raw_us: quantile(&state.total_raw, 0.50),
+        p95_raw_us: quantile(&state.total_raw, 0.95),
+        p99_raw_us: quantile(&state.total_raw, 0.99),
+        max_raw_us: max(&state.total_raw),
+        p50_corrected_us: quantile(&state.total_corrected, 0.50),
+        p95_corrected_us: quantile(&state.total_corrected, 0.95),
+        p99_corrected_us: quantile(&state.total_corrected, 0.99),
+        max_corrected_us: max(&state.total_corrected),
+        p95_all_raw_us: quantile(&state.total_all_raw, 0.95),
+        p99_all_raw_us: quantile(&state.total_all_raw, 0.99),
+        send_late_p50_us: quantile(&state.total_send_late, 0.50),
+        send_late_p99_us: quantile(&state.total_send_late, 0.99),
+        send_late_max_us: max(&state.total_send_late),
+        ..Totals::default()
+    };
+    t.fill_errors(&mut totals);
+    totals
 }
 
 #[cfg(test)]

@@ -63,6 +63,16 @@ pub struct ClusterSpec {
     pub service: Option<String>,
 }
 
+/// The live page of a scenario (`[live]`); `--live`, `--live-port`, `--live-bind` and
+/// `--live-linger` override its fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveSpec {
+    pub enabled: Option<bool>,
+    pub port: Option<u16>,
+    pub bind: Option<std::net::IpAddr>,
+    pub linger: Option<Duration>,
+}
+
 /// TLS settings of a scenario (`[tls]`); each flag (`--cacert`, `--insecure`, `--cert`,
 /// `--key`) overrides its field. Relative paths are relative to the scenario's folder.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -102,6 +112,7 @@ pub struct Scenario {
     pub cluster: ClusterSpec,
     pub tls: TlsSpec,
     pub local: LocalSpec,
+    pub live: LiveSpec,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +127,16 @@ struct ScenarioFile {
     cluster: Option<ClusterSection>,
     tls: Option<TlsSection>,
     local: Option<LocalSection>,
+    live: Option<LiveSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveSection {
+    enabled: Option<bool>,
+    port: Option<Spanned<i64>>,
+    bind: Option<Spanned<String>>,
+    linger: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -376,6 +397,22 @@ impl Scenario {
             Some(section) => local_section(&doc, section)?,
             None => LocalSpec::default(),
         };
+        let live = match &file.live {
+            Some(s) => LiveSpec {
+                enabled: s.enabled,
+                port: checked(&doc, &s.port, "live.port", |v: &i64| {
+                    u16::try_from(*v)
+                        .map_err(|_| format!("{v} is not a port (0 to 65535; 0 picks one)"))
+                })?,
+                bind: checked(&doc, &s.bind, "live.bind", |v: &String| {
+                    values::bind_address(v)
+                })?,
+                linger: checked(&doc, &s.linger, "live.linger", |v: &String| {
+                    values::duration(v)
+                })?,
+            },
+            None => LiveSpec::default(),
+        };
         Ok(Self {
             name,
             source: source.to_owned(),
@@ -386,6 +423,7 @@ impl Scenario {
             cluster,
             tls,
             local,
+            live,
         })
     }
 }
@@ -727,6 +765,30 @@ service = "target-service"
         assert_eq!(line, 4);
         assert_eq!(field, "request.wieght");
         assert!(message.contains("unknown field"), "{message}");
+    }
+
+    #[test]
+    fn the_live_section_parses_and_a_bad_port_or_address_is_named() {
+        let s = parse(
+            "[[request]]\nname = \"a\"\npath = \"/\"\n[live]\nenabled = true\nport = 8089\nbind = \"0.0.0.0\"\nlinger = \"30s\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            s.live,
+            LiveSpec {
+                enabled: Some(true),
+                port: Some(8089),
+                bind: Some(std::net::Ipv4Addr::UNSPECIFIED.into()),
+                linger: Some(Duration::from_secs(30)),
+            }
+        );
+        let (line, _, field, message) =
+            invalid("[[request]]\nname = \"a\"\npath = \"/\"\n[live]\nport = 70000\n");
+        assert_eq!((line, field.as_str()), (5, "live.port"));
+        assert!(message.contains("not a port"), "{message}");
+        let (line, _, field, _) =
+            invalid("[[request]]\nname = \"a\"\npath = \"/\"\n[live]\nbind = \"localhost:80\"\n");
+        assert_eq!((line, field.as_str()), (5, "live.bind"));
     }
 
     #[test]

@@ -9,8 +9,8 @@ mod request;
 
 pub use crate::expectations::Expectations;
 pub use file::{
-    BUILTIN_CORPUS, BUILTIN_PREDICT, ClusterSpec, LoadSpec, LocalSpec, Scenario, ScenarioError,
-    TlsSpec,
+    BUILTIN_CORPUS, BUILTIN_PREDICT, ClusterSpec, LiveSpec, LoadSpec, LocalSpec, Scenario,
+    ScenarioError, TlsSpec,
 };
 pub use rate::{RatePlan, Stage, StageError};
 pub use request::{BodySpec, RequestSpec};

@@ -267,3 +267,19 @@ impl Drop for RoundRobinProxy {
         }
     }
 }
+
+/// Headless Chromium, for the tests that render pages. On CI it must be there (`.ci/run`
+/// installs it); elsewhere its absence is said out loud and the test returns.
+pub fn chromium() -> Option<&'static str> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium (.ci/run does)"
+        );
+        eprintln!("skipped: no chromium on this machine (apt-get install chromium)");
+    }
+    found
+}
