@@ -4,7 +4,9 @@
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use scaleproof::checks::Status;
-use scaleproof::cli::{Cli, Command, DoctorArgs, MergeArgs, ReportArgs, RunArgs, WorkerArgs};
+use scaleproof::cli::{
+    Cli, Command, DoctorArgs, MergeArgs, ReplayArgs, ReportArgs, RunArgs, WorkerArgs,
+};
 use scaleproof::config::{RunConfig, Target};
 use scaleproof::doctor::DoctorConfig;
 use scaleproof::expectations::Expectations;
@@ -108,6 +110,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, Failure> {
         Some(Command::Worker(args)) => worker(*args),
         Some(Command::Report(args)) => report_only(&args),
         Some(Command::Merge(args)) => merge(&args),
+        Some(Command::Replay(args)) => replay(&args),
         Some(Command::Doctor(args)) => doctor(*args),
         Some(Command::Replica(args)) => {
             scaleproof::local::replica::serve(&scaleproof::local::replica::ReplicaOptions {
@@ -244,6 +247,52 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
     let (state, line) = render(&dir, None)?;
     eprintln!("scaleproof: {line}");
     Ok(exit_code(state))
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode, Failure> {
+    use scaleproof::report::replay::{ReplayFormat, ReplayOptions};
+    let (format, default_size, default_out) = match args.format.as_str() {
+        "apng" => (ReplayFormat::Apng, (1920, 1080), "replay.png"),
+        "frames" => (ReplayFormat::Frames, (1920, 1080), "replay-frames"),
+        _ => (ReplayFormat::Gif, (960, 540), "replay.gif"),
+    };
+    let options = ReplayOptions {
+        speed: args.speed,
+        fps: args.fps,
+        size: args.size.unwrap_or(default_size),
+        format,
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| args.run_dir.join(default_out)),
+    };
+    let mut said = 0;
+    let outcome = scaleproof::report::replay::replay(&args.run_dir, &options, |done, total| {
+        let tenth = done * 10 / total;
+        if tenth > said || done == total {
+            said = tenth;
+            eprintln!("scaleproof: replay: {done}/{total} frames");
+        }
+    })
+    .or_exit(EXIT_RUN)?;
+    eprintln!(
+        "scaleproof: {} frames at {} fps, ×{} ({}x{}): {}",
+        outcome.frames,
+        options.fps,
+        options.speed,
+        options.size.0,
+        options.size.1,
+        outcome.out.display()
+    );
+    eprintln!(
+        "scaleproof: what each frame shows: {}",
+        outcome.frames_csv.display()
+    );
+    if let Some(ffmpeg) = &outcome.ffmpeg {
+        eprintln!("scaleproof: make an MP4 (ffmpeg is not needed by scaleproof):\n  {ffmpeg}");
+    }
+    println!("{}", outcome.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One pod of a shared run: see `scaleproof::fleet::worker`.

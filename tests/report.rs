@@ -547,3 +547,96 @@ fn unknown_endpoints_show_as_unknown_never_zero() {
     );
     assert!(html.contains("INCONCLUSIVE"));
 }
+
+/// `scaleproof replay` of a 90-second run at ×10 and 5 fps: 45 frames in each format, each
+/// decoding at the size asked for; the last frame shows summary.json's headline figures and
+/// verdict.
+#[test]
+fn replay_frames_count_decode_and_end_on_the_summary() {
+    use scaleproof::report::replay::{ReplayFormat, ReplayOptions, replay};
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path(), 90, 2, true);
+    let rendered = scaleproof::report::render(dir.path(), None).expect("render");
+    let size = (640, 360);
+    let options = |format, out: &str| ReplayOptions {
+        speed: 10.0,
+        fps: 5,
+        size,
+        format,
+        out: dir.path().join(out),
+    };
+    let mut calls = 0;
+    let gif = replay(
+        dir.path(),
+        &options(ReplayFormat::Gif, "r.gif"),
+        |_, total| {
+            calls += 1;
+            assert_eq!(total, 45);
+        },
+    )
+    .expect("gif");
+    assert_eq!((gif.frames, calls), (45, 45));
+    let mut decoder = gif::DecodeOptions::new();
+    decoder.set_color_output(gif::ColorOutput::Indexed);
+    let mut frames = decoder
+        .read_info(std::fs::File::open(&gif.out).expect("open"))
+        .expect("a gif");
+    let (mut count, mut centiseconds) = (0, 0u32);
+    while let Some(frame) = frames.read_next_frame().expect("a frame") {
+        assert_eq!((frame.width, frame.height), (640, 360));
+        centiseconds += u32::from(frame.delay);
+        count += 1;
+    }
+    // 45 frames at 5 fps: 9 s of replay, to the centisecond.
+    assert_eq!((count, centiseconds), (45, 900));
+
+    let apng = replay(dir.path(), &options(ReplayFormat::Apng, "r.png"), |_, _| {}).expect("apng");
+    let decoder = png::Decoder::new(std::fs::File::open(&apng.out).expect("open"));
+    let mut reader = decoder.read_info().expect("png");
+    let control = reader.info().animation_control.expect("an animated PNG");
+    assert_eq!(control.num_frames, 45);
+    assert_eq!((reader.info().width, reader.info().height), (640, 360));
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let mut decoded = 0;
+    while reader.next_frame(&mut buf).is_ok() {
+        decoded += 1;
+    }
+    assert_eq!(decoded, 45);
+
+    let frames = replay(
+        dir.path(),
+        &options(ReplayFormat::Frames, "frames"),
+        |_, _| {},
+    )
+    .expect("frames");
+    let files = std::fs::read_dir(&frames.out).expect("dir").count();
+    assert_eq!(files, 45);
+    let last = png::Decoder::new(
+        std::fs::File::open(frames.out.join("frame-00045.png")).expect("last frame"),
+    )
+    .read_info()
+    .expect("png");
+    assert_eq!((last.info().width, last.info().height), (640, 360));
+    let ffmpeg = frames.ffmpeg.expect("the ffmpeg command");
+    assert!(ffmpeg.starts_with("ffmpeg -framerate 5 -i "), "{ffmpeg}");
+
+    // The last frame: the run's headline figures and verdict, as summary.json has them.
+    let csv = std::fs::read_to_string(&gif.frames_csv).expect("frames.csv");
+    let last = csv.lines().last().expect("a frame");
+    let s = &rendered.summary;
+    let expected: Vec<String> = [
+        headline::peak(s),
+        headline::p95(s),
+        headline::replicas(s),
+        headline::error_rate(s),
+    ]
+    .iter()
+    .map(|f| format!("{}: {}", f.label, f.value))
+    .collect();
+    assert_eq!(
+        last,
+        format!("45,90.000,{},pass", expected.join("; ")),
+        "{csv}"
+    );
+    assert_eq!(s.verdict.state, State::Pass);
+}

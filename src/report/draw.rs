@@ -67,13 +67,14 @@ where
         ))
         .map_err(err)?;
     }
-    let y_max = spec
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(0.0f64, f64::max)
-        .max(1.0)
-        * 1.1;
+    let y_max = spec.y_top.unwrap_or_else(|| {
+        spec.series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .fold(0.0f64, f64::max)
+            .max(1.0)
+            * 1.1
+    });
     let top = if spec.note.is_some() { 60.0 } else { 44.0 };
     let inner = area.margin(px(top), px(10.0), px(10.0), px(24.0));
     let mut chart = ChartBuilder::on(&inner)
@@ -83,11 +84,24 @@ where
         .map_err(err)?;
     let mut mesh = chart.configure_mesh();
     let whole = |v: &f64| format!("{v:.0}");
+    // Whole numbers with thousands separators (1,200), a decimal only on small scales.
+    let fine = y_max < 10.0;
+    let tick = move |v: &f64| {
+        if fine {
+            format!("{v:.1}")
+        } else {
+            super::headline::thousands(v.round().max(0.0) as u64)
+        }
+    };
     if spec.integer_y {
         // One label per whole number (at most 11), never 0.5 of a replica.
         mesh.y_labels((y_max.floor() as usize + 1).min(11))
             .y_label_formatter(&whole);
+    } else {
+        mesh.y_label_formatter(&tick);
     }
+    let seconds = |v: &f64| super::headline::thousands(v.round().max(0.0) as u64);
+    mesh.x_label_formatter(&seconds);
     mesh.x_desc("seconds since start")
         .y_desc(spec.y_label.clone())
         .label_style(("sans-serif", px(14.0) as f64))

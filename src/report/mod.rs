@@ -12,6 +12,7 @@ pub mod html;
 pub mod kpi;
 mod pods_html;
 mod render;
+pub mod replay;
 pub mod series;
 mod summary;
 

@@ -31,6 +31,9 @@ pub struct ChartSpec {
     pub note: Option<String>,
     /// Values are counts: whole-number axis labels.
     pub integer_y: bool,
+    /// The y axis's top, when it must not follow the data (a replay's frames keep the whole
+    /// run's scale); `None`: 10% above the highest point.
+    pub y_top: Option<f64>,
 }
 
 /// A count that holds until it changes: each value is drawn flat to the next point's time.
@@ -45,15 +48,18 @@ pub fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     out
 }
 
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
+/// Series colours: Okabe–Ito, told apart with every common colour-vision deficiency (blue,
+/// orange, bluish green, vermillion, reddish purple, sky blue, yellow, black). The live page
+/// uses the same.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
 ];
 
 fn series(name: &str, color: RGBColor, points: Vec<(f64, f64)>) -> Series {
@@ -112,6 +118,7 @@ pub fn throughput(rows: &[TimelineRow]) -> ChartSpec {
         markers: markers(rows),
         note: None,
         integer_y: false,
+        y_top: None,
     }
 }
 
@@ -154,6 +161,7 @@ pub fn latency(rows: &[TimelineRow]) -> ChartSpec {
         markers: markers(rows),
         note: None,
         integer_y: false,
+        y_top: None,
     }
 }
 
@@ -191,6 +199,7 @@ pub fn replicas(
                 "no cluster watched: replicas are distinct X-Served-By values per second".into(),
             ),
             integer_y: true,
+            y_top: None,
         };
     }
     let end = rows.last().map_or(0.0, |r| r.t_s as f64 + r.span_s);
@@ -285,6 +294,7 @@ pub fn replicas(
             "Deployment and HPA status from the cluster, at the end of each second".into()
         }),
         integer_y: true,
+        y_top: None,
     }
 }
 
@@ -319,6 +329,7 @@ pub fn endpoints(rows: &[TimelineRow], endpoint_rows: &[EndpointRow]) -> ChartSp
         markers: markers(rows),
         note: None,
         integer_y: false,
+        y_top: None,
     }
 }
 
