@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let rendered = scaleproof::report::render(dir.path(), None)?;
         times.push(started.elapsed().as_secs_f64());
-        assert_eq!(rendered.files.len(), 11);
+        assert_eq!(rendered.files.len(), 23);
     }
     times.sort_by(f64::total_cmp);
     println!(

@@ -30,6 +30,14 @@ pub fn duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A duration like [`duration`], or zero (`0`, `0s`: not at all).
+pub fn duration_or_zero(text: &str) -> Result<Duration, String> {
+    if matches!(text.trim(), "0" | "0s") {
+        return Ok(Duration::ZERO);
+    }
+    duration(text)
+}
+
 /// A duration of at least `min`.
 pub fn duration_at_least(text: &str, min: Duration) -> Result<Duration, String> {
     let d = duration(text)?;

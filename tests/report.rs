@@ -581,9 +581,34 @@ fn replay_frames_count_decode_and_end_on_the_summary() {
     let mut frames = decoder
         .read_info(std::fs::File::open(&gif.out).expect("open"))
         .expect("a gif");
+    assert_eq!((frames.width(), frames.height()), (640, 360));
+    let palette = frames.global_palette().expect("a global palette").to_vec();
+    // Each frame after the first is the rectangle that changed, its unchanged pixels
+    // transparent: compose them as a viewer does.
+    let mut canvas = vec![0u8; 640 * 360];
     let (mut count, mut centiseconds) = (0, 0u32);
     while let Some(frame) = frames.read_next_frame().expect("a frame") {
-        assert_eq!((frame.width, frame.height), (640, 360));
+        let (l, t, w, h) = (
+            usize::from(frame.left),
+            usize::from(frame.top),
+            usize::from(frame.width),
+            usize::from(frame.height),
+        );
+        assert!(
+            l + w <= 640 && t + h <= 360,
+            "frame {count} outside the picture"
+        );
+        if count == 0 {
+            assert_eq!((w, h), (640, 360), "the first frame is whole");
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let v = frame.buffer[y * w + x];
+                if Some(v) != frame.transparent {
+                    canvas[(t + y) * 640 + l + x] = v;
+                }
+            }
+        }
         centiseconds += u32::from(frame.delay);
         count += 1;
     }
@@ -617,6 +642,34 @@ fn replay_frames_count_decode_and_end_on_the_summary() {
     .read_info()
     .expect("png");
     assert_eq!((last.info().width, last.info().height), (640, 360));
+    // The composed GIF ends on the last PNG frame, each pixel at its nearest palette colour.
+    let mut last = png::Decoder::new(
+        std::fs::File::open(frames.out.join("frame-00045.png")).expect("last frame"),
+    )
+    .read_info()
+    .expect("png");
+    let mut rgb = vec![0; last.output_buffer_size()];
+    last.next_frame(&mut rgb).expect("pixels");
+    let mut nearest = std::collections::HashMap::new();
+    let mut differ = 0;
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        let want = *nearest.entry([px[0], px[1], px[2]]).or_insert_with(|| {
+            (0..255)
+                .min_by_key(|&k| {
+                    (0..3)
+                        .map(|c| (i32::from(palette[k * 3 + c]) - i32::from(px[c])).pow(2))
+                        .sum::<i32>()
+                })
+                .expect("a colour")
+        });
+        if usize::from(canvas[i]) != want {
+            differ += 1;
+        }
+    }
+    assert_eq!(
+        differ, 0,
+        "pixels of the composed GIF unlike the last frame"
+    );
     let ffmpeg = frames.ffmpeg.expect("the ffmpeg command");
     assert!(ffmpeg.starts_with("ffmpeg -framerate 5 -i "), "{ffmpeg}");
 
@@ -639,4 +692,59 @@ fn replay_frames_count_decode_and_end_on_the_summary() {
         "{csv}"
     );
     assert_eq!(s.verdict.state, State::Pass);
+}
+
+/// `slides/`: a title card, each chart alone and a verdict card, each as a 1920×1080 PNG and
+/// an SVG of the same size.
+#[test]
+fn the_slides_are_each_chart_alone_with_title_and_verdict_cards_at_1080p() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    synthetic_run(dir.path(), 60, 2, true);
+    scaleproof::report::render(dir.path(), None).expect("render");
+    let slides = dir.path().join("slides");
+    let mut names: Vec<String> = std::fs::read_dir(&slides)
+        .expect("slides/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = [
+        "title",
+        "throughput",
+        "latency",
+        "replicas",
+        "endpoints",
+        "verdict",
+    ]
+    .iter()
+    .flat_map(|n| [format!("{n}.png"), format!("{n}.svg")])
+    .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    for name in names.iter().filter(|n| n.ends_with(".png")) {
+        let reader = png::Decoder::new(std::fs::File::open(slides.join(name)).expect("open"))
+            .read_info()
+            .expect("png");
+        assert_eq!(
+            (reader.info().width, reader.info().height),
+            (1920, 1080),
+            "{name}"
+        );
+    }
+    for name in names.iter().filter(|n| n.ends_with(".svg")) {
+        let svg = std::fs::read_to_string(slides.join(name)).expect("svg");
+        assert!(
+            svg.contains("width=\"1920\"") && svg.contains("height=\"1080\""),
+            "{name}"
+        );
+    }
+    let verdict = std::fs::read_to_string(slides.join("verdict.svg")).expect("svg");
+    assert!(
+        verdict.contains("PASS"),
+        "the verdict card says the verdict"
+    );
+    let title = std::fs::read_to_string(slides.join("title.svg")).expect("svg");
+    assert!(
+        title.contains("synthetic"),
+        "the title card names the scenario"
+    );
 }

@@ -209,8 +209,8 @@ pub struct LiveArgs {
     #[arg(long, value_name = "IP", requires = "live", value_parser = values::bind_address)]
     pub live_bind: Option<std::net::IpAddr>,
     /// How long the live page stays up after the run, showing the verdict (Ctrl-C ends it
-    /// sooner) [default: 2m]
-    #[arg(long, value_name = "DURATION", requires = "live", value_parser = values::duration)]
+    /// sooner; 0s: not at all) [default: 2m]
+    #[arg(long, value_name = "DURATION", requires = "live", value_parser = values::duration_or_zero)]
     pub live_linger: Option<Duration>,
 }
 

@@ -27,6 +27,22 @@ fn or_unknown<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
     v.map_or_else(|| UNKNOWN.to_owned(), f)
 }
 
+/// A time as people read it: `30 Nov 2026, 15:48:12 UTC`.
+pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%-d %b %Y, %H:%M:%S UTC").to_string()
+}
+
+/// A run's length as people read it: `45 s`, `5 min 30 s`, `1 h 2 min`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec} s"),
+        (0, min, 0) => format!("{min} min"),
+        (0, min, sec) => format!("{min} min {sec} s"),
+        (h, min, _) => format!("{h} h {min} min"),
+    }
+}
+
 /// Peak sustained successful throughput, e.g. `1200 ok rps`.
 pub fn peak(s: &Summary) -> Figure {
     figure(

@@ -100,6 +100,9 @@ figure.pods{margin-top:8px}
 .local{background:#fff3bf;color:#5c3c00;padding:10px 28px;margin:0;font-weight:bold}
 .insecure{background:#c92a2a;color:#fff;padding:10px 28px;margin:0;font-weight:bold}
 details pre{margin:4px 0 0;white-space:pre-wrap;max-width:60ch}
+.play{margin-top:18px;font-size:16px;padding:6px 16px;border-radius:6px;border:1px solid #1f2933;background:#fff;cursor:pointer}
+.veil{position:absolute;background:#fffffff2;display:none;pointer-events:none}
+.playhead{position:absolute;width:3px;background:#000;display:none;pointer-events:none}
 ";
 
 const SCRIPT: &str = "
@@ -129,6 +132,33 @@ for (const fig of document.querySelectorAll('figure.chart')) {
   });
   fig.addEventListener('mouseleave', () => { cursor.style.display = out.style.display = 'none'; });
 }
+// Play: the charts fill up from the left at 10 run seconds per second, under a playhead.
+const play = document.getElementById('play');
+if (play) play.addEventListener('click', () => {
+  const figs = [...document.querySelectorAll('figure.chart')].map(fig => {
+    const [l, t, r, b] = fig.dataset.plot.split(',').map(Number);
+    const veil = fig.querySelector('.veil'), head = fig.querySelector('.playhead');
+    return { fig, l, t, r, b, w: Number(fig.dataset.w), xmax: Number(fig.dataset.xmax), veil, head };
+  });
+  const speed = 10, start = performance.now();
+  play.disabled = true;
+  const step = now => {
+    let done = true;
+    for (const c of figs) {
+      const tau = Math.min(c.xmax, (now - start) / 1000 * speed), k = c.fig.querySelector('svg').getBoundingClientRect().width / c.w;
+      const x = c.l + (c.r - c.l) * tau / c.xmax, off = 6;
+      Object.assign(c.veil.style, { display: 'block', left: off + x * k + 'px', top: off + c.t * k + 'px',
+        width: Math.max(0, (c.r - x) * k) + 'px', height: (c.b - c.t) * k + 'px' });
+      Object.assign(c.head.style, { display: 'block', left: off + x * k + 'px', top: off + c.t * k + 'px', height: (c.b - c.t) * k + 'px' });
+      if (tau < c.xmax) done = false;
+      play.textContent = `\\u25B6 ${Math.floor(tau / 60)}:${String(Math.floor(tau % 60)).padStart(2, '0')}`;
+    }
+    if (!done) { requestAnimationFrame(step); return; }
+    for (const c of figs) { c.veil.style.display = c.head.style.display = 'none'; }
+    play.disabled = false; play.textContent = '\\u25B6 play the run (\\u00D710)';
+  };
+  requestAnimationFrame(step);
+});
 ";
 
 /// Builds the page.
@@ -154,7 +184,7 @@ pub fn page(
         "<header><div><h1>{}</h1><p>{} · started {} · {:.1} s · {}</p></div><div class=\"badge {class}\">{word}</div></header><main>",
         escape(&summary.scenario),
         escape(&summary.target),
-        escape(&summary.started_at.to_rfc3339()),
+        escape(&super::headline::when(summary.started_at)),
         summary.duration_s,
         escape(&summary.end_reason),
     ));
@@ -174,10 +204,10 @@ pub fn page(
             escape(&fig.hint)
         ));
     }
-    html.push_str("</section><section class=\"charts\">");
+    html.push_str("</section><button class=\"play\" id=\"play\" type=\"button\">\u{25B6} play the run (\u{D7}10)</button><section class=\"charts\">");
     for c in charts {
         html.push_str(&format!(
-            "<figure class=\"chart\" data-plot=\"{},{},{},{}\" data-w=\"{}\" data-xmax=\"{}\">{}<div class=\"cursor\"></div><div class=\"readout\"></div></figure>",
+            "<figure class=\"chart\" data-plot=\"{},{},{},{}\" data-w=\"{}\" data-xmax=\"{}\">{}<div class=\"cursor\"></div><div class=\"readout\"></div><div class=\"veil\"></div><div class=\"playhead\"></div></figure>",
             c.plot.0, c.plot.1, c.plot.2, c.plot.3, c.size.0, x_max, strip_namespace(&c.svg)
         ));
     }

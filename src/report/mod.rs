@@ -14,6 +14,7 @@ mod pods_html;
 mod render;
 pub mod replay;
 pub mod series;
+pub mod slides;
 mod summary;
 
 pub use render::{CHART_SIZE, CHARTS, Rendered, ReportError, render};

@@ -3,7 +3,7 @@
 
 use super::draw::{self, DrawError};
 use super::summary::{ClusterSummary, ErrorSummary, SUMMARY_SCHEMA, Summary};
-use super::{dashboard, gantt, html, kpi, series};
+use super::{dashboard, gantt, html, kpi, series, slides};
 use crate::expectations::Expectations;
 use crate::scaling;
 use crate::timeline::{self, RunDir, RunDirError};
@@ -125,6 +125,12 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
             size: CHART_SIZE,
         });
     }
+    // Each chart alone at 1920×1080, with a title and a verdict card, for presentations.
+    let charts: Vec<(&str, &series::ChartSpec)> = CHARTS.iter().copied().zip(&specs).collect();
+    files.extend(
+        slides::write(&dir.join("slides"), &summary, &charts, x_max)
+            .map_err(chart_err("slides"))?,
+    );
     // The pod timeline, when pods have a lifecycle (a cluster watched, or local replicas).
     let lanes = if summary.pods.iter().any(|p| p.ready_s.is_some()) {
         gantt::lanes(&summary.pods, x_max)

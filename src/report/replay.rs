@@ -182,13 +182,18 @@ fn palette() -> Vec<[u8; 3]> {
         }
     }
     let mut grey = 8u8;
-    while colours.len() < 256 {
+    while colours.len() < 255 {
         colours.push([grey; 3]);
         grey = grey.saturating_add(12);
     }
-    colours.truncate(256);
+    colours.truncate(255);
+    // The last index is transparent: "as in the previous frame".
+    colours.push([255, 0, 255]);
     colours
 }
+
+/// The palette index that keeps the previous frame's pixel.
+const KEEP: u8 = 255;
 
 /// Maps RGB pixels to palette indices (nearest colour, remembered per colour).
 struct Quantizer {
@@ -206,8 +211,7 @@ impl Quantizer {
                 .map(|k| (i32::from(c[k]) - i32::from(px[k])).pow(2))
                 .sum::<i32>()
         };
-        let i = self
-            .palette
+        let i = self.palette[..usize::from(KEEP)]
             .iter()
             .enumerate()
             .min_by_key(|(_, c)| d(c))
@@ -222,6 +226,8 @@ enum Sink {
         encoder: gif::Encoder<std::io::BufWriter<std::fs::File>>,
         quantizer: Quantizer,
         indices: Vec<u8>,
+        /// The picture as shown after the previous frame (palette indices).
+        shown: Option<Vec<u8>>,
     },
     Apng(png::Writer<std::io::BufWriter<std::fs::File>>),
     Frames(PathBuf),
@@ -308,6 +314,7 @@ pub fn replay(
                     seen: HashMap::new(),
                 },
                 indices: vec![0; (w * h) as usize],
+                shown: None,
             }
         }
         ReplayFormat::Apng => {
@@ -383,6 +390,7 @@ pub fn replay(
                 encoder,
                 quantizer,
                 indices,
+                shown,
             } => {
                 for (i, px) in buf.chunks_exact(3).enumerate() {
                     indices[i] = quantizer.index([px[0], px[1], px[2]]);
@@ -390,8 +398,16 @@ pub fn replay(
                 // Centiseconds: frame k ends at round(100 (k+1) / fps), so the rate is exact
                 // on average.
                 let at = |k: u64| (100.0 * k as f64 / f64::from(options.fps)).round() as u16;
-                let mut f =
-                    gif::Frame::from_indexed_pixels(w as u16, h as u16, indices.clone(), None);
+                // After the first frame, only the rectangle that changed, its unchanged
+                // pixels transparent (they keep the previous frame's): most of a frame is.
+                let mut f = match shown.as_ref() {
+                    None => {
+                        gif::Frame::from_indexed_pixels(w as u16, h as u16, indices.clone(), None)
+                    }
+                    Some(before) => changed(before, indices, w as usize, h as usize),
+                };
+                *shown = Some(indices.clone());
+                f.dispose = gif::DisposalMethod::Keep;
                 f.delay = at(k + 1).saturating_sub(at(k)).max(1);
                 encoder
                     .write_frame(&f)
@@ -451,6 +467,39 @@ pub fn replay(
         frames_csv: csv_path,
         ffmpeg,
     })
+}
+
+/// The part of `now` that differs from `before` (both `w`×`h` palette indices): the bounding
+/// rectangle, with pixels that did not change set to the transparent [`KEEP`].
+fn changed(before: &[u8], now: &[u8], w: usize, h: usize) -> gif::Frame<'static> {
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for y in 0..h {
+        let row = y * w;
+        for x in 0..w {
+            if before[row + x] != now[row + x] {
+                x0 = x0.min(x);
+                x1 = x1.max(x + 1);
+                y0 = y0.min(y);
+                y1 = y1.max(y + 1);
+            }
+        }
+    }
+    if x0 >= x1 {
+        // Nothing changed: one transparent pixel.
+        (x0, y0, x1, y1) = (0, 0, 1, 1);
+    }
+    let mut buffer = Vec::with_capacity((x1 - x0) * (y1 - y0));
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = y * w + x;
+            buffer.push(if before[i] == now[i] { KEEP } else { now[i] });
+        }
+    }
+    let mut f =
+        gif::Frame::from_indexed_pixels((x1 - x0) as u16, (y1 - y0) as u16, buffer, Some(KEEP));
+    f.left = x0 as u16;
+    f.top = y0 as u16;
+    f
 }
 
 /// The title strip's text.
@@ -631,6 +680,11 @@ mod tests {
     fn the_gif_palette_holds_the_chart_colours_exactly() {
         let palette = palette();
         assert_eq!(palette.len(), 256);
+        assert_eq!(
+            palette[usize::from(KEEP)],
+            [255, 0, 255],
+            "the transparent index"
+        );
         let mut q = Quantizer {
             palette: palette.clone(),
             seen: HashMap::new(),

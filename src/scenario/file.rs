@@ -408,7 +408,7 @@ impl Scenario {
                     values::bind_address(v)
                 })?,
                 linger: checked(&doc, &s.linger, "live.linger", |v: &String| {
-                    values::duration(v)
+                    values::duration_or_zero(v)
                 })?,
             },
             None => LiveSpec::default(),
