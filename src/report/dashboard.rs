@@ -6,7 +6,6 @@ use super::draw::{self, DrawError, boxed};
 use super::gantt::{self, Lane};
 use super::headline;
 use super::series::ChartSpec;
-use crate::verdict::State;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -37,19 +36,7 @@ pub fn render(
                 at: (i32, i32),
                 size: f64,
                 bold: bool,
-                color: RGBColor| {
-        let style = if bold {
-            FontStyle::Bold
-        } else {
-            FontStyle::Normal
-        };
-        area.draw(&Text::new(
-            s,
-            at,
-            ("sans-serif", size, style).into_font().color(&color),
-        ))
-        .map_err(boxed)
-    };
+                colour: RGBColor| draw::label(area, s, at, size, bold, colour);
     text(
         &header,
         format!("scaleproof · {}", summary.scenario),
@@ -85,12 +72,7 @@ pub fn render(
         white,
     )?;
     let state = summary.verdict.state;
-    let color = match state {
-        State::Pass => RGBColor(47, 158, 68),
-        State::Fail => RGBColor(201, 42, 42),
-        State::Inconclusive => RGBColor(230, 119, 0),
-        State::None => RGBColor(92, 103, 125),
-    };
+    let color = draw::verdict_colour(state);
     let label = state.label();
     let size = if label.len() > 6 { 26.0 } else { 44.0 };
     header

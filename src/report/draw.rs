@@ -31,6 +31,42 @@ pub fn boxed<E: std::error::Error + Send + Sync + 'static>(e: E) -> DrawError {
     Box::new(e)
 }
 
+/// Text at `at` in the embedded sans-serif, `size` px, for the pictures' titles and figures.
+pub fn label<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: impl Into<String>,
+    at: (i32, i32),
+    size: f64,
+    bold: bool,
+    colour: RGBColor,
+) -> Result<(), DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    let style = if bold {
+        FontStyle::Bold
+    } else {
+        FontStyle::Normal
+    };
+    area.draw(&Text::new(
+        text.into(),
+        at,
+        ("sans-serif", size, style).into_font().color(&colour),
+    ))
+    .map_err(boxed)
+}
+
+/// A verdict's colour, the same in every picture and in report.html's badge.
+pub fn verdict_colour(state: crate::verdict::State) -> RGBColor {
+    use crate::verdict::State;
+    match state {
+        State::Pass => RGBColor(47, 158, 68),
+        State::Fail => RGBColor(201, 42, 42),
+        State::Inconclusive => RGBColor(230, 119, 0),
+        State::None => RGBColor(92, 103, 125),
+    }
+}
+
 /// The plot area's pixel box inside the drawn area: (left, top, right, bottom).
 pub type PlotBox = (i32, i32, i32, i32);
 

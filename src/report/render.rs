@@ -98,13 +98,8 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     let mut files = Vec::new();
     files.push(run.write_json("summary.json", &summary)?);
 
-    let x_max = rows.last().map_or(1.0, |r| r.t_s as f64 + 1.0);
-    let mut specs = [
-        series::throughput(&rows),
-        series::latency(&rows),
-        series::replicas(&rows, &changes, workload),
-        series::endpoints(&rows, &endpoint_rows),
-    ];
+    let x_max = series::x_max(&rows);
+    let mut specs = series::charts(&rows, &endpoint_rows, &changes, workload);
     // Recorded scale events mark the charts at the time they happened, scale-ins included.
     let marks = series::event_markers(&events);
     if !marks.is_empty() {

@@ -16,7 +16,6 @@ use super::summary::Summary;
 use crate::timeline::{self, RunDir, RunDirError, TimelineRow, UNKNOWN};
 use crate::verdict::State;
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -264,13 +263,8 @@ pub fn replay(
         .cluster
         .as_ref()
         .map_or(timeline::WorkloadSource::Cluster, |c| c.source);
-    let x_max = rows.last().map_or(1.0, |r| r.t_s as f64 + 1.0);
-    let mut specs = [
-        series::throughput(&rows),
-        series::latency(&rows),
-        series::replicas(&rows, &changes, workload),
-        series::endpoints(&rows, &endpoint_rows),
-    ];
+    let x_max = series::x_max(&rows);
+    let mut specs = series::charts(&rows, &endpoint_rows, &changes, workload);
     // Every frame on the whole run's scale.
     for spec in &mut specs {
         let top = spec
@@ -541,19 +535,7 @@ fn frame(
                 at: (i32, i32),
                 size: f64,
                 bold: bool,
-                color: RGBColor| {
-        let style = if bold {
-            FontStyle::Bold
-        } else {
-            FontStyle::Normal
-        };
-        area.draw(&Text::new(
-            t,
-            at,
-            ("sans-serif", size * s, style).into_font().color(&color),
-        ))
-        .map_err(boxed)
-    };
+                colour: RGBColor| draw::label(area, t, at, size * s, bold, colour);
     let white = RGBColor(255, 255, 255);
     let soft = RGBColor(203, 210, 217);
     text(
@@ -612,12 +594,7 @@ fn frame(
                 RGBColor(0, 0, 0),
             )?;
         } else if let Some(state) = verdict {
-            let colour = match state {
-                State::Pass => RGBColor(47, 158, 68),
-                State::Fail => RGBColor(201, 42, 42),
-                State::Inconclusive => RGBColor(230, 119, 0),
-                State::None => RGBColor(92, 103, 125),
-            };
+            let colour = draw::verdict_colour(state);
             area.fill(&colour).map_err(boxed)?;
             text(
                 &area,
@@ -627,12 +604,7 @@ fn frame(
                 false,
                 white,
             )?;
-            let word = match state {
-                State::Pass => "PASS",
-                State::Fail => "FAIL",
-                State::Inconclusive => "INCONCLUSIVE",
-                State::None => "no expectations",
-            };
+            let word = state.label();
             text(
                 &area,
                 word.to_owned(),

@@ -36,6 +36,26 @@ pub struct ChartSpec {
     pub y_top: Option<f64>,
 }
 
+/// The four charts of a run, in `CHARTS` order: throughput, latency, replicas, endpoints.
+pub fn charts(
+    rows: &[TimelineRow],
+    endpoint_rows: &[EndpointRow],
+    changes: &[ClusterChangeRow],
+    workload: WorkloadSource,
+) -> [ChartSpec; 4] {
+    [
+        throughput(rows),
+        latency(rows),
+        replicas(rows, changes, workload),
+        endpoints(rows, endpoint_rows),
+    ]
+}
+
+/// The charts' time axis: to the end of the last second.
+pub fn x_max(rows: &[TimelineRow]) -> f64 {
+    rows.last().map_or(1.0, |r| r.t_s as f64 + 1.0)
+}
+
 /// A count that holds until it changes: each value is drawn flat to the next point's time.
 pub fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(points.len() * 2);

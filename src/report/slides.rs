@@ -7,10 +7,8 @@ use super::headline;
 use super::series::ChartSpec;
 use super::summary::Summary;
 use crate::timeline::WorkloadSource;
-use crate::verdict::State;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 use std::path::Path;
 
 /// Size of every slide.
@@ -35,46 +33,13 @@ pub fn workload(summary: &Summary) -> String {
     }
 }
 
-fn verdict_colour(state: State) -> RGBColor {
-    match state {
-        State::Pass => RGBColor(47, 158, 68),
-        State::Fail => RGBColor(201, 42, 42),
-        State::Inconclusive => RGBColor(230, 119, 0),
-        State::None => RGBColor(92, 103, 125),
-    }
-}
-
-fn text<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    t: impl Into<String>,
-    at: (i32, i32),
-    size: f64,
-    bold: bool,
-    colour: RGBColor,
-) -> Result<(), DrawError>
-where
-    DB::ErrorType: 'static,
-{
-    let style = if bold {
-        FontStyle::Bold
-    } else {
-        FontStyle::Normal
-    };
-    area.draw(&Text::new(
-        t.into(),
-        at,
-        ("sans-serif", size, style).into_font().color(&colour),
-    ))
-    .map_err(boxed)
-}
-
 /// The strip over a chart: scenario, target, replicas, date.
 fn strip<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> Result<(), DrawError>
 where
     DB::ErrorType: 'static,
 {
     area.fill(&INK).map_err(boxed)?;
-    text(
+    draw::label(
         area,
         format!("scaleproof · {}", s.scenario),
         (40, 16),
@@ -82,7 +47,7 @@ where
         true,
         WHITE,
     )?;
-    text(
+    draw::label(
         area,
         format!(
             "{} · {} · {}",
@@ -105,11 +70,11 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&INK).map_err(boxed)?;
-    text(root, "scaleproof", (120, 200), 40.0, false, SOFT)?;
-    text(root, s.scenario.clone(), (120, 280), 96.0, true, WHITE)?;
-    text(root, s.target.clone(), (120, 440), 40.0, false, WHITE)?;
-    text(root, workload(s), (120, 510), 40.0, false, WHITE)?;
-    text(
+    draw::label(root, "scaleproof", (120, 200), 40.0, false, SOFT)?;
+    draw::label(root, s.scenario.clone(), (120, 280), 96.0, true, WHITE)?;
+    draw::label(root, s.target.clone(), (120, 440), 40.0, false, WHITE)?;
+    draw::label(root, workload(s), (120, 510), 40.0, false, WHITE)?;
+    draw::label(
         root,
         format!(
             "{} · {} of load",
@@ -133,15 +98,10 @@ where
     root.fill(&WHITE).map_err(boxed)?;
     let (band, body) = root.split_vertically(300);
     let state = s.verdict.state;
-    band.fill(&verdict_colour(state)).map_err(boxed)?;
-    let word = match state {
-        State::Pass => "PASS",
-        State::Fail => "FAIL",
-        State::Inconclusive => "INCONCLUSIVE",
-        State::None => "NO EXPECTATIONS SET",
-    };
-    text(&band, "verdict", (120, 50), 40.0, false, WHITE)?;
-    text(&band, word, (120, 110), 120.0, true, WHITE)?;
+    band.fill(&draw::verdict_colour(state)).map_err(boxed)?;
+    let word = state.label();
+    draw::label(&band, "verdict", (120, 50), 40.0, false, WHITE)?;
+    draw::label(&band, word, (120, 110), 120.0, true, WHITE)?;
     let mut y = 40;
     for f in [
         headline::peak(s),
@@ -149,7 +109,7 @@ where
         headline::replicas(s),
         headline::error_rate(s),
     ] {
-        text(
+        draw::label(
             &body,
             format!("{}: {}", f.label, f.value),
             (120, y),
@@ -157,37 +117,28 @@ where
             true,
             INK,
         )?;
-        text(&body, f.hint, (1100, y + 8), 26.0, false, MUTED)?;
+        draw::label(&body, f.hint, (1100, y + 8), 26.0, false, MUTED)?;
         y += 70;
     }
     y += 20;
     for c in &s.verdict.checks {
-        text(
+        draw::label(
             &body,
             format!(
                 "{} {} — {}: {}",
                 c.name,
                 c.wanted,
                 c.measured,
-                state_word(c.state)
+                headline::state_class(c.state)
             ),
             (120, y),
             28.0,
             false,
-            verdict_colour(c.state),
+            draw::verdict_colour(c.state),
         )?;
         y += 44;
     }
     Ok(())
-}
-
-fn state_word(state: State) -> &'static str {
-    match state {
-        State::Pass => "pass",
-        State::Fail => "fail",
-        State::Inconclusive => "inconclusive",
-        State::None => "none",
-    }
 }
 
 fn chart_slide<DB: DrawingBackend>(
