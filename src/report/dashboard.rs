@@ -104,7 +104,8 @@ pub fn render(
     };
     let panels = charts.split_evenly((2, 2));
     for (panel, spec) in panels.iter().zip(specs) {
-        draw::draw(&panel.margin(6, 6, 6, 6), spec, x_max, 0.85)?;
+        // 1.3: axis and legend text 18 px, readable in a 1080p video.
+        draw::draw(&panel.margin(6, 6, 6, 6), spec, x_max, 1.3)?;
     }
     root.present().map_err(boxed)
 }

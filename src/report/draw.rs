@@ -115,18 +115,22 @@ where
     let inner = area.margin(px(top), px(10.0), px(10.0), px(24.0));
     let mut chart = ChartBuilder::on(&inner)
         .x_label_area_size(px(40.0))
-        .y_label_area_size(px(70.0))
+        .y_label_area_size(px(if spec.unit.is_empty() { 70.0 } else { 100.0 }))
         .build_cartesian_2d(0.0..x_max.max(1.0), 0.0..y_max)
         .map_err(err)?;
     let mut mesh = chart.configure_mesh();
     let whole = |v: &f64| format!("{v:.0}");
     // Whole numbers with thousands separators (1,200), a decimal only on small scales.
     let fine = y_max < 10.0;
+    let unit = spec.unit;
     let tick = move |v: &f64| {
         if fine {
-            format!("{v:.1}")
+            format!("{v:.1}{unit}")
         } else {
-            super::headline::thousands(v.round().max(0.0) as u64)
+            format!(
+                "{}{unit}",
+                super::headline::thousands(v.round().max(0.0) as u64)
+            )
         }
     };
     if spec.integer_y {

@@ -24,6 +24,8 @@ pub struct Series {
 pub struct ChartSpec {
     pub title: String,
     pub y_label: String,
+    /// Written after each y tick's value: `1,200 rps`, `250 ms`; empty for counts.
+    pub unit: &'static str,
     pub series: Vec<Series>,
     /// Seconds at which a scale-out happened (vertical markers).
     pub markers: Vec<f64>,
@@ -134,6 +136,7 @@ pub fn throughput(rows: &[TimelineRow]) -> ChartSpec {
     ChartSpec {
         title: "Throughput".into(),
         y_label: "requests / s".into(),
+        unit: " rps",
         series: s,
         markers: markers(rows),
         note: None,
@@ -177,6 +180,7 @@ pub fn latency(rows: &[TimelineRow]) -> ChartSpec {
     ChartSpec {
         title: title.into(),
         y_label: "ms (successful requests)".into(),
+        unit: " ms",
         series,
         markers: markers(rows),
         note: None,
@@ -200,6 +204,7 @@ pub fn replicas(
         return ChartSpec {
             title: "Replicas".into(),
             y_label: "count".into(),
+            unit: "",
             series: vec![
                 series(
                     "serving endpoints",
@@ -304,6 +309,7 @@ pub fn replicas(
             "Replicas".into()
         },
         y_label: "count".into(),
+        unit: "",
         series: s,
         markers: markers(rows),
         note: Some(if local {
@@ -345,6 +351,7 @@ pub fn endpoints(rows: &[TimelineRow], endpoint_rows: &[EndpointRow]) -> ChartSp
     ChartSpec {
         title: "Requests per endpoint (stacked)".into(),
         y_label: "requests / s".into(),
+        unit: " rps",
         series: s,
         markers: markers(rows),
         note: None,
