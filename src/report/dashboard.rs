@@ -13,7 +13,7 @@ use std::path::Path;
 pub const DASHBOARD_SIZE: (u32, u32) = (1920, 1080);
 
 /// Most pod lanes the dashboard shows (the first ones; pods.png has them all).
-const DASHBOARD_LANES: usize = 8;
+const DASHBOARD_LANES: usize = 6;
 
 /// The 1920×1080 dashboard: headline numbers and the verdict above the four charts, and the
 /// pod timeline under them when pods have a lifecycle. Draws it into the PNG file `path`.
@@ -91,14 +91,14 @@ pub fn render(
         body
     } else {
         let shown = lanes.len().min(DASHBOARD_LANES);
-        let (charts, pods) = body.split_vertically(930 - 20 - (90 + 26 * shown as i32));
+        let (charts, pods) = body.split_vertically(930 - 20 - (120 + 34 * shown as i32));
         gantt::draw(
             &pods.margin(6, 6, 6, 6),
             gantt::title(summary.is_local()),
             &lanes[..shown],
             markers,
             x_max,
-            0.85,
+            1.3,
         )?;
         charts
     };
