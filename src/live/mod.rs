@@ -88,12 +88,38 @@ impl Hub {
         state.report = report;
     }
 
-    /// A new page: everything so far, then what comes, through a queue of `capacity`.
-    fn subscribe(&self, capacity: usize) -> (Vec<Message>, mpsc::Receiver<Message>) {
+    /// Everything so far as one JSON object, `{hello, seconds, end}`: the page draws it before
+    /// it has loaded (a recording, or a browser asked for a screenshot, sees the run at once).
+    fn snapshot(&self) -> String {
+        let state = self.state();
+        format!(
+            "{{\"hello\":{},\"seconds\":[{}],\"end\":{}}}",
+            if state.hello.is_empty() {
+                "null"
+            } else {
+                &state.hello
+            },
+            state.seconds.join(","),
+            state.end.as_deref().unwrap_or("null")
+        )
+    }
+
+    /// A new page that has the first `from` seconds: the hello when it has none, the seconds
+    /// after those, then what comes, through a queue of `capacity`.
+    fn subscribe(&self, from: usize, capacity: usize) -> (Vec<Message>, mpsc::Receiver<Message>) {
         let (tx, rx) = mpsc::channel(capacity);
         let mut state = self.state();
-        let mut backlog = vec![("hello", state.hello.clone())];
-        backlog.extend(state.seconds.iter().map(|s| ("second", s.clone())));
+        let mut backlog = Vec::new();
+        if from == 0 {
+            backlog.push(("hello", state.hello.clone()));
+        }
+        backlog.extend(
+            state
+                .seconds
+                .iter()
+                .skip(from)
+                .map(|s| ("second", s.clone())),
+        );
         if let Some(end) = &state.end {
             backlog.push(("end", end.clone()));
         } else {
@@ -133,7 +159,7 @@ impl LiveServer {
             .build()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
-            .route("/", get(|| async { Html(PAGE) }))
+            .route("/", get(page))
             .route("/events", get(events))
             .route("/report.html", get(report))
             .route("/status", get(status))
@@ -210,8 +236,18 @@ impl Drop for LiveServer {
     }
 }
 
-async fn events(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
-    let (backlog, rx) = hub.subscribe(CLIENT_QUEUE);
+/// The page, with the run so far inside it (`<` escaped so that no text ends the script).
+async fn page(State(hub): State<Arc<Hub>>) -> Html<String> {
+    let snapshot = hub.snapshot().replace('<', "\\u003c");
+    Html(PAGE.replace("/*SNAPSHOT*/null", &snapshot))
+}
+
+async fn events(
+    State(hub): State<Arc<Hub>>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> impl IntoResponse {
+    let from = query.get("from").and_then(|f| f.parse().ok()).unwrap_or(0);
+    let (backlog, rx) = hub.subscribe(from, CLIENT_QUEUE);
     let backlog = futures::stream::iter(backlog);
     let live = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -353,8 +389,8 @@ mod tests {
     fn a_page_that_never_reads_is_dropped_and_publishing_never_waits() {
         let hub = Hub::default();
         // A page that reads, and one that never does (its queue is never drained).
-        let (_, mut reading) = hub.subscribe(4);
-        let (_, stuck) = hub.subscribe(4);
+        let (_, mut reading) = hub.subscribe(0, 4);
+        let (_, stuck) = hub.subscribe(0, 4);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
@@ -367,11 +403,17 @@ mod tests {
         // The stuck page filled its 4 places and was dropped at the 5th second; the other stays.
         assert_eq!(hub.counts(), (2, 1, 1));
         drop(stuck);
-        // A page opened late gets the hello, then every second so far.
-        let (backlog, _) = hub.subscribe(4);
+        // A page opened late gets the hello, then every second so far; one that has the
+        // first 8 from the page's snapshot gets the last two.
+        let (backlog, _) = hub.subscribe(0, 4);
         assert_eq!(backlog.len(), 11);
         assert_eq!(backlog[0].0, "hello");
         assert_eq!(backlog[10], ("second", json!({"t": 9}).to_string()));
+        let (backlog, _) = hub.subscribe(8, 4);
+        assert_eq!(backlog.len(), 2);
+        assert_eq!(backlog[0], ("second", json!({"t": 8}).to_string()));
+        let snapshot: Value = serde_json::from_str(&hub.snapshot()).expect("json");
+        assert_eq!(snapshot["seconds"].as_array().map(Vec::len), Some(10));
         hub.finish(json!({"state": "pass"}), None);
         let (name, _) = runtime.block_on(reading.recv()).expect("the end");
         assert_eq!(name, "end");
