@@ -477,7 +477,8 @@ fn worker_shape(shape: &LoadShape, worker: Option<crate::config::WorkerShare>) -
     }
 }
 
-fn planned(config: &RunConfig) -> Option<Duration> {
+/// How long the load is planned to last (none for a closed model without a run time).
+pub(crate) fn planned(config: &RunConfig) -> Option<Duration> {
     match &config.shape {
         LoadShape::Closed { run_time, .. } => *run_time,
         LoadShape::Open { plan, .. } => Some(plan.duration()),

@@ -4,9 +4,8 @@
 //! watches the Job and the Deployment while the workers run, then fetches the workers' run
 //! directories and merges them exactly, with its own cluster watch on the same clock.
 
-use super::worker::json;
 use super::{
-    JOB_OBJECT, JobRecord, SCENARIO_DIR, START_OBJECT, StartRecord, indices, results_prefix,
+    JOB_OBJECT, JobRecord, SCENARIO_DIR, START_OBJECT, StartRecord, indices, json, results_prefix,
     run_prefix,
 };
 use crate::cluster::job::{JobState, WorkerJob, WorkerJobSpec};
@@ -133,7 +132,7 @@ async fn control(
         json(&record).map_err(|e| FleetError::Job(e.to_string()))?,
     )
     .await?;
-    let planned = planned(config);
+    let planned = run::planned(config).unwrap_or_default();
     let spec = WorkerJobSpec {
         name: id.clone(),
         run_id: id.clone(),
@@ -253,13 +252,6 @@ async fn control(
         meta: merged.meta,
         live: None,
     })
-}
-
-fn planned(config: &RunConfig) -> Duration {
-    match &config.shape {
-        crate::config::LoadShape::Closed { run_time, .. } => run_time.unwrap_or_default(),
-        crate::config::LoadShape::Open { plan, .. } => plan.duration(),
-    }
 }
 
 fn describe_failures(state: &JobState) -> String {

@@ -59,6 +59,11 @@ pub struct DoneRecord {
     pub files: usize,
 }
 
+/// A record as the store keeps it: pretty JSON.
+pub fn json<T: Serialize>(record: &T) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec_pretty(record)
+}
+
 /// The run's prefix in the store.
 pub fn run_prefix(run_id: &str) -> String {
     format!("runs/{run_id}")

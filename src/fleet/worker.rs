@@ -4,8 +4,8 @@
 //! result store, the `done` record last.
 
 use super::{
-    DoneRecord, ReadyRecord, SCENARIO_DIR, START_OBJECT, StartRecord, done_object, ready_object,
-    results_prefix,
+    DoneRecord, ReadyRecord, SCENARIO_DIR, START_OBJECT, StartRecord, done_object, json,
+    ready_object, results_prefix,
 };
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -81,7 +81,11 @@ pub async fn ready(
         ready_at: Utc::now(),
         warmup_ms: began.elapsed().as_secs_f64() * 1000.0,
     };
-    run.put(&ready_object(index), json(&record)?).await?;
+    run.put(
+        &ready_object(index),
+        json(&record).map_err(|e| WorkerError::Record(e.to_string()))?,
+    )
+    .await?;
     eprintln!(
         "scaleproof: worker {index}: ready ({host}:{port} reached in {:.0} ms); waiting for the start time",
         record.warmup_ms
@@ -129,10 +133,10 @@ pub async fn deliver(
         end_reason: end_reason.to_owned(),
         files,
     };
-    run.put(&done_object(index), json(&done)?).await?;
+    run.put(
+        &done_object(index),
+        json(&done).map_err(|e| WorkerError::Record(e.to_string()))?,
+    )
+    .await?;
     Ok(files)
-}
-
-pub(super) fn json<T: serde::Serialize>(record: &T) -> Result<Vec<u8>, WorkerError> {
-    serde_json::to_vec_pretty(record).map_err(|e| WorkerError::Record(e.to_string()))
 }
