@@ -622,8 +622,45 @@ fn replay_frames_count_decode_and_end_on_the_summary() {
     assert_eq!(control.num_frames, 45);
     assert_eq!((reader.info().width, reader.info().height), (640, 360));
     let mut buf = vec![0; reader.output_buffer_size()];
+    // After the first frame, the rectangle that changed, unchanged pixels transparent and
+    // blended over: compose them as a viewer does.
+    let mut composed = vec![0u8; 640 * 360 * 3];
     let mut decoded = 0;
-    while reader.next_frame(&mut buf).is_ok() {
+    while let Ok(out) = reader.next_frame(&mut buf) {
+        assert_eq!(out.color_type, png::ColorType::Rgba);
+        let fc = reader.info().frame_control.expect("a frame control");
+        let (l, t, w, h) = (
+            fc.x_offset as usize,
+            fc.y_offset as usize,
+            fc.width as usize,
+            fc.height as usize,
+        );
+        assert!(l + w <= 640 && t + h <= 360, "frame {decoded} outside");
+        if decoded == 0 {
+            assert_eq!((w, h), (640, 360), "the first frame is whole");
+        }
+        assert_eq!(fc.dispose_op, png::DisposeOp::None);
+        let replaced = buf[..w * h * 4]
+            .chunks_exact(4)
+            .filter(|p| p[3] == 255)
+            .count();
+        if decoded > 0 {
+            // The playhead, the data of one more second and the figures: a small part.
+            assert!(
+                replaced < 640 * 360 / 10,
+                "frame {decoded}: {replaced} pixels replaced"
+            );
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let px = &buf[(y * w + x) * 4..(y * w + x) * 4 + 4];
+                match px[3] {
+                    0 => assert_ne!(decoded, 0, "a transparent pixel in the first frame"),
+                    255 => composed[((t + y) * 640 + l + x) * 3..][..3].copy_from_slice(&px[..3]),
+                    a => panic!("alpha {a}: a pixel is either kept or replaced"),
+                }
+            }
+        }
         decoded += 1;
     }
     assert_eq!(decoded, 45);
@@ -650,6 +687,10 @@ fn replay_frames_count_decode_and_end_on_the_summary() {
     .expect("png");
     let mut rgb = vec![0; last.output_buffer_size()];
     last.next_frame(&mut rgb).expect("pixels");
+    assert!(
+        composed == rgb,
+        "the composed APNG is not the last PNG frame"
+    );
     let mut nearest = std::collections::HashMap::new();
     let mut differ = 0;
     for (i, px) in rgb.chunks_exact(3).enumerate() {

@@ -228,7 +228,11 @@ enum Sink {
         /// The picture as shown after the previous frame (palette indices).
         shown: Option<Vec<u8>>,
     },
-    Apng(png::Writer<std::io::BufWriter<std::fs::File>>),
+    Apng {
+        writer: png::Writer<std::io::BufWriter<std::fs::File>>,
+        /// The picture as shown after the previous frame (RGB).
+        shown: Option<Vec<u8>>,
+    },
     Frames(PathBuf),
 }
 
@@ -312,18 +316,21 @@ pub fn replay(
             }
         }
         ReplayFormat::Apng => {
+            // RGBA: after the first frame, pixels that did not change are transparent and
+            // blended over the previous picture, as in the GIF.
             let mut encoder = png::Encoder::new(file(&out)?, w, h);
-            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_color(png::ColorType::Rgba);
             encoder.set_depth(png::BitDepth::Eight);
             let animated = encoder
                 .set_animated(frames as u32, 0)
                 .and_then(|()| encoder.set_frame_delay(1, options.fps as u16));
             animated.map_err(|e| write_err(&out)(e.into()))?;
-            Sink::Apng(
-                encoder
+            Sink::Apng {
+                writer: encoder
                     .write_header()
                     .map_err(|e| write_err(&out)(e.into()))?,
-            )
+                shown: None,
+            }
         }
         ReplayFormat::Frames => {
             std::fs::create_dir_all(&out).map_err(|e| write_err(&out)(e.into()))?;
@@ -407,9 +414,44 @@ pub fn replay(
                     .write_frame(&f)
                     .map_err(|e| write_err(&out)(e.into()))?;
             }
-            Sink::Apng(writer) => writer
-                .write_image_data(&buf)
-                .map_err(|e| write_err(&out)(e.into()))?,
+            Sink::Apng { writer, shown } => {
+                let (x0, y0, x1, y1) = match shown.as_deref() {
+                    None => (0, 0, w as usize, h as usize),
+                    Some(before) => bounds(before, &buf, w as usize, h as usize, 3),
+                };
+                let mut rgba = Vec::with_capacity((x1 - x0) * (y1 - y0) * 4);
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let i = (y * w as usize + x) * 3;
+                        let px = &buf[i..i + 3];
+                        match shown.as_deref() {
+                            Some(before) if before[i..i + 3] == *px => {
+                                rgba.extend_from_slice(&[0; 4]);
+                            }
+                            _ => rgba.extend_from_slice(&[px[0], px[1], px[2], 255]),
+                        }
+                    }
+                }
+                // Position (0, 0) first: the size is checked against the current position.
+                writer
+                    .reset_frame_position()
+                    .and_then(|()| writer.set_frame_dimension((x1 - x0) as u32, (y1 - y0) as u32))
+                    .and_then(|()| writer.set_frame_position(x0 as u32, y0 as u32))
+                    .and_then(|()| writer.set_dispose_op(png::DisposeOp::None))
+                    .and_then(|()| {
+                        writer.set_blend_op(if shown.is_some() {
+                            png::BlendOp::Over
+                        } else {
+                            png::BlendOp::Source
+                        })
+                    })
+                    .and_then(|()| writer.write_image_data(&rgba))
+                    .map_err(|e| write_err(&out)(e.into()))?;
+                match shown {
+                    Some(before) => before.copy_from_slice(&buf),
+                    None => *shown = Some(buf.clone()),
+                }
+            }
             Sink::Frames(dir) => {
                 let path = dir.join(format!("frame-{:05}.png", k + 1));
                 let mut encoder = png::Encoder::new(file(&path)?, w, h);
@@ -443,7 +485,7 @@ pub fn replay(
                 .map_err(|e| write_err(&out)(e.into()))?;
             inner.flush().map_err(|e| write_err(&out)(e.into()))?;
         }
-        Sink::Apng(writer) => writer.finish().map_err(|e| write_err(&out)(e.into()))?,
+        Sink::Apng { writer, .. } => writer.finish().map_err(|e| write_err(&out)(e.into()))?,
         Sink::Frames(_) => {}
     }
     csv.flush().map_err(|e| write_err(&csv_path)(e.into()))?;
@@ -463,25 +505,46 @@ pub fn replay(
     })
 }
 
+/// The rectangle `(x0, y0, x1, y1)` (ends excluded) holding every pixel of `now` that differs
+/// from `before`, both `w`×`h` pixels of `bytes` bytes; `(0, 0, 1, 1)` when none does.
+fn bounds(
+    before: &[u8],
+    now: &[u8],
+    w: usize,
+    h: usize,
+    bytes: usize,
+) -> (usize, usize, usize, usize) {
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    let stride = w * bytes;
+    for (y, (b, n)) in before
+        .chunks_exact(stride)
+        .zip(now.chunks_exact(stride))
+        .enumerate()
+        .take(h)
+    {
+        // Whole rows compare as one memcmp; most rows of a frame are unchanged.
+        if b == n {
+            continue;
+        }
+        let first = b.iter().zip(n).position(|(p, q)| p != q).unwrap_or(0);
+        let last = b.iter().zip(n).rposition(|(p, q)| p != q).unwrap_or(0);
+        x0 = x0.min(first / bytes);
+        x1 = x1.max(last / bytes + 1);
+        y0 = y0.min(y);
+        y1 = y + 1;
+    }
+    if x0 >= x1 {
+        // Nothing changed: one (transparent) pixel.
+        (0, 0, 1, 1)
+    } else {
+        (x0, y0, x1, y1)
+    }
+}
+
 /// The part of `now` that differs from `before` (both `w`×`h` palette indices): the bounding
 /// rectangle, with pixels that did not change set to the transparent [`KEEP`].
 fn changed(before: &[u8], now: &[u8], w: usize, h: usize) -> gif::Frame<'static> {
-    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-    for y in 0..h {
-        let row = y * w;
-        for x in 0..w {
-            if before[row + x] != now[row + x] {
-                x0 = x0.min(x);
-                x1 = x1.max(x + 1);
-                y0 = y0.min(y);
-                y1 = y1.max(y + 1);
-            }
-        }
-    }
-    if x0 >= x1 {
-        // Nothing changed: one transparent pixel.
-        (x0, y0, x1, y1) = (0, 0, 1, 1);
-    }
+    let (x0, y0, x1, y1) = bounds(before, now, w, h, 1);
     let mut buffer = Vec::with_capacity((x1 - x0) * (y1 - y0));
     for y in y0..y1 {
         for x in x0..x1 {
