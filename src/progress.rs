@@ -1,9 +1,10 @@
 //! Live progress on stderr: one line per closed second.
 
 use crate::timeline::{ClusterSample, TimelineRow, UNKNOWN, WorkloadSource};
+use crate::values::{number, thousands};
 use std::time::Duration;
 
-/// `[  12s/30s] users 40 | ok rps 1187 (target 1200, dropped 0) | p95 3.21 ms corrected | errors 0 | endpoints 1`
+/// `[  12s/30s] users 40 | ok rps 1,187 (target 1,200, dropped 0) | p95 3.21 ms corrected | errors 0 | endpoints 1`
 ///
 /// Per second: successful requests/s, and p95 of successful requests — corrected in the open
 /// model, raw in the closed model (which has no due time). Unknown is `–`.
@@ -15,10 +16,12 @@ pub fn line(row: &TimelineRow, planned: Option<Duration>) -> String {
     };
     let rate = match row.target_rps {
         Some(target) => format!(
-            "ok rps {:>6.0} (target {:.0}, dropped {})",
-            row.ok_rps, target, row.dropped
+            "ok rps {:>6} (target {}, dropped {})",
+            number(row.ok_rps, 0),
+            number(target, 0),
+            thousands(row.dropped)
         ),
-        None => format!("ok rps {:>6.0}", row.ok_rps),
+        None => format!("ok rps {:>6}", number(row.ok_rps, 0)),
     };
     let (p95, kind) = match row.target_rps {
         Some(_) => (row.p95_corrected_us, "corrected"),
@@ -26,14 +29,15 @@ pub fn line(row: &TimelineRow, planned: Option<Duration>) -> String {
     };
     let p95 = p95.map_or_else(
         || UNKNOWN.to_owned(),
-        |us| format!("{:.2} ms", us as f64 / 1000.0),
+        |us| format!("{} ms", number(us as f64 / 1000.0, 2)),
     );
     let endpoints = row
         .endpoints
         .map_or_else(|| UNKNOWN.to_owned(), |n| n.to_string());
     format!(
         "{clock} users {:>4} | {rate} | p95 {p95} {kind} | errors {} | endpoints {endpoints}",
-        row.users, row.errors
+        row.users,
+        thousands(row.errors)
     )
 }
 
@@ -86,7 +90,7 @@ mod tests {
         let text = line(&row, Some(Duration::from_secs(30)));
         assert_eq!(
             text,
-            "[  12s/30s] users   40 | ok rps   1187 (target 1200, dropped 2) | p95 3.21 ms corrected | errors 1 | endpoints 2"
+            "[  12s/30s] users   40 | ok rps  1,187 (target 1,200, dropped 2) | p95 3.21 ms corrected | errors 1 | endpoints 2"
         );
         let idle = line(&TimelineRow::default(), None);
         assert_eq!(

@@ -1,7 +1,8 @@
 //! The typed values that flags and scenario files share — durations, rates, fractions, counts,
 //! test plans, Kubernetes names — each with one parser, one rule and one error message, used
 //! by clap's `value_parser` and by the scenario reader alike. Every error reads as the end of
-//! a sentence that names the flag or field.
+//! a sentence that names the flag or field. And the other way: how a number is written for
+//! a person ([`number`], [`thousands`]).
 
 use std::time::Duration;
 
@@ -16,6 +17,32 @@ pub const MAX_WEIGHT: u32 = 1000;
 /// Shortest connection-recycling period: reopening more often measures handshakes, not the
 /// service.
 pub const MIN_RECYCLE: Duration = Duration::from_millis(100);
+
+/// `v` with `decimals` decimals and thousands separators: `number(1187.26, 1)` is `1,187.3`.
+pub fn number(v: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, v.abs());
+    let (whole, fraction) = text.split_at(text.find('.').unwrap_or(text.len()));
+    let sign = if v < 0.0 && text.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        "-"
+    } else {
+        ""
+    };
+    let mut out = String::with_capacity(text.len() + whole.len() / 3 + 1);
+    out.push_str(sign);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push_str(fraction);
+    out
+}
+
+/// `1615` → `1,615`.
+pub fn thousands(n: u64) -> String {
+    number(n as f64, 0)
+}
 
 /// A duration like `30s`, `2m`, `1h30m`, `250ms`; longer than 0 and at most a week.
 pub fn duration(text: &str) -> Result<Duration, String> {
@@ -267,6 +294,19 @@ pub fn bind_address(text: &str) -> Result<std::net::IpAddr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_for_people_group_thousands_and_keep_their_decimals() {
+        assert_eq!(number(1187.26, 1), "1,187.3");
+        assert_eq!(number(999.96, 1), "1,000.0");
+        assert_eq!(number(1_234_567.0, 0), "1,234,567");
+        assert_eq!(number(100.0, 0), "100");
+        assert_eq!(number(0.123, 2), "0.12");
+        assert_eq!(number(-4321.5, 1), "-4,321.5");
+        assert_eq!(number(-0.01, 1), "0.0");
+        assert_eq!(thousands(u64::from(u32::MAX)), "4,294,967,295");
+        assert_eq!(thousands(0), "0");
+    }
 
     #[test]
     fn local_replica_values_read_as_kubernetes_writes_them() {

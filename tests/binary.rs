@@ -91,7 +91,7 @@ fn bare_command_runs_the_local_story_and_writes_a_complete_run_directory() {
     let t = &meta.totals;
     assert_eq!(t.requests + t.dropped + t.cancelled, 72_750, "{t:?}");
     assert!(
-        progress.contains("s/90s] users") && progress.contains("target 1200"),
+        progress.contains("s/90s] users") && progress.contains("target 1,200"),
         "{progress}"
     );
     // Local replicas, said so wherever they are shown.
@@ -134,8 +134,8 @@ fn bare_command_runs_the_local_story_and_writes_a_complete_run_directory() {
     assert_eq!(
         rps.measured,
         format!(
-            "{:.1} ok rps",
-            summary.kpis.peak_sustained_ok_rps.expect("peak")
+            "{} ok rps",
+            scaleproof::values::number(summary.kpis.peak_sustained_ok_rps.expect("peak"), 1)
         )
     );
     assert!(rps.source.contains("best 45 s window"), "{}", rps.source);

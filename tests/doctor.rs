@@ -404,7 +404,7 @@ fn a_generator_slower_than_the_planned_peak_fails_the_calibration() {
     let f = finding(&report, "generator");
     assert_eq!(f.status, Status::Fail, "{}", report.text());
     assert!(
-        f.detail.contains("below the planned peak of 1000000000"),
+        f.detail.contains("below the planned peak of 1,000,000,000"),
         "{}",
         f.detail
     );

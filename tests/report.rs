@@ -205,11 +205,20 @@ fn every_output_is_written_with_the_stated_sizes_and_schema() {
     for chart in scaleproof::report::CHARTS {
         assert_eq!(
             png_size(&dir.path().join(format!("{chart}.png"))),
-            (1280, 480),
-            "{chart}"
+            (1280, 480 + 72),
+            "{chart}: the chart under its title strip"
         );
         let svg = std::fs::read_to_string(dir.path().join(format!("{chart}.svg"))).expect("svg");
         assert!(svg.starts_with("<svg"), "{chart}.svg");
+        // The strip: the scenario, the target, what the replicas were, when, for how long.
+        let strip = scaleproof::report::headline::strip(&rendered.summary);
+        assert!(strip.contains(" UTC · 2 min of load"), "{strip}");
+        for text in [
+            format!("scaleproof · {}", rendered.summary.scenario),
+            strip.clone(),
+        ] {
+            assert!(svg.contains(&text), "{chart}.svg lacks {text:?}");
+        }
     }
     assert_eq!(png_size(&dir.path().join("dashboard.png")), (1920, 1080));
     let summary: serde_json::Value =
@@ -287,7 +296,7 @@ fn a_watched_cluster_drives_replicas_verdict_markers_and_summary() {
     // The pods: one lane each in pods.png (sized for 4 lanes), one scale-out chain 1 → 4.
     assert_eq!(
         png_size(&dir.path().join("pods.png")),
-        (1280, scaleproof::report::gantt::height(4))
+        (1280, scaleproof::report::gantt::height(4) + 72)
     );
     assert!(
         std::fs::read_to_string(dir.path().join("pods.svg"))
@@ -444,7 +453,12 @@ fn every_page_shows_the_same_headline_figures() {
         .expect("rps check");
     assert!(rps.source.contains("best 30 s window"), "{}", rps.source);
     let peak = s.kpis.peak_sustained_ok_rps.expect("peak");
-    assert_eq!(rps.measured, format!("{peak:.1} ok rps"));
+    assert_eq!(
+        rps.measured,
+        format!("{} ok rps", scaleproof::values::number(peak, 1))
+    );
+    assert_eq!(rps.measured, "1,200.0 ok rps");
+    assert_eq!(rps.wanted, "≥ 1,000 ok rps");
     let p95 = s
         .verdict
         .checks
@@ -462,7 +476,7 @@ fn every_page_shows_the_same_headline_figures() {
         );
     }
     assert!(html.contains("p95 corrected<b>3.00 ms</b>"));
-    assert!(html.contains("Peak sustained<b>1200 ok rps</b>"));
+    assert!(html.contains("Peak sustained<b>1,200 ok rps</b>"));
     // The terminal prints the same line the dashboard draws.
     let out = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
         .arg("report")
@@ -472,7 +486,7 @@ fn every_page_shows_the_same_headline_figures() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&headline::line(s)), "{stderr}");
     assert!(
-        headline::line(s).starts_with("peak 1200 ok rps (best 30 s) · p95 corrected 3.00 ms"),
+        headline::line(s).starts_with("peak 1,200 ok rps (best 30 s) · p95 corrected 3.00 ms"),
         "{}",
         headline::line(s)
     );
@@ -715,8 +729,13 @@ fn replay_frames_count_decode_and_end_on_the_summary() {
     assert!(ffmpeg.starts_with("ffmpeg -framerate 5 -i "), "{ffmpeg}");
 
     // The last frame: the run's headline figures and verdict, as summary.json has them.
-    let csv = std::fs::read_to_string(&gif.frames_csv).expect("frames.csv");
-    let last = csv.lines().last().expect("a frame");
+    let records: Vec<csv::StringRecord> = csv::Reader::from_path(&gif.frames_csv)
+        .expect("frames.csv")
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("csv records");
+    assert_eq!(records.len(), 45);
+    let last = records.last().expect("a frame");
     let s = &rendered.summary;
     let expected: Vec<String> = [
         headline::peak(s),
@@ -728,9 +747,12 @@ fn replay_frames_count_decode_and_end_on_the_summary() {
     .map(|f| format!("{}: {}", f.label, f.value))
     .collect();
     assert_eq!(
-        last,
-        format!("45,90.000,{},pass", expected.join("; ")),
-        "{csv}"
+        last.iter().collect::<Vec<_>>(),
+        ["45", "90.000", &expected.join("; "), "pass"],
+    );
+    assert!(
+        expected[0].contains("1,"),
+        "thousands separated: {expected:?}"
     );
     assert_eq!(s.verdict.state, State::Pass);
 }

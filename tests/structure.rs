@@ -33,16 +33,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["config", "timeline", "lock", "checks", "chain"],
     ),
     ("scaling", &["expectations", "timeline"]),
-    ("verdict", &["expectations", "timeline", "scaling"]),
+    (
+        "verdict",
+        &["expectations", "timeline", "scaling", "values"],
+    ),
     (
         "doctor",
-        &["checks", "cluster", "config", "timeline", "chain"],
+        &["checks", "cluster", "config", "timeline", "chain", "values"],
     ),
     (
         "report",
-        &["expectations", "timeline", "verdict", "scaling"],
+        &["expectations", "timeline", "verdict", "scaling", "values"],
     ),
-    ("progress", &["timeline"]),
+    ("progress", &["timeline", "values"]),
     ("live", &["expectations", "timeline", "verdict"]),
     ("merge", &["load", "timeline"]),
     (

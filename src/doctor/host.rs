@@ -4,6 +4,7 @@
 use super::DoctorConfig;
 use crate::chain::chain;
 use crate::checks::Finding;
+use crate::values::number;
 use reqwest::Url;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -120,25 +121,27 @@ pub(super) async fn calibrate(planned_peak: Option<f64>) -> Finding {
         }
     };
     let what = format!(
-        "this machine completed {measured:.0} requests/s to a loopback server over {} s",
+        "this machine completed {} requests/s to a loopback server over {} s",
+        number(measured, 0),
         CALIBRATION.as_secs()
     );
+    let peak_text = planned_peak.map(|p| number(p, 0)).unwrap_or_default();
     match planned_peak {
         Some(peak) if measured < peak => Finding::fail(
             "generator",
             format!(
-                "{what}, below the planned peak of {peak:.0}: the generator would be the bottleneck"
+                "{what}, below the planned peak of {peak_text}: the generator would be the bottleneck"
             ),
             "use a bigger machine, --threads, or several machines (the run directories merge)",
         ),
         Some(peak) if measured < 1.5 * peak => Finding::warn(
             "generator",
-            format!("{what}: under 1.5× the planned peak of {peak:.0}, little headroom"),
+            format!("{what}: under 1.5× the planned peak of {peak_text}, little headroom"),
             "use a bigger machine or --threads; watch the verdict's generator caveat",
         ),
-        Some(peak) => Finding::ok(
+        Some(_) => Finding::ok(
             "generator",
-            format!("{what}, ≥ 1.5× the planned peak of {peak:.0}"),
+            format!("{what}, ≥ 1.5× the planned peak of {peak_text}"),
         ),
         None => Finding::ok("generator", what),
     }

@@ -10,6 +10,7 @@ mod host;
 use crate::checks::{Finding, Status, worst};
 use crate::cluster::doctor::ClusterCheck;
 use crate::config::{ClusterOptions, TlsConfig};
+use crate::values::number;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName};
 
@@ -87,13 +88,23 @@ async fn run_async(config: &DoctorConfig) -> DoctorReport {
         findings.push(if most < peak {
             Finding::fail(
                 "capacity",
-                format!("at most {max} replicas × {per_pod:.0} rps = {most:.0} rps, below the planned peak of {peak:.0}"),
+                format!(
+                    "at most {max} replicas × {} rps = {} rps, below the planned peak of {}",
+                    number(per_pod, 0),
+                    number(most, 0),
+                    number(peak, 0)
+                ),
                 "raise maxReplicas (and the nodes to fit them) or lower the planned rate",
             )
         } else {
             Finding::ok(
                 "capacity",
-                format!("{max} replicas × {per_pod:.0} rps = {most:.0} rps ≥ the planned peak of {peak:.0}"),
+                format!(
+                    "{max} replicas × {} rps = {} rps ≥ the planned peak of {}",
+                    number(per_pod, 0),
+                    number(most, 0),
+                    number(peak, 0)
+                ),
             )
         });
     }

@@ -47,17 +47,7 @@ pub fn render(
     )?;
     text(
         &header,
-        format!(
-            "{}{} · {:.0} s · {}",
-            if summary.is_local() {
-                "LOCAL replicas, simulated on this machine · "
-            } else {
-                ""
-            },
-            summary.target,
-            summary.duration_s,
-            summary.end_reason
-        ),
+        format!("{} · {}", headline::strip(summary), summary.end_reason),
         (32, 70),
         22.0,
         false,

@@ -70,6 +70,122 @@ pub fn verdict_colour(state: crate::verdict::State) -> RGBColor {
 /// The plot area's pixel box inside the drawn area: (left, top, right, bottom).
 pub type PlotBox = (i32, i32, i32, i32);
 
+/// The title strip over a picture shown on its own (chart files, slides): what ran, and
+/// [`super::headline::strip`]'s line — target, replicas, date, length.
+#[derive(Debug, Clone)]
+pub struct Strip {
+    pub title: String,
+    pub line: String,
+}
+
+impl Strip {
+    pub fn of(s: &super::Summary) -> Strip {
+        Strip {
+            title: format!("scaleproof · {}", s.scenario),
+            line: super::headline::strip(s),
+        }
+    }
+
+    /// Height of the strip at `scale` (1.0 for 1280 wide): 72 px, 108 px on a 1920 slide.
+    pub fn height(scale: f64) -> u32 {
+        (72.0 * scale).round() as u32
+    }
+
+    /// Draws the strip filling `area` (of [`Strip::height`]).
+    pub fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        scale: f64,
+    ) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
+        register_fonts();
+        let px = |v: f64| (v * scale).round() as i32;
+        area.fill(&STRIP_INK).map_err(boxed)?;
+        label(
+            area,
+            self.title.clone(),
+            (px(20.0), px(10.0)),
+            24.0 * scale,
+            true,
+            WHITE,
+        )?;
+        label(
+            area,
+            self.line.clone(),
+            (px(20.0), px(42.0)),
+            16.0 * scale,
+            false,
+            STRIP_SOFT,
+        )
+    }
+}
+
+/// The strip's colours: the dashboard header's.
+pub const STRIP_INK: RGBColor = RGBColor(31, 41, 51);
+pub const STRIP_SOFT: RGBColor = RGBColor(203, 210, 217);
+
+/// Draws `body` under `strip` (when given) on `root`; the plot box is `root`'s.
+fn under_strip<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    strip: Option<&Strip>,
+    scale: f64,
+    body: impl FnOnce(&DrawingArea<DB, Shift>) -> Result<PlotBox, DrawError>,
+) -> Result<PlotBox, DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    match strip {
+        None => body(root),
+        Some(strip) => {
+            let h = Strip::height(scale);
+            let (top, rest) = root.split_vertically(h);
+            strip.draw(&top, scale)?;
+            let (l, t, r, b) = body(&rest)?;
+            let h = h as i32;
+            Ok((l, t + h, r, b + h))
+        }
+    }
+}
+
+/// The size of a picture of `size` under `strip`.
+pub fn framed_size(size: (u32, u32), strip: Option<&Strip>) -> (u32, u32) {
+    let scale = f64::from(size.0) / 1280.0;
+    (size.0, size.1 + strip.map_or(0, |_| Strip::height(scale)))
+}
+
+/// Draws `body` (a picture of `size`) into an SVG string, under `strip` when given; also
+/// returns the plot box. `scale` is `size.0 / 1280`.
+pub fn svg_with(
+    size: (u32, u32),
+    strip: Option<&Strip>,
+    body: impl FnOnce(&DrawingArea<SVGBackend, Shift>, f64) -> Result<PlotBox, DrawError>,
+) -> Result<(String, PlotBox), DrawError> {
+    let scale = f64::from(size.0) / 1280.0;
+    let mut out = String::new();
+    let plot = {
+        let root = SVGBackend::with_string(&mut out, framed_size(size, strip)).into_drawing_area();
+        let plot = under_strip(&root, strip, scale, |area| body(area, scale))?;
+        root.present().map_err(boxed)?;
+        plot
+    };
+    Ok((out, plot))
+}
+
+/// Draws `body` (a picture of `size`) into the PNG file `path`, under `strip` when given.
+pub fn png_with(
+    size: (u32, u32),
+    strip: Option<&Strip>,
+    path: &std::path::Path,
+    body: impl FnOnce(&DrawingArea<BitMapBackend, Shift>, f64) -> Result<PlotBox, DrawError>,
+) -> Result<(), DrawError> {
+    let scale = f64::from(size.0) / 1280.0;
+    let root = BitMapBackend::new(path, framed_size(size, strip)).into_drawing_area();
+    under_strip(&root, strip, scale, |area| body(area, scale))?;
+    root.present().map_err(boxed)
+}
+
 /// Draws `spec` filling `area`, with the x axis running to `x_max` seconds. `scale` grows
 /// fonts and lines (1.0 for 1280×480).
 pub fn draw<DB: DrawingBackend>(
@@ -202,26 +318,26 @@ where
     Ok((xr.start, yr.start, xr.end, yr.end))
 }
 
-/// Renders `spec` as an SVG document string; also returns the plot box.
-pub fn svg(spec: &ChartSpec, x_max: f64, size: (u32, u32)) -> Result<(String, PlotBox), DrawError> {
-    let mut out = String::new();
-    let plot = {
-        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        let plot = draw(&root, spec, x_max, f64::from(size.0) / 1280.0)?;
-        root.present().map_err(boxed)?;
-        plot
-    };
-    Ok((out, plot))
+/// Renders `spec` as an SVG document string, under `strip` when given; also returns the
+/// plot box.
+pub fn svg(
+    spec: &ChartSpec,
+    x_max: f64,
+    size: (u32, u32),
+    strip: Option<&Strip>,
+) -> Result<(String, PlotBox), DrawError> {
+    svg_with(size, strip, |area, scale| draw(area, spec, x_max, scale))
 }
 
-/// Renders `spec` to a PNG file.
+/// Renders `spec` to a PNG file, under `strip` when given.
 pub fn png(
     spec: &ChartSpec,
     x_max: f64,
     size: (u32, u32),
+    strip: Option<&Strip>,
     path: &std::path::Path,
 ) -> Result<(), DrawError> {
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    draw(&root, spec, x_max, f64::from(size.0) / 1280.0)?;
-    root.present().map_err(boxed)
+    png_with(size, strip, path, |area, scale| {
+        draw(area, spec, x_max, scale)
+    })
 }

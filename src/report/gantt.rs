@@ -2,7 +2,7 @@
 //! doing — pending, starting, ready (no traffic yet), serving, terminating — computed from
 //! `pods.csv`, drawn as `pods.png`/`pods.svg`, in report.html and on the dashboard.
 
-use super::draw::{self, DrawError, PlotBox, boxed};
+use super::draw::{self, DrawError, PlotBox, Strip, boxed};
 use crate::timeline::PodRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -135,24 +135,44 @@ where
             .color(&BLACK),
     ))
     .map_err(err)?;
-    // The legend, left to right after the title.
-    let mut x = px(30.0 + 13.0 * title.chars().count() as f64);
+    // The legend, measured: right-aligned after the title, or on a row of its own under it
+    // when the title leaves no room.
+    let title_font = ("sans-serif", px(22.0) as f64, FontStyle::Bold).into_text_style(area);
+    let legend_font = ("sans-serif", px(15.0) as f64).into_text_style(area);
+    let title_w = area.estimate_text_size(title, &title_font).map_err(err)?.0 as i32;
+    let mut items = Vec::new();
+    let mut legend_w = 0;
     for phase in Phase::ALL {
+        let w = area
+            .estimate_text_size(phase.name(), &legend_font)
+            .map_err(err)?
+            .0 as i32;
+        items.push((phase, w));
+        legend_w += px(22.0) + w + px(18.0);
+    }
+    let width = area.dim_in_pixel().0 as i32;
+    let beside = width - px(16.0) - legend_w >= px(16.0) + title_w + px(24.0);
+    let (mut x, y, top) = if beside {
+        (width - px(16.0) - legend_w, px(12.0), 44.0)
+    } else {
+        (px(16.0), px(40.0), 70.0)
+    };
+    for (phase, w) in items {
         area.draw(&Rectangle::new(
-            [(x, px(14.0)), (x + px(16.0), px(28.0))],
+            [(x, y + px(2.0)), (x + px(16.0), y + px(16.0))],
             phase.color().filled(),
         ))
         .map_err(err)?;
         area.draw(&Text::new(
             phase.name().to_owned(),
-            (x + px(22.0), px(12.0)),
-            ("sans-serif", px(15.0) as f64).into_font(),
+            (x + px(22.0), y),
+            legend_font.clone(),
         ))
         .map_err(err)?;
-        x += px(36.0 + 8.0 * phase.name().len() as f64);
+        x += px(22.0) + w + px(18.0);
     }
     let n = lanes.len().max(1);
-    let inner = area.margin(px(44.0), px(10.0), px(10.0), px(24.0));
+    let inner = area.margin(px(top), px(10.0), px(10.0), px(24.0));
     let names: Vec<String> = lanes.iter().map(|l| l.pod.clone()).collect();
     let longest = names.iter().map(|n| n.len()).max().unwrap_or(4) as f64;
     let mut chart = ChartBuilder::on(&inner)
@@ -173,6 +193,7 @@ where
         .disable_y_mesh()
         .y_labels(n * 2 + 1)
         .y_label_formatter(&label)
+        .x_label_formatter(&|v: &f64| super::headline::thousands(v.round().max(0.0) as u64))
         .x_desc("seconds since start")
         .label_style(("sans-serif", px(14.0) as f64))
         .axis_desc_style(("sans-serif", px(15.0) as f64))
@@ -202,36 +223,34 @@ where
     Ok((xr.start, yr.start, xr.end, yr.end))
 }
 
-/// Renders the lanes as an SVG document string; also returns the plot box.
+/// Renders the lanes as an SVG document string, under `strip` when given; also returns the
+/// plot box.
 pub fn svg(
     title: &str,
     lanes: &[Lane],
     markers: &[f64],
     x_max: f64,
     size: (u32, u32),
+    strip: Option<&Strip>,
 ) -> Result<(String, PlotBox), DrawError> {
-    let mut out = String::new();
-    let plot = {
-        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        let plot = draw(&root, title, lanes, markers, x_max, 1.0)?;
-        root.present().map_err(boxed)?;
-        plot
-    };
-    Ok((out, plot))
+    draw::svg_with(size, strip, |area, _| {
+        draw(area, title, lanes, markers, x_max, 1.0)
+    })
 }
 
-/// Renders the lanes to a PNG file.
+/// Renders the lanes to a PNG file, under `strip` when given.
 pub fn png(
     title: &str,
     lanes: &[Lane],
     markers: &[f64],
     x_max: f64,
     size: (u32, u32),
+    strip: Option<&Strip>,
     path: &std::path::Path,
 ) -> Result<(), DrawError> {
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    draw(&root, title, lanes, markers, x_max, 1.0)?;
-    root.present().map_err(boxed)
+    draw::png_with(size, strip, path, |area, _| {
+        draw(area, title, lanes, markers, x_max, 1.0)
+    })
 }
 
 /// The chart's title: local replicas say they were simulated.

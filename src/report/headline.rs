@@ -3,9 +3,11 @@
 //! one definition per number. Unknown is `–`, never 0.
 
 use super::Summary;
+use crate::timeline::WorkloadSource;
 use crate::verdict::State;
 
 pub use crate::timeline::UNKNOWN;
+pub use crate::values::{number, thousands};
 
 /// One headline figure: what it is, its value, and the window or definition it rests on.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,11 +45,40 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
-/// Peak sustained successful throughput, e.g. `1200 ok rps`.
+/// What the replicas were, in words: `Deployment api in prod`, or that they were local.
+pub fn workload(s: &Summary) -> String {
+    match &s.cluster {
+        Some(c) if c.record.source == WorkloadSource::Local => {
+            "LOCAL replicas, simulated on this machine".to_owned()
+        }
+        Some(c) if !c.record.namespace.is_empty() => format!(
+            "Deployment {} in {}",
+            c.record.deployment, c.record.namespace
+        ),
+        Some(c) => format!("Deployment {}", c.record.deployment),
+        None => "no cluster watched: replicas counted from serving endpoints".to_owned(),
+    }
+}
+
+/// The line under every title (terminal, dashboard, slides, replay, report.html): target,
+/// replicas, when it started, how long the load ran.
+pub fn strip(s: &Summary) -> String {
+    format!(
+        "{} · {} · {} · {} of load",
+        s.target,
+        workload(s),
+        when(s.started_at),
+        duration(s.duration_s)
+    )
+}
+
+/// Peak sustained successful throughput, e.g. `1,200 ok rps`.
 pub fn peak(s: &Summary) -> Figure {
     figure(
         "Peak sustained",
-        or_unknown(s.kpis.peak_sustained_ok_rps, |v| format!("{v:.0} ok rps")),
+        or_unknown(s.kpis.peak_sustained_ok_rps, |v| {
+            format!("{} ok rps", number(v, 0))
+        }),
         format!(
             "best {} s window of successful requests/s",
             s.kpis.sustain_window_s
@@ -58,7 +89,7 @@ pub fn peak(s: &Summary) -> Figure {
 fn latency(s: &Summary, q: &str, v: Option<f64>) -> Figure {
     figure(
         format!("{q} {}", s.kpis.latency_kind.label()),
-        or_unknown(v, |ms| format!("{ms:.2} ms")),
+        or_unknown(v, |ms| format!("{} ms", number(ms, 2))),
         "whole run, successful requests",
     )
 }
@@ -78,8 +109,13 @@ pub fn requests(s: &Summary) -> Figure {
     let t = &s.totals;
     figure(
         "Requests",
-        t.requests.to_string(),
-        format!("{} ok, {} failed, {} dropped", t.ok, t.errors, t.dropped),
+        thousands(t.requests),
+        format!(
+            "{} ok, {} failed, {} dropped",
+            thousands(t.ok),
+            thousands(t.errors),
+            thousands(t.dropped)
+        ),
     )
 }
 
@@ -153,12 +189,12 @@ pub fn figures(s: &Summary) -> Vec<Figure> {
     let per = match k.rps_per_ready_replica {
         Some(v) => figure(
             "ok rps per ready replica",
-            format!("{v:.0}"),
+            number(v, 0),
             "mean over seconds with traffic",
         ),
         None => figure(
             "ok rps per endpoint",
-            or_unknown(k.rps_per_endpoint, |v| format!("{v:.0}")),
+            or_unknown(k.rps_per_endpoint, |v| number(v, 0)),
             "mean over seconds with traffic",
         ),
     };
@@ -180,7 +216,7 @@ pub fn figures(s: &Summary) -> Vec<Figure> {
 }
 
 /// One line of the figures that matter most, for the terminal and the dashboard:
-/// `peak 1200 ok rps (best 15 s) · p95 1.94 ms corrected · 1 endpoints · 0 failed + 0 dropped of 30000`.
+/// `peak 1,200 ok rps (best 15 s) · p95 corrected 1.94 ms · most endpoints 1 · 0 failed + 0 dropped of 30,000`.
 pub fn line(s: &Summary) -> String {
     let (peak, p95, replicas) = (peak(s), p95(s), replicas(s));
     format!(
@@ -191,23 +227,10 @@ pub fn line(s: &Summary) -> String {
         p95.value,
         replicas.label.to_lowercase(),
         replicas.value,
-        s.totals.errors,
-        s.totals.dropped,
-        s.totals.requests + s.totals.dropped,
+        thousands(s.totals.errors),
+        thousands(s.totals.dropped),
+        thousands(s.totals.requests + s.totals.dropped),
     )
-}
-
-/// `1615` → `1,615`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Most catalogue lines the terminal shows at the end of a run (the rest: `errors.csv`).

@@ -107,7 +107,7 @@ details pre{margin:4px 0 0;white-space:pre-wrap;max-width:60ch}
 
 const SCRIPT: &str = "
 const rows = JSON.parse(document.getElementById('timeline').textContent);
-const f = (v, d) => v === null ? '\\u2013' : v.toFixed(d);
+const f = (v, d) => v === null ? '\\u2013' : v.toLocaleString('en-US', {minimumFractionDigits: d, maximumFractionDigits: d});
 for (const fig of document.querySelectorAll('figure.chart')) {
   const [l, t, r, b] = fig.dataset.plot.split(',').map(Number);
   const w = Number(fig.dataset.w), xmax = Number(fig.dataset.xmax);
@@ -181,11 +181,9 @@ pub fn page(
         escape(&summary.scenario)
     ));
     html.push_str(&format!(
-        "<header><div><h1>{}</h1><p>{} · started {} · {:.1} s · {}</p></div><div class=\"badge {class}\">{word}</div></header><main>",
+        "<header><div><h1>{}</h1><p>{} · {}</p></div><div class=\"badge {class}\">{word}</div></header><main>",
         escape(&summary.scenario),
-        escape(&summary.target),
-        escape(&super::headline::when(summary.started_at)),
-        summary.duration_s,
+        escape(&super::headline::strip(summary)),
         escape(&summary.end_reason),
     ));
     if summary.is_local() {

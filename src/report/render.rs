@@ -10,7 +10,8 @@ use crate::timeline::{self, RunDir, RunDirError};
 use crate::verdict;
 use std::path::{Path, PathBuf};
 
-/// Size of the single-chart PNG/SVG files.
+/// Size of a chart: inline in report.html as it is, and in its own PNG/SVG file under a
+/// 72 px title strip (1280×552).
 pub const CHART_SIZE: (u32, u32) = (1280, 480);
 /// Chart file stems, in display order.
 pub const CHARTS: [&str; 4] = ["throughput", "latency", "replicas", "endpoints"];
@@ -107,13 +108,18 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
             spec.markers.clone_from(&marks);
         }
     }
+    // The chart files are shown on their own: each under a title strip. report.html has its
+    // own header, so its inline charts have none.
+    let strip = draw::Strip::of(&summary);
     let mut inline = Vec::new();
     for (name, spec) in CHARTS.iter().zip(&specs) {
         files.push(write_png(dir, name, |tmp| {
-            draw::png(spec, x_max, CHART_SIZE, tmp)
+            draw::png(spec, x_max, CHART_SIZE, Some(&strip), tmp)
         })?);
-        let (svg, plot) = draw::svg(spec, x_max, CHART_SIZE).map_err(chart_err(name))?;
-        files.push(run.write_bytes(&format!("{name}.svg"), svg.as_bytes())?);
+        let (file, _) =
+            draw::svg(spec, x_max, CHART_SIZE, Some(&strip)).map_err(chart_err(name))?;
+        files.push(run.write_bytes(&format!("{name}.svg"), file.as_bytes())?);
+        let (svg, plot) = draw::svg(spec, x_max, CHART_SIZE, None).map_err(chart_err(name))?;
         inline.push(html::InlineChart {
             svg,
             plot,
@@ -137,11 +143,13 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         let size = (CHART_SIZE.0, gantt::height(lanes.len()));
         let title = gantt::title(summary.is_local());
         files.push(write_png(dir, "pods", |tmp| {
-            gantt::png(title, &lanes, &marks, x_max, size, tmp)
+            gantt::png(title, &lanes, &marks, x_max, size, Some(&strip), tmp)
         })?);
+        let (file, _) = gantt::svg(title, &lanes, &marks, x_max, size, Some(&strip))
+            .map_err(chart_err("pods"))?;
+        files.push(run.write_bytes("pods.svg", file.as_bytes())?);
         let (svg, plot) =
-            gantt::svg(title, &lanes, &marks, x_max, size).map_err(chart_err("pods"))?;
-        files.push(run.write_bytes("pods.svg", svg.as_bytes())?);
+            gantt::svg(title, &lanes, &marks, x_max, size, None).map_err(chart_err("pods"))?;
         pod_chart = Some(html::InlineChart { svg, plot, size });
     }
     files.push(write_png(dir, "dashboard", |tmp| {

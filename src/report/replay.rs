@@ -345,17 +345,8 @@ pub fn replay(
     let title = Title {
         scenario: &summary.scenario,
         target: &summary.target,
-        workload: &match &meta.cluster {
-            Some(c) if c.source == timeline::WorkloadSource::Local => {
-                "LOCAL replicas, simulated on this machine".to_owned()
-            }
-            Some(c) => format!("Deployment {}", c.deployment),
-            None => "no cluster watched".to_owned(),
-        },
-        date: &summary
-            .started_at
-            .format("%-d %b %Y, %H:%M UTC")
-            .to_string(),
+        workload: &headline::workload(&summary),
+        date: &headline::when(summary.started_at),
         run_s: x_max,
         speed: options.speed,
     };

@@ -2,11 +2,10 @@
 //! and SVG — a title card, each chart alone under a title strip (scenario, target, what the
 //! replicas are, the date), and a verdict card. Text is at least 20 px at 1920 wide.
 
-use super::draw::{self, DrawError, boxed};
+use super::draw::{self, DrawError, Strip, boxed};
 use super::headline;
 use super::series::ChartSpec;
 use super::summary::Summary;
-use crate::timeline::WorkloadSource;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -17,50 +16,6 @@ pub const SLIDE_SIZE: (u32, u32) = (1920, 1080);
 const INK: RGBColor = RGBColor(31, 41, 51);
 const SOFT: RGBColor = RGBColor(203, 210, 217);
 const MUTED: RGBColor = RGBColor(90, 90, 90);
-
-/// What the replicas were, in words.
-pub fn workload(summary: &Summary) -> String {
-    match &summary.cluster {
-        Some(c) if c.record.source == WorkloadSource::Local => {
-            "LOCAL replicas, simulated on this machine".to_owned()
-        }
-        Some(c) if !c.record.namespace.is_empty() => format!(
-            "Deployment {} in {}",
-            c.record.deployment, c.record.namespace
-        ),
-        Some(c) => format!("Deployment {}", c.record.deployment),
-        None => "no cluster watched: replicas counted from serving endpoints".to_owned(),
-    }
-}
-
-/// The strip over a chart: scenario, target, replicas, date.
-fn strip<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> Result<(), DrawError>
-where
-    DB::ErrorType: 'static,
-{
-    area.fill(&INK).map_err(boxed)?;
-    draw::label(
-        area,
-        format!("scaleproof · {}", s.scenario),
-        (40, 16),
-        36.0,
-        true,
-        WHITE,
-    )?;
-    draw::label(
-        area,
-        format!(
-            "{} · {} · {}",
-            s.target,
-            workload(s),
-            headline::when(s.started_at)
-        ),
-        (40, 62),
-        24.0,
-        false,
-        SOFT,
-    )
-}
 
 fn title_card<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -73,7 +28,7 @@ where
     draw::label(root, "scaleproof", (120, 200), 40.0, false, SOFT)?;
     draw::label(root, s.scenario.clone(), (120, 280), 96.0, true, WHITE)?;
     draw::label(root, s.target.clone(), (120, 440), 40.0, false, WHITE)?;
-    draw::label(root, workload(s), (120, 510), 40.0, false, WHITE)?;
+    draw::label(root, headline::workload(s), (120, 510), 40.0, false, WHITE)?;
     draw::label(
         root,
         format!(
@@ -150,8 +105,8 @@ fn chart_slide<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let (top, rest) = root.split_vertically(110);
-    strip(&top, s)?;
+    let (top, rest) = root.split_vertically(Strip::height(1.5));
+    Strip::of(s).draw(&top, 1.5)?;
     rest.fill(&WHITE).map_err(boxed)?;
     // 1.5 × the 1280-wide chart's sizes: axis and legend text 21 px.
     draw::draw(&rest.margin(10, 10, 20, 20), spec, x_max, 1.5)?;

@@ -51,23 +51,46 @@ pub struct Verdict {
     pub caveats: Vec<String>,
 }
 
-/// The verdict as a plain-text table for the terminal.
+/// The verdict as a plain-text table for the terminal, each column as wide as its widest
+/// cell (a long one, like a no-data explanation, up to 40 characters).
 pub fn table(verdict: &Verdict) -> String {
-    let mut out = String::new();
-    if !verdict.checks.is_empty() {
-        out.push_str("expectation   wanted          measured            result        source\n");
+    let rows: Vec<[String; 5]> = verdict
+        .checks
+        .iter()
+        .map(|c| {
+            [
+                c.name.clone(),
+                c.wanted.clone(),
+                c.measured.clone(),
+                c.state.label().to_lowercase(),
+                c.source.clone(),
+            ]
+        })
+        .collect();
+    let header = ["expectation", "wanted", "measured", "result", "source"].map(String::from);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count().min(40));
+        }
     }
-    for c in &verdict.checks {
-        out.push_str(&format!(
-            "{:<13} {:<15} {:<19} {:<13} {}\n",
-            c.name,
-            c.wanted,
-            c.measured,
-            c.state.label().to_lowercase(),
-            c.source
-        ));
-        if let Some(note) = &c.note {
-            out.push_str(&format!("{:<13} ↳ {note}\n", ""));
+    let mut out = String::new();
+    for (i, row) in std::iter::once(&header).chain(&rows).enumerate() {
+        if i == 0 && rows.is_empty() {
+            break;
+        }
+        let mut line = String::new();
+        for (w, cell) in widths.iter().zip(row) {
+            line.push_str(&format!("{cell:<w$}  "));
+        }
+        line.push_str(&row[4]);
+        out.push_str(line.trim_end());
+        out.push('\n');
+        if let Some(note) = i
+            .checked_sub(1)
+            .and_then(|k| verdict.checks[k].note.as_ref())
+        {
+            out.push_str(&format!("{:<w$}  ↳ {note}\n", "", w = widths[0]));
         }
     }
     for caveat in &verdict.caveats {
@@ -75,4 +98,66 @@ pub fn table(verdict: &Verdict) -> String {
     }
     out.push_str(&format!("verdict: {}\n", verdict.state.label()));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, measured: &str, state: State, note: Option<&str>) -> Check {
+        Check {
+            name: name.to_owned(),
+            wanted: "≥ 1,000 ok rps".to_owned(),
+            measured: measured.to_owned(),
+            state,
+            source: "whole run".to_owned(),
+            note: note.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_table_lines_up_each_column_after_its_widest_cell() {
+        let verdict = Verdict {
+            state: State::Fail,
+            checks: vec![
+                check("rps", "523.6 ok rps", State::Fail, Some("failed requests")),
+                check("p95", "1,572.86 ms corrected", State::Fail, None),
+                check("replicas", "3", State::Pass, None),
+            ],
+            caveats: vec!["dropped".to_owned()],
+        };
+        let text = table(&verdict);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + 3 + 1 + 1 + 1, "{text}");
+        // "result" and every result word start at the same character.
+        let column = |line: &str, word: &str| {
+            line.find(word)
+                .map(|byte| line[..byte].chars().count())
+                .unwrap_or_else(|| panic!("{word:?} not in {line:?}"))
+        };
+        let at = column(lines[0], "result");
+        assert_eq!(column(lines[1], "fail"), at, "{text}");
+        assert_eq!(column(lines[3], "fail"), at, "{text}");
+        assert_eq!(column(lines[4], "pass"), at, "{text}");
+        assert_eq!(
+            at,
+            "expectation  ≥ 1,000 ok rps  1,572.86 ms corrected  "
+                .chars()
+                .count()
+        );
+        assert!(
+            lines[2].trim_start().starts_with("↳ failed requests"),
+            "{text}"
+        );
+        assert_eq!(lines[5], "caveat: dropped");
+        assert_eq!(lines[6], "verdict: FAIL");
+        assert!(
+            table(&Verdict {
+                state: State::None,
+                checks: vec![],
+                caveats: vec![]
+            })
+            .starts_with("verdict: ")
+        );
+    }
 }

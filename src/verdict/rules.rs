@@ -7,6 +7,7 @@ use crate::scaling::Scaling;
 use crate::timeline::{
     DROPPED_SHARE_LIMIT, LatencyKind, Timeline, TimelineRow, Totals, WorkloadSource,
 };
+use crate::values::number;
 
 fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
@@ -95,13 +96,13 @@ pub fn evaluate_with(
     if let Some(want) = expect.rps {
         let window = t.sustain_window();
         let source = format!("best {window} s window of successful requests/s");
-        let wanted = format!("≥ {want:.0} ok rps");
+        let wanted = format!("≥ {} ok rps", number(want, 0));
         match t.sustained_ok_rps() {
             Some(best) if best >= want => {
                 b.push(
                     "rps",
                     wanted,
-                    format!("{best:.1} ok rps"),
+                    format!("{} ok rps", number(best, 1)),
                     State::Pass,
                     &source,
                 );
@@ -113,10 +114,17 @@ pub fn evaluate_with(
                 } else {
                     State::Inconclusive
                 };
-                b.push("rps", wanted, format!("{best:.1} ok rps"), state, &source);
+                b.push(
+                    "rps",
+                    wanted,
+                    format!("{} ok rps", number(best, 1)),
+                    state,
+                    &source,
+                );
                 if completed >= want {
                     b.note(format!(
-                        "{completed:.1} requests/s completed, but failed requests are not throughput"
+                        "{} requests/s completed, but failed requests are not throughput",
+                        number(completed, 1)
                     ));
                 } else if state == State::Inconclusive {
                     b.note(suspect_note);
@@ -185,7 +193,7 @@ pub fn evaluate_with(
                 b.push(
                     name,
                     wanted,
-                    format!("{got:.2} ms {}", kind.label()),
+                    format!("{} ms {}", number(got, 2), kind.label()),
                     state,
                     source,
                 );
