@@ -147,7 +147,11 @@ fn load_test(args: RunArgs, matches: &clap::ArgMatches) -> Result<ExitCode, Fail
             let t = &outcome.meta.totals;
             eprintln!(
                 "scaleproof: {} after {:.1} s: {} requests, {} failed, {} dropped (no report: see below)",
-                outcome.end, outcome.meta.duration_s, t.requests, t.errors, t.dropped
+                outcome.end,
+                outcome.meta.duration_s,
+                headline::thousands(t.requests),
+                headline::thousands(t.errors),
+                headline::thousands(t.dropped)
             );
         }
     }

@@ -174,7 +174,8 @@ fn start_local(options: LocalOptions, quiet: bool) -> Result<LocalCluster, RunEr
                 humantime::format_duration(o.sync_period)
             )
         } else {
-            format!("{} replicas, fixed", o.hpa.min_replicas)
+            let n = o.hpa.min_replicas;
+            format!("{n} replica{}, fixed", if n == 1 { "" } else { "s" })
         };
         eprintln!(
             "scaleproof: LOCAL replicas, simulated on this machine (not a cluster): {scaling}; CPU request {}m, limit {}m each; balancer {}",

@@ -64,8 +64,8 @@ pub(super) fn rules(b: &mut Builder, expect: &Expectations, scaling: Option<&Sca
                     "{:.1}% on {} ({} of {} requests, {} s)",
                     top.share * 100.0,
                     top.pod,
-                    top.requests,
-                    top.total,
+                    crate::values::thousands(top.requests),
+                    crate::values::thousands(top.total),
                     top.seconds
                 ),
                 pass_or(top.share <= want, State::Fail),
@@ -113,7 +113,11 @@ fn new_pod_serves_within(b: &mut Builder, scaling: Option<&Scaling>, want: f64, 
         .max_by(|a, b| a.0.total_cmp(&b.0));
     let measured = match worst {
         _ if !never.is_empty() => format!("{} never served", never.join(", ")),
-        Some((w, pod)) => format!("worst {w:.1} s ({pod}) of {} pods", judged.len()),
+        Some((w, pod)) => format!(
+            "worst {w:.1} s ({pod}) of {} pod{}",
+            judged.len(),
+            if judged.len() == 1 { "" } else { "s" }
+        ),
         None => "no pod served".to_owned(),
     };
     let pass = never.is_empty() && worst.is_none_or(|(w, _)| w <= want);
@@ -225,7 +229,7 @@ mod tests {
             judge(expect.clone(), Some(&with(Some(0.8)))),
             (
                 State::Pass,
-                "80.0% on a (800 of 1000 requests, 10 s)".into()
+                "80.0% on a (800 of 1,000 requests, 10 s)".into()
             )
         );
         assert_eq!(
