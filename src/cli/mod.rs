@@ -1166,7 +1166,7 @@ mod tests {
         assert_eq!(max_users, 256);
         let local = c.local.expect("local replicas");
         assert_eq!((local.hpa.min_replicas, local.hpa.max_replicas), (1, 4));
-        assert_eq!(local.sync_period, Duration::from_secs(5));
+        assert_eq!(local.sync_period, Duration::from_secs(3));
         assert_eq!(local.hpa.behavior.scale_down.stabilization_s, 15);
         assert_eq!(c.recycle, Some(defaults::RECYCLE));
     }

@@ -272,15 +272,25 @@ impl Control {
     async fn run(mut self, mut stopped: tokio::sync::oneshot::Receiver<()>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut next_sync = Instant::now() + self.options.sync_period;
+        // Syncs fall every period from the moment the first replica is ready — when the load
+        // starts — so every run's scale decisions come at the same load times. (A real
+        // HPA's phase is arbitrary: here, a sync 3 s into a ramp with 2 s of idle CPU in its
+        // window decided, run to run, whether the first scale-out came at 3 s or at 8 s.)
+        let mut next_sync: Option<Instant> = None;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = &mut stopped => break,
             }
             self.look().await;
-            if self.options.autoscale && Instant::now() >= next_sync {
-                next_sync += self.options.sync_period;
+            if next_sync.is_none() && self.replicas.iter().any(|r| r.phase == Phase::Ready) {
+                next_sync = Some(Instant::now() + self.options.sync_period);
+            }
+            if let Some(due) = next_sync.as_mut()
+                && self.options.autoscale
+                && Instant::now() >= *due
+            {
+                *due += self.options.sync_period;
                 self.sync();
             }
             if let Err(e) = self.reconcile() {
