@@ -29,7 +29,7 @@ pub fn render(
     let root = BitMapBackend::new(path, DASHBOARD_SIZE).into_drawing_area();
     root.fill(&RGBColor(245, 246, 248)).map_err(boxed)?;
     let (header, body) = root.split_vertically(150);
-    header.fill(&RGBColor(31, 41, 51)).map_err(boxed)?;
+    header.fill(&draw::STRIP_INK).map_err(boxed)?;
     let white = RGBColor(255, 255, 255);
     let text = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
                 s: String,
@@ -51,7 +51,7 @@ pub fn render(
         (32, 70),
         22.0,
         false,
-        RGBColor(203, 210, 217),
+        draw::STRIP_SOFT,
     )?;
     text(
         &header,

@@ -122,7 +122,7 @@ impl Strip {
     }
 }
 
-/// The strip's colours: the dashboard header's.
+/// The ink and soft text of every title strip and header: strips, slides, dashboard, replay.
 pub const STRIP_INK: RGBColor = RGBColor(31, 41, 51);
 pub const STRIP_SOFT: RGBColor = RGBColor(203, 210, 217);
 

@@ -583,7 +583,7 @@ fn frame(
     let root = BitMapBackend::with_buffer(buf, size).into_drawing_area();
     root.fill(&RGBColor(245, 246, 248)).map_err(boxed)?;
     let (header, rest) = root.split_vertically(px(110.0));
-    header.fill(&RGBColor(31, 41, 51)).map_err(boxed)?;
+    header.fill(&draw::STRIP_INK).map_err(boxed)?;
     let text = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
                 t: String,
                 at: (i32, i32),
@@ -591,7 +591,7 @@ fn frame(
                 bold: bool,
                 colour: RGBColor| draw::label(area, t, at, size * s, bold, colour);
     let white = RGBColor(255, 255, 255);
-    let soft = RGBColor(203, 210, 217);
+    let soft = draw::STRIP_SOFT;
     text(
         &header,
         format!("scaleproof · {}", title.scenario),

@@ -13,8 +13,8 @@ use std::path::Path;
 /// Size of every slide.
 pub const SLIDE_SIZE: (u32, u32) = (1920, 1080);
 
-const INK: RGBColor = RGBColor(31, 41, 51);
-const SOFT: RGBColor = RGBColor(203, 210, 217);
+const INK: RGBColor = draw::STRIP_INK;
+const SOFT: RGBColor = draw::STRIP_SOFT;
 const MUTED: RGBColor = RGBColor(90, 90, 90);
 
 fn title_card<DB: DrawingBackend>(
