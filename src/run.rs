@@ -101,18 +101,17 @@ impl Workload {
 
     /// What the replicas are, in words, for the live page's title strip.
     fn describe(&self, config: &RunConfig) -> String {
-        match (self, &config.cluster) {
-            (Workload::Local(_), _) => "LOCAL replicas".to_owned(),
-            (Workload::Watched(_), Some(c)) => format!(
-                "Deployment {}{}",
-                c.deployment,
-                c.namespace
-                    .as_ref()
-                    .map(|n| format!(" in {n}"))
-                    .unwrap_or_default()
-            ),
-            _ => "no cluster watched: replicas from serving endpoints".to_owned(),
-        }
+        let cluster = config.cluster.as_ref();
+        let source = match (self, cluster) {
+            (Workload::Local(_), _) => Some(WorkloadSource::Local),
+            (Workload::Watched(_), Some(_)) => Some(WorkloadSource::Cluster),
+            _ => None,
+        };
+        WorkloadSource::describe(
+            source,
+            cluster.map_or("", |c| c.deployment.as_str()),
+            cluster.and_then(|c| c.namespace.as_deref()),
+        )
     }
 
     /// Stops watching (or drains the local replicas) and places the history on the run clock.

@@ -27,21 +27,24 @@ pub fn number(v: f64, decimals: usize) -> String {
     } else {
         ""
     };
-    let mut out = String::with_capacity(text.len() + whole.len() / 3 + 1);
-    out.push_str(sign);
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+    format!("{sign}{}{fraction}", grouped(whole))
+}
+
+/// `1615` → `1,615` (exact for every u64, unlike going through [`number`]'s f64).
+pub fn thousands(n: u64) -> String {
+    grouped(&n.to_string())
+}
+
+/// A run of ASCII digits with a comma before each group of three from the right.
+fn grouped(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    out.push_str(fraction);
     out
-}
-
-/// `1615` → `1,615`.
-pub fn thousands(n: u64) -> String {
-    number(n as f64, 0)
 }
 
 /// A duration like `30s`, `2m`, `1h30m`, `250ms`; longer than 0 and at most a week.
@@ -305,6 +308,7 @@ mod tests {
         assert_eq!(number(-4321.5, 1), "-4,321.5");
         assert_eq!(number(-0.01, 1), "0.0");
         assert_eq!(thousands(u64::from(u32::MAX)), "4,294,967,295");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
         assert_eq!(thousands(0), "0");
     }
 

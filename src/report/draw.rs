@@ -127,7 +127,7 @@ pub const STRIP_INK: RGBColor = RGBColor(31, 41, 51);
 pub const STRIP_SOFT: RGBColor = RGBColor(203, 210, 217);
 
 /// Draws `body` under `strip` (when given) on `root`; the plot box is `root`'s.
-fn under_strip<DB: DrawingBackend>(
+pub fn under_strip<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     strip: Option<&Strip>,
     scale: f64,

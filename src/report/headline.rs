@@ -47,17 +47,12 @@ pub fn duration(seconds: f64) -> String {
 
 /// What the replicas were, in words: `Deployment api in prod`, or that they were local.
 pub fn workload(s: &Summary) -> String {
-    match &s.cluster {
-        Some(c) if c.record.source == WorkloadSource::Local => {
-            "LOCAL replicas, simulated on this machine".to_owned()
-        }
-        Some(c) if !c.record.namespace.is_empty() => format!(
-            "Deployment {} in {}",
-            c.record.deployment, c.record.namespace
-        ),
-        Some(c) => format!("Deployment {}", c.record.deployment),
-        None => "no cluster watched: replicas counted from serving endpoints".to_owned(),
-    }
+    let record = s.cluster.as_ref().map(|c| &c.record);
+    WorkloadSource::describe(
+        record.map(|r| r.source),
+        record.map_or("", |r| r.deployment.as_str()),
+        record.map(|r| r.namespace.as_str()),
+    )
 }
 
 /// The line under every title (terminal, dashboard, slides, replay, report.html): target,

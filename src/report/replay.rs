@@ -398,7 +398,10 @@ pub fn replay(
                     }
                     Some(before) => changed(before, indices, w as usize, h as usize),
                 };
-                *shown = Some(indices.clone());
+                match shown {
+                    Some(before) => before.copy_from_slice(indices),
+                    None => *shown = Some(indices.clone()),
+                }
                 f.dispose = gif::DisposalMethod::Keep;
                 f.delay = at(k + 1).saturating_sub(at(k)).max(1);
                 encoder
@@ -412,14 +415,20 @@ pub fn replay(
                 };
                 let mut rgba = Vec::with_capacity((x1 - x0) * (y1 - y0) * 4);
                 for y in y0..y1 {
-                    for x in x0..x1 {
-                        let i = (y * w as usize + x) * 3;
-                        let px = &buf[i..i + 3];
-                        match shown.as_deref() {
-                            Some(before) if before[i..i + 3] == *px => {
-                                rgba.extend_from_slice(&[0; 4]);
+                    let row = (y * w as usize + x0) * 3..(y * w as usize + x1) * 3;
+                    let now = buf[row.clone()].chunks_exact(3);
+                    match shown.as_deref() {
+                        None => {
+                            now.for_each(|px| rgba.extend_from_slice(&[px[0], px[1], px[2], 255]))
+                        }
+                        Some(before) => {
+                            for (px, was) in now.zip(before[row].chunks_exact(3)) {
+                                rgba.extend_from_slice(&if px == was {
+                                    [0; 4]
+                                } else {
+                                    [px[0], px[1], px[2], 255]
+                                });
                             }
-                            _ => rgba.extend_from_slice(&[px[0], px[1], px[2], 255]),
                         }
                     }
                 }

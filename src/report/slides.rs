@@ -105,11 +105,11 @@ fn chart_slide<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let (top, rest) = root.split_vertically(Strip::height(1.5));
-    Strip::of(s).draw(&top, 1.5)?;
-    rest.fill(&WHITE).map_err(boxed)?;
     // 1.5 × the 1280-wide chart's sizes: axis and legend text 21 px.
-    draw::draw(&rest.margin(10, 10, 20, 20), spec, x_max, 1.5)?;
+    draw::under_strip(root, Some(&Strip::of(s)), 1.5, |rest| {
+        rest.fill(&WHITE).map_err(boxed)?;
+        draw::draw(&rest.margin(10, 10, 20, 20), spec, x_max, 1.5)
+    })?;
     Ok(())
 }
 

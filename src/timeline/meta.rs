@@ -42,6 +42,17 @@ impl WorkloadSource {
             Self::Local => "local",
         }
     }
+
+    /// What the replicas were, in words, for every title line (live page, reports): `None`
+    /// when no cluster was watched; the namespace when known.
+    pub fn describe(source: Option<Self>, deployment: &str, namespace: Option<&str>) -> String {
+        match (source, namespace.filter(|n| !n.is_empty())) {
+            (Some(Self::Local), _) => "LOCAL replicas, simulated on this machine".to_owned(),
+            (Some(Self::Cluster), Some(ns)) => format!("Deployment {deployment} in {ns}"),
+            (Some(Self::Cluster), None) => format!("Deployment {deployment}"),
+            (None, _) => "no cluster watched: replicas counted from serving endpoints".to_owned(),
+        }
+    }
 }
 
 /// The cluster side of a run, in `run.json` (`null` when no cluster was watched).
