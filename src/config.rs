@@ -261,7 +261,7 @@ pub struct LocalOptions {
     pub work_factor: u32,
 }
 
-/// Defaults, documented in `--help` and the README.
+/// Defaults, documented in `--help` and docs/cli.md.
 pub mod defaults {
     use std::time::Duration;
     pub const USERS: usize = 10;

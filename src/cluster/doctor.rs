@@ -5,7 +5,7 @@
 
 use super::derive;
 use super::session::connect;
-use super::watch::chain;
+use crate::chain::chain;
 use crate::checks::Finding;
 use crate::config::ClusterOptions;
 use http_body_util::BodyExt;

@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod job;
 mod pods;
 mod session;
+mod state;
 mod watch;
 
 pub use crate::config::ClusterOptions;

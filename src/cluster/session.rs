@@ -2,8 +2,9 @@
 //! after the load, and turned into the run's cluster recording (changes on the run's clock,
 //! events, context). The watch itself runs on a thread and runtime of its own.
 
-use super::pods::PodTracks;
+use super::state::WatchState;
 use super::watch;
+use crate::chain::chain;
 use crate::config::ClusterOptions;
 use crate::timeline::{
     ClusterChangeRow, ClusterRecord, ClusterSample, EventRow, PodRow, TimelineRow,
@@ -13,77 +14,6 @@ use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
-
-/// The watches, by index into per-source arrays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
-    Deployment = 0,
-    Hpa = 1,
-    Pods = 2,
-    Events = 3,
-    EndpointSlices = 4,
-}
-
-/// How many sources there are.
-pub(super) const SOURCES: usize = Source::ALL.len();
-
-impl Source {
-    /// Every source, in index order.
-    pub(super) const ALL: [Source; 5] = [
-        Source::Deployment,
-        Source::Hpa,
-        Source::Pods,
-        Source::Events,
-        Source::EndpointSlices,
-    ];
-
-    pub(super) fn resource(self) -> &'static str {
-        match self {
-            Source::Deployment => "deployments",
-            Source::Hpa => "horizontalpodautoscalers",
-            Source::Pods => "pods",
-            Source::Events => "events",
-            Source::EndpointSlices => "endpointslices",
-        }
-    }
-}
-
-/// State shared between the watch thread and the run.
-#[derive(Debug, Default)]
-pub(super) struct WatchState {
-    /// Every distinct sample, with when it was first seen.
-    pub(super) changes: Vec<(Instant, ClusterSample)>,
-    /// Scale-related events, with when they arrived.
-    pub(super) events: Vec<(Instant, EventRow)>,
-    pub(super) record: ClusterRecord,
-    /// Each watched pod's lifecycle.
-    pub(super) pods: PodTracks,
-    /// Sources that have listed or failed at least once (or are moot).
-    pub(super) settled: [bool; SOURCES],
-    /// No client could be built: nothing will ever settle.
-    pub(super) no_client: bool,
-    pub(super) quiet: bool,
-}
-
-impl WatchState {
-    pub(super) fn settle(&mut self, source: Source) {
-        self.settled[source as usize] = true;
-    }
-
-    pub(super) fn all_settled(&self) -> bool {
-        self.no_client || self.settled.iter().all(|&s| s)
-    }
-
-    /// Records a warning (once) and prints it.
-    pub(super) fn warn(&mut self, text: String) {
-        if !self.record.warnings.contains(&text) {
-            if !self.quiet {
-                eprintln!("scaleproof: warning: cluster: {text}");
-            }
-            self.record.warnings.push(text);
-        }
-    }
-}
 
 /// A running cluster watch. Dropping it stops the watch.
 #[derive(Debug)]
@@ -275,33 +205,28 @@ pub(super) async fn connect(options: &ClusterOptions) -> Result<(Client, Connect
     };
     let (mut config, context) = match (&options.kubeconfig, &options.context) {
         (Some(path), _) => {
-            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
-                format!(
-                    "cannot read kubeconfig {}: {}",
-                    path.display(),
-                    watch::chain(&e)
-                )
-            })?;
+            let kubeconfig = Kubeconfig::read_from(path)
+                .map_err(|e| format!("cannot read kubeconfig {}: {}", path.display(), chain(&e)))?;
             let context = options
                 .context
                 .clone()
                 .or_else(|| kubeconfig.current_context.clone());
             let config = Config::from_custom_kubeconfig(kubeconfig, &kube_options)
                 .await
-                .map_err(|e| format!("kubeconfig {}: {}", path.display(), watch::chain(&e)))?;
+                .map_err(|e| format!("kubeconfig {}: {}", path.display(), chain(&e)))?;
             (config, context)
         }
         (None, Some(_)) => {
             let config = Config::from_kubeconfig(&kube_options)
                 .await
-                .map_err(|e| format!("kubeconfig: {}", watch::chain(&e)))?;
+                .map_err(|e| format!("kubeconfig: {}", chain(&e)))?;
             (config, options.context.clone())
         }
         (None, None) => {
             let config = Config::infer().await.map_err(|e| {
                 format!(
                     "no cluster credentials ({}); set KUBECONFIG, pass --kubeconfig or --context, or --no-cluster",
-                    watch::chain(&e)
+                    chain(&e)
                 )
             })?;
             let context = match Kubeconfig::read() {
@@ -322,7 +247,7 @@ pub(super) async fn connect(options: &ClusterOptions) -> Result<(Client, Connect
             .unwrap_or_else(|| config.default_namespace.clone()),
     };
     let client = Client::try_from(config)
-        .map_err(|e| format!("cannot build a Kubernetes client: {}", watch::chain(&e)))?;
+        .map_err(|e| format!("cannot build a Kubernetes client: {}", chain(&e)))?;
     Ok((client, connection))
 }
 

@@ -6,8 +6,8 @@
 
 use super::derive::{self, EventDedup, EventFilter};
 use super::pods::SERVICE_NAME_LABEL;
-use super::session::{SOURCES, Source, WatchState};
-pub(super) use crate::chain::chain;
+use super::state::{SOURCES, Source, WatchState};
+use crate::chain::chain;
 use crate::timeline::ClusterSample;
 use futures::stream::BoxStream;
 use futures::{StreamExt, future};

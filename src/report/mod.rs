@@ -10,6 +10,7 @@ pub mod gantt;
 pub mod headline;
 pub mod html;
 pub mod kpi;
+pub mod markup;
 mod pods_html;
 mod render;
 pub mod replay;

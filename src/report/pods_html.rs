@@ -3,7 +3,7 @@
 
 use super::Summary;
 use super::headline::gap;
-use super::html::{InlineChart, escape, strip_namespace};
+use super::markup::{InlineChart, escape, strip_namespace};
 use crate::scaling::Scaling;
 use crate::timeline::PodRow;
 

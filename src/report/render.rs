@@ -3,7 +3,7 @@
 
 use super::draw::{self, DrawError};
 use super::summary::{ClusterSummary, ErrorSummary, SUMMARY_SCHEMA, Summary};
-use super::{dashboard, gantt, html, kpi, series, slides};
+use super::{dashboard, gantt, html, kpi, markup, series, slides};
 use crate::expectations::Expectations;
 use crate::scaling;
 use crate::timeline::{self, RunDir, RunDirError};
@@ -120,7 +120,7 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
             draw::svg(spec, x_max, CHART_SIZE, Some(&strip)).map_err(chart_err(name))?;
         files.push(run.write_bytes(&format!("{name}.svg"), file.as_bytes())?);
         let (svg, plot) = draw::svg(spec, x_max, CHART_SIZE, None).map_err(chart_err(name))?;
-        inline.push(html::InlineChart {
+        inline.push(markup::InlineChart {
             svg,
             plot,
             size: CHART_SIZE,
@@ -150,7 +150,7 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         files.push(run.write_bytes("pods.svg", file.as_bytes())?);
         let (svg, plot) =
             gantt::svg(title, &lanes, &marks, x_max, size, None).map_err(chart_err("pods"))?;
-        pod_chart = Some(html::InlineChart { svg, plot, size });
+        pod_chart = Some(markup::InlineChart { svg, plot, size });
     }
     files.push(write_png(dir, "dashboard", |tmp| {
         dashboard::render(tmp, &summary, &specs, &lanes, &marks, x_max)

@@ -2,15 +2,17 @@
 //! user ramp or target-rate stages), expectations and the cluster workload — read from TOML
 //! files (`scenarios/*.toml`) or built in.
 
+mod doc;
 mod file;
 pub mod headers;
 mod rate;
 mod request;
+mod sections;
+mod spec;
 
 pub use crate::expectations::Expectations;
-pub use file::{
-    BUILTIN_CORPUS, BUILTIN_PREDICT, ClusterSpec, LiveSpec, LoadSpec, LocalSpec, Scenario,
-    ScenarioError, TlsSpec,
-};
+pub use doc::ScenarioError;
+pub use file::{BUILTIN_CORPUS, BUILTIN_PREDICT};
 pub use rate::{RatePlan, Stage, StageError};
 pub use request::{BodySpec, RequestSpec};
+pub use spec::{ClusterSpec, LiveSpec, LoadSpec, LocalSpec, Scenario, TlsSpec};

@@ -1,7 +1,7 @@
 //! The requests of a scenario: what each sends (method, path, headers, body, weight,
 //! expected statuses), read and checked from its `[[request]]` table.
 
-use super::file::{Doc, ScenarioError};
+use super::doc::{Doc, ScenarioError};
 use crate::values;
 use bytes::Bytes;
 use reqwest::Method;

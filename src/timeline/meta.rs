@@ -2,8 +2,8 @@
 //! cluster context.
 
 use super::ClusterSample;
+use super::latency::LatencyKind;
 use super::pods::PodRow;
-use super::query::LatencyKind;
 use super::row::{ErrorColumns, ErrorKind, error_columns};
 use crate::expectations::Expectations;
 use chrono::{DateTime, Utc};

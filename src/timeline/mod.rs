@@ -10,6 +10,7 @@
 
 mod dir;
 mod errors;
+mod latency;
 mod meta;
 mod pods;
 mod query;
@@ -22,6 +23,7 @@ pub use dir::{
 pub use errors::{
     ERROR_COLUMNS, ErrorRow, MAX_MESSAGE_CHARS, MAX_MESSAGES, OTHER_MESSAGES, SAMPLE_BYTES, hint,
 };
+pub use latency::LatencyKind;
 pub use meta::{
     ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, MergedWorker, RUN_FORMAT,
     ReplicaLife, RequestRecord, RunMeta, SharedRecord, StageRecord, TlsRecord, Totals,
@@ -30,7 +32,7 @@ pub use meta::{
 pub use pods::{COLD_REQUESTS, POD_COLUMNS, PodRow, join as join_pods};
 pub use query::{
     DROPPED_SHARE_LIMIT, GEN_CPU_SATURATED_PCT, GEN_LAG_SATURATED_US, GEN_SATURATED_SHARE,
-    GeneratorHealth, LatencyKind, Timeline,
+    GeneratorHealth, Timeline,
 };
 pub use row::{
     CLUSTER_CHANGE_COLUMNS, ClusterChangeRow, ClusterSample, ENDPOINT_COLUMNS, EVENT_COLUMNS,

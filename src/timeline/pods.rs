@@ -10,7 +10,7 @@ pub const COLD_REQUESTS: u64 = 100;
 
 /// One pod (or local replica, or serving endpoint) of the run. Times are seconds on the run's
 /// clock (negative: before the load started); empty is unknown. Which clock each time comes
-/// from is documented in the README ("pods.csv").
+/// from is documented in docs/run-directory.md ("pods.csv").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PodRow {
     /// The pod's name, which is also the endpoint header value it answers with.

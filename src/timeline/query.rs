@@ -2,6 +2,7 @@
 //! verdict, the KPIs, the charts and every page show the same figure for the same name.
 
 use super::TimelineRow;
+use super::latency::LatencyKind;
 use super::meta::WorkloadSource;
 
 /// A second in which the generator's worker threads used at least this share of their CPU
@@ -18,26 +19,6 @@ pub const DROPPED_SHARE_LIMIT: f64 = 0.01;
 
 /// Seconds looked back on when deciding whether the endpoint count rose.
 const SCALE_LOOKBACK: usize = 3;
-
-/// Which latency a figure is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LatencyKind {
-    /// From each slot's due time, dropped slots included (open model).
-    Corrected,
-    /// From the actual send (closed model: there is no due time).
-    Raw,
-}
-
-impl LatencyKind {
-    /// `corrected` or `raw`, as shown next to every latency figure.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Corrected => "corrected",
-            Self::Raw => "raw",
-        }
-    }
-}
 
 /// How the load generator itself fared.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -13,6 +13,7 @@
 //! slots only keep a run from passing: they are the service not answering in time for the
 //! pool, so they count against it in the error rate and the corrected latency.
 
+mod builder;
 mod check;
 mod pods;
 mod rules;

@@ -2,8 +2,8 @@
 //! serve soon after Ready, removing pods costs few failures, and no endpoint takes nearly
 //! everything once there are several.
 
+use super::builder::{Builder, pass_or};
 use super::check::State;
-use super::rules::{Builder, pass_or};
 use crate::expectations::Expectations;
 use crate::scaling::Scaling;
 

@@ -1,7 +1,8 @@
 //! The rules: each expectation evaluated on the timeline and the totals, and the run's state
 //! from the checks and the caveats (see the module docs of [`crate::verdict`]).
 
-use super::check::{Check, State, Verdict};
+use super::builder::{Builder, pass_or};
+use super::check::{State, Verdict};
 use crate::expectations::Expectations;
 use crate::scaling::Scaling;
 use crate::timeline::{
@@ -11,40 +12,6 @@ use crate::values::number;
 
 fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)
-}
-
-pub(super) struct Builder {
-    checks: Vec<Check>,
-}
-
-impl Builder {
-    pub(super) fn push(
-        &mut self,
-        name: &str,
-        wanted: String,
-        measured: String,
-        state: State,
-        source: &str,
-    ) {
-        self.checks.push(Check {
-            name: name.to_owned(),
-            wanted,
-            measured,
-            state,
-            source: source.to_owned(),
-            note: None,
-        });
-    }
-
-    pub(super) fn note(&mut self, note: impl Into<String>) {
-        if let Some(c) = self.checks.last_mut() {
-            c.note = Some(note.into());
-        }
-    }
-}
-
-pub(super) fn pass_or(pass: bool, otherwise: State) -> State {
-    if pass { State::Pass } else { otherwise }
 }
 
 /// Evaluates every expectation that is set.

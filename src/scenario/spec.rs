@@ -1,0 +1,84 @@
+//! A validated scenario: what it says about the load, the requests, the expectations, the
+//! cluster, TLS, local replicas and the live page. Command-line flags override each field.
+
+use super::rate::RatePlan;
+use super::request::RequestSpec;
+use crate::autoscaling::Behavior;
+use crate::expectations::Expectations;
+use crate::values::TestPlan;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What a scenario says about the load shape; command-line flags override each field.
+#[derive(Debug, Clone, Default)]
+pub struct LoadSpec {
+    pub users: Option<usize>,
+    pub hatch_rate: Option<f64>,
+    pub run_time: Option<Duration>,
+    pub test_plan: Option<TestPlan>,
+    pub rate: Option<RatePlan>,
+    pub max_users: Option<usize>,
+    pub max_lag: Option<Duration>,
+}
+
+/// The Kubernetes workload a scenario is about; `--namespace`, `--deployment`, `--hpa` and
+/// `--service` override each field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterSpec {
+    pub namespace: Option<String>,
+    pub deployment: Option<String>,
+    pub hpa: Option<String>,
+    pub service: Option<String>,
+}
+
+/// The live page of a scenario (`[live]`); `--live`, `--live-port`, `--live-bind` and
+/// `--live-linger` override its fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveSpec {
+    pub enabled: Option<bool>,
+    pub port: Option<u16>,
+    pub bind: Option<std::net::IpAddr>,
+    pub linger: Option<Duration>,
+}
+
+/// TLS settings of a scenario (`[tls]`); each flag (`--cacert`, `--insecure`, `--cert`,
+/// `--key`) overrides its field. Relative paths are relative to the scenario's folder.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsSpec {
+    pub cacert: Option<PathBuf>,
+    pub insecure: Option<bool>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// Local replicas (`[local]`), when no `--host` is given; each flag (`--replicas`,
+/// `--cpu-request`, `--cpu-limit`, `--hpa-target`, `--no-autoscale`) overrides its field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LocalSpec {
+    pub replicas: Option<(u32, u32)>,
+    pub cpu_request_m: Option<u32>,
+    pub cpu_limit_m: Option<u32>,
+    pub hpa_target_pct: Option<f64>,
+    pub autoscale: Option<bool>,
+    pub work_factor: Option<u32>,
+    pub sync_period: Option<Duration>,
+    pub startup_delay: Option<Duration>,
+    /// `behavior` as an `autoscaling/v2` HPA takes it, unset fields at Kubernetes' defaults.
+    pub behavior: Option<Behavior>,
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    /// Where it came from (a path, or `built-in predict.toml`).
+    pub source: String,
+    pub description: Option<String>,
+    pub load: LoadSpec,
+    pub requests: Vec<RequestSpec>,
+    pub expect: Expectations,
+    pub cluster: ClusterSpec,
+    pub tls: TlsSpec,
+    pub local: LocalSpec,
+    pub live: LiveSpec,
+}
