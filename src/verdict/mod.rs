@@ -17,6 +17,7 @@ mod builder;
 mod check;
 mod pods;
 mod rules;
+mod scale_out;
 
 pub use check::{Check, State, Verdict, table};
 pub use rules::{evaluate, evaluate_for, evaluate_with};
