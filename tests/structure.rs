@@ -143,7 +143,6 @@ const STILL_TOO_LONG: &[(&str, usize)] = &[
     ("src/cli/mod.rs", 1288),
     ("src/load/recorder.rs", 899),
     ("src/report/replay.rs", 732),
-    ("src/local/controller.rs", 708),
     ("src/run.rs", 704),
 ];
 

@@ -7,21 +7,19 @@
 
 use super::balancer::Balancer;
 use super::hpa::{Autoscaler, Observation};
+use super::process::{exit_text, ready, terminate};
+pub use super::record::WORKLOAD;
+use super::record::record;
 use super::replica::{LISTENING, SERVED, process_cpu};
 use crate::cluster::ClusterRecording;
 use crate::config::LocalOptions;
-use crate::timeline::{
-    ClusterRecord, ClusterSample, ContainerRecord, EventRow, ReplicaLife, WorkloadSource,
-};
-use std::collections::BTreeMap;
+use crate::timeline::{ClusterSample, EventRow, ReplicaLife};
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// The name of the local workload, as a Deployment's.
-pub const WORKLOAD: &str = "target-service";
 /// How often the controller looks at its replicas.
 const TICK: Duration = Duration::from_millis(100);
 /// Longest a replica may take to print its address.
@@ -210,45 +208,6 @@ impl LocalMonitor {
             .last()
             .map(|(_, s)| s.clone())
             .unwrap_or_default()
-    }
-}
-
-/// `run.json`'s context of the local workload.
-fn record(o: &LocalOptions) -> ClusterRecord {
-    let cpu = |m: u32| BTreeMap::from([("cpu".to_owned(), format!("{m}m"))]);
-    ClusterRecord {
-        source: WorkloadSource::Local,
-        kube_context: None,
-        server: None,
-        namespace: "local".to_owned(),
-        deployment: WORKLOAD.to_owned(),
-        hpa: o.autoscale.then(|| WORKLOAD.to_owned()),
-        selector: None,
-        containers: vec![ContainerRecord {
-            name: WORKLOAD.to_owned(),
-            image: format!(
-                "scaleproof replica (local process, work factor {})",
-                o.work_factor
-            ),
-            requests: cpu(o.cpu_request_m),
-            limits: cpu(o.cpu_limit_m),
-        }],
-        hpa_min_replicas: Some(u64::from(o.hpa.min_replicas)),
-        hpa_max_replicas: Some(u64::from(o.hpa.max_replicas)),
-        hpa_metric_targets: if o.autoscale {
-            serde_json::json!([{
-                "type": "Resource",
-                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": o.hpa.target_utilization_pct.round() as u64}}
-            }])
-        } else {
-            serde_json::Value::Null
-        },
-        hpa_behavior: if o.autoscale {
-            serde_json::to_value(&o.hpa.behavior).unwrap_or_default()
-        } else {
-            serde_json::Value::Null
-        },
-        ..ClusterRecord::default()
     }
 }
 
@@ -658,51 +617,5 @@ fn read_output(r: &mut Replica) -> bool {
             Err(mpsc::TryRecvError::Empty) => return false,
             Err(mpsc::TryRecvError::Disconnected) => return true,
         }
-    }
-}
-
-/// GET /ready answers 200.
-async fn ready(addr: SocketAddr) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let check = async {
-        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-        s.write_all(b"GET /ready HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
-            .await
-            .ok()?;
-        let mut head = [0u8; 12];
-        s.read_exact(&mut head).await.ok()?;
-        Some(head.starts_with(b"HTTP/1.1 200"))
-    };
-    tokio::time::timeout(Duration::from_secs(1), check)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(false)
-}
-
-/// SIGTERM, as the kubelet sends it.
-fn terminate(child: &Child) {
-    #[cfg(unix)]
-    {
-        use nix::sys::signal::{Signal, kill};
-        use nix::unistd::Pid;
-        if let Ok(pid) = i32::try_from(child.id()) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-        }
-    }
-}
-
-fn exit_text(status: std::process::ExitStatus, expected: bool) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return format!("killed (signal {sig})");
-        }
-    }
-    match (status.success(), expected) {
-        (true, true) => "drained".to_owned(),
-        (true, false) => "exited".to_owned(),
-        _ => format!("{status}"),
     }
 }

@@ -6,6 +6,8 @@
 pub mod balancer;
 pub mod controller;
 pub mod hpa;
+mod process;
+mod record;
 pub mod replica;
 
 pub use controller::{LocalCluster, LocalError};
