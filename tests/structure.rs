@@ -111,7 +111,7 @@ fn modules_depend_only_downstream() {
         seen.insert(module.clone());
         let text = std::fs::read_to_string(&file).expect("read");
         // Unit tests may reach anywhere; the module's own code may not.
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let code = code_of(&text);
         let deps = allowed
             .get(module.as_str())
             .unwrap_or_else(|| panic!("{module} is not in ALLOWED: place it in the flow"));
@@ -213,20 +213,28 @@ fn module_path(src: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// A file's own code: what stands before its unit tests, which may reach anywhere.
+fn code_of(text: &str) -> &str {
+    text.split("#[cfg(test)]").next().unwrap_or_default()
+}
+
 /// Every path that starts at `crate`, `super`, `self` or a child module in `code`, with
 /// `use` groups (`a::{b, c::d}`) expanded: each as its segments, `*` for a glob.
 fn paths_in(code: &str, children: &BTreeSet<String>) -> Vec<Vec<String>> {
     let bytes = code.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if !ident(bytes[i]) || (i > 0 && (ident(bytes[i - 1]) || bytes[i - 1] == b':')) {
+        if !is_ident(bytes[i]) || (i > 0 && (is_ident(bytes[i - 1]) || bytes[i - 1] == b':')) {
             i += 1;
             continue;
         }
         let start = i;
-        while i < bytes.len() && ident(bytes[i]) {
+        while i < bytes.len() && is_ident(bytes[i]) {
             i += 1;
         }
         let word = &code[start..i];
@@ -278,7 +286,7 @@ fn path_tree(code: &str, mut at: usize) -> (Vec<Vec<String>>, usize) {
             return (vec![prefix], at + 1);
         }
         let start = at;
-        while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
+        while at < bytes.len() && is_ident(bytes[at]) {
             at += 1;
         }
         if at == start {
@@ -307,12 +315,7 @@ fn two_way_imports(src: &Path) -> Vec<String> {
         .iter()
         .map(|(m, f)| {
             let text = std::fs::read_to_string(f).expect("read");
-            let code = text
-                .split("#[cfg(test)]")
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            (m.clone(), code)
+            (m.clone(), code_of(&text).to_owned())
         })
         .collect();
     let children_of = |m: &[String]| -> BTreeSet<String> {
@@ -334,18 +337,11 @@ fn two_way_imports(src: &Path) -> Vec<String> {
             else {
                 continue;
             };
-            let first: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !children.contains(&first) {
-                continue;
-            }
             let (paths, _) = path_tree(rest, 0);
-            for p in paths {
+            for p in paths.iter().filter(|p| children.contains(&p[0])) {
                 if let Some(name) = p.last().filter(|n| *n != "*") {
                     let mut child = m.clone();
-                    child.push(first.clone());
+                    child.push(p[0].clone());
                     reexports.insert((m.clone(), name.clone()), child);
                 }
             }
@@ -480,18 +476,16 @@ fn every_relative_link_in_the_docs_resolves() {
 fn readme_is_a_few_screens_and_docs_are_chapters() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
-    assert!(
-        readme.lines().count() <= 300,
-        "README.md is {} lines",
-        readme.lines().count()
-    );
+    let lines = readme.lines().count();
+    assert!(lines <= 300, "README.md is {lines} lines");
     assert!(
         readme.contains("cargo test --workspace"),
         "README names the test command"
     );
-    let chapters = markdown_files().len() - 1;
-    assert!(chapters >= 5, "docs/ has {chapters} chapters");
-    for file in markdown_files().iter().skip(1) {
+    let files = markdown_files();
+    let chapters = &files[1..];
+    assert!(chapters.len() >= 5, "docs/ has {} chapters", chapters.len());
+    for file in chapters {
         let text = std::fs::read_to_string(file).expect("read");
         assert!(
             text.starts_with("# "),

@@ -130,11 +130,7 @@ pub(super) fn merge_seconds(
         let span = parts.iter().map(|r| r.span_s).fold(0.0, f64::max);
         let (requests, ok) = (sum(|r| r.requests), sum(|r| r.ok));
         let targets: Vec<f64> = parts.iter().filter_map(|r| r.target_rps).collect();
-        let endpoints = h
-            .keys()
-            .filter_map(|t| t.strip_prefix("endpoint="))
-            .filter(|n| *n != NO_ENDPOINT)
-            .count() as u64;
+        let endpoints = served_endpoints(&h);
         let mut row = TimelineRow {
             t_s: s,
             time: (earliest + chrono::Duration::seconds(s as i64))
@@ -219,11 +215,7 @@ pub(super) fn merge_totals(
     let sum = |f: fn(&Totals) -> u64| runs.iter().map(|r| f(&r.meta.totals)).sum::<u64>();
     let q = |tag: &str, p: f64| whole.get(tag).and_then(|h| quantile(h, p));
     let m = |tag: &str| whole.get(tag).and_then(max);
-    let endpoints = whole
-        .keys()
-        .filter_map(|t| t.strip_prefix("endpoint="))
-        .filter(|n| *n != NO_ENDPOINT)
-        .count() as u64;
+    let endpoints = served_endpoints(whole);
     let mut totals = Totals {
         requests: sum(|t| t.requests),
         ok: sum(|t| t.ok),
@@ -258,6 +250,14 @@ pub(super) fn sum_errors<'a, T: ErrorColumns + 'a>(
     for kind in ErrorKind::ALL {
         *into.errors_of_mut(kind) = parts.clone().map(|p| p.errors_of(kind)).sum();
     }
+}
+
+/// How many named endpoints have a histogram among `h`'s tags (`endpoint=NAME`).
+fn served_endpoints(h: &Histograms) -> u64 {
+    h.keys()
+        .filter_map(|t| t.strip_prefix("endpoint="))
+        .filter(|n| *n != NO_ENDPOINT)
+        .count() as u64
 }
 
 /// Every worker's whole-run histograms, added tag by tag.

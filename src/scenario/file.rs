@@ -1,5 +1,5 @@
-//! Reading a scenario file (`scenarios/*.toml`): its load shape, expectations and cluster
-//! sections, with each value checked by the parsers in [`crate::values`] that the flags use.
+//! Reading a scenario file (`scenarios/*.toml`), or the built-in one: the text parsed into its
+//! sections (checked in `sections.rs`), its requests and corpora, the validated [`Scenario`].
 //! Every validation error names the file, line, column and field at fault.
 
 use super::doc::{Doc, ScenarioError, key_at};
