@@ -1,6 +1,9 @@
 //! `scaleproof doctor`'s flags and their check into a [`DoctorConfig`].
 
-use super::{ClusterArgs, ConfigError, HttpArgs, header_name};
+use super::cluster::ClusterArgs;
+use super::http::HttpArgs;
+use super::parse::header_name;
+use super::resolve::ConfigError;
 use crate::config::defaults;
 use crate::doctor::DoctorConfig;
 use crate::scenario::{RatePlan, Scenario};
