@@ -9,15 +9,19 @@
 //! Frames are drawn one at a time into one buffer and streamed to the encoder, so memory
 //! stays flat in the run's length.
 
+mod apng;
+mod gif;
+
 use super::draw::{self, DrawError, boxed};
 use super::headline;
-use super::series::{self, ChartSpec, PALETTE};
+use super::series::{self, ChartSpec};
 use super::summary::Summary;
 use crate::timeline::{self, RunDir, RunDirError, TimelineRow, UNKNOWN};
 use crate::verdict::State;
+use apng::ApngSink;
+use gif::GifSink;
 use plotters::prelude::*;
-use std::collections::HashMap;
-use std::io::Write;
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 /// What to make.
@@ -153,103 +157,99 @@ fn finale(summary: &Summary) -> Figures {
     .collect()
 }
 
-/// The fixed GIF palette: the dashboard's own colours first, then a 6×6×6 colour cube and a
-/// grey ramp for the anti-aliased edges between them.
-fn palette() -> Vec<[u8; 3]> {
-    let mut colours: Vec<[u8; 3]> = vec![
-        [255, 255, 255],
-        [0, 0, 0],
-        [245, 246, 248],
-        [31, 41, 51],
-        [203, 210, 217],
-        [120, 120, 120],
-        [235, 235, 235],
-        [200, 200, 200],
-        [90, 90, 90],
-        [160, 60, 160],
-        [47, 158, 68],
-        [201, 42, 42],
-        [230, 119, 0],
-        [92, 103, 125],
-    ];
-    colours.extend(PALETTE.iter().map(|c| [c.0, c.1, c.2]));
-    for r in 0..6u8 {
-        for g in 0..6u8 {
-            for b in 0..6u8 {
-                colours.push([r * 51, g * 51, b * 51]);
-            }
-        }
-    }
-    let mut grey = 8u8;
-    while colours.len() < 255 {
-        colours.push([grey; 3]);
-        grey = grey.saturating_add(12);
-    }
-    colours.truncate(255);
-    // The last index is transparent: "as in the previous frame".
-    colours.push([255, 0, 255]);
-    colours
-}
-
-/// The palette index that keeps the previous frame's pixel.
-const KEEP: u8 = 255;
-
-/// Maps RGB pixels to palette indices (nearest colour, remembered per colour).
-struct Quantizer {
-    palette: Vec<[u8; 3]>,
-    seen: HashMap<[u8; 3], u8>,
-}
-
-impl Quantizer {
-    fn index(&mut self, px: [u8; 3]) -> u8 {
-        if let Some(&i) = self.seen.get(&px) {
-            return i;
-        }
-        let d = |c: &[u8; 3]| {
-            (0..3)
-                .map(|k| (i32::from(c[k]) - i32::from(px[k])).pow(2))
-                .sum::<i32>()
-        };
-        let i = self.palette[..usize::from(KEEP)]
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, c)| d(c))
-            .map_or(0, |(i, _)| i as u8);
-        self.seen.insert(px, i);
-        i
-    }
-}
-
+/// Where frames go.
 enum Sink {
-    Gif {
-        encoder: gif::Encoder<std::io::BufWriter<std::fs::File>>,
-        quantizer: Quantizer,
-        indices: Vec<u8>,
-        /// The picture as shown after the previous frame (palette indices).
-        shown: Option<Vec<u8>>,
-    },
-    Apng {
-        writer: png::Writer<std::io::BufWriter<std::fs::File>>,
-        /// The picture as shown after the previous frame (RGB).
-        shown: Option<Vec<u8>>,
-    },
+    Gif(GifSink),
+    Apng(ApngSink),
+    /// Numbered PNGs in this folder.
     Frames(PathBuf),
 }
 
-/// Draws the replay of the run directory `dir`; `progress(done, total)` after each frame.
-pub fn replay(
-    dir: &Path,
-    options: &ReplayOptions,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<ReplayOutcome, ReplayError> {
-    let (w, h) = options.size;
-    if !(options.speed > 0.0 && options.speed.is_finite()) || options.fps == 0 || w < 320 || h < 180
-    {
-        return Err(ReplayError::Invalid(format!(
-            "speed must be positive, fps at least 1 and the size at least 320x180 (got ×{}, {} fps, {w}x{h})",
-            options.speed, options.fps
-        )));
+/// A new file at `path` (its folder made), buffered.
+fn create(path: &Path) -> Result<BufWriter<std::fs::File>, ReplayError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(write_err(path))?;
     }
+    std::fs::File::create(path)
+        .map(BufWriter::new)
+        .map_err(write_err(path))
+}
+
+/// A [`ReplayError::Write`] of `path`.
+fn write_err<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+    path: &Path,
+) -> impl Fn(E) -> ReplayError {
+    let path = path.to_path_buf();
+    move |e| ReplayError::Write {
+        path: path.clone(),
+        source: e.into(),
+    }
+}
+
+impl Sink {
+    fn open(options: &ReplayOptions, frames: u64) -> Result<Self, ReplayError> {
+        let (w, h) = options.size;
+        let out = &options.out;
+        Ok(match options.format {
+            ReplayFormat::Gif => Sink::Gif(
+                GifSink::create(create(out)?, w as u16, h as u16).map_err(write_err(out))?,
+            ),
+            ReplayFormat::Apng => Sink::Apng(
+                ApngSink::create(create(out)?, (w, h), frames as u32, options.fps as u16)
+                    .map_err(write_err(out))?,
+            ),
+            ReplayFormat::Frames => {
+                std::fs::create_dir_all(out).map_err(write_err(out))?;
+                Sink::Frames(out.clone())
+            }
+        })
+    }
+
+    /// Adds frame `k` (0-based), the RGB picture `buf`.
+    fn push(&mut self, options: &ReplayOptions, k: u64, buf: &[u8]) -> Result<(), ReplayError> {
+        let out = &options.out;
+        match self {
+            Sink::Gif(gif) => {
+                // Centiseconds: frame k ends at round(100 (k+1) / fps), so the rate is exact
+                // on average.
+                let at = |k: u64| (100.0 * k as f64 / f64::from(options.fps)).round() as u16;
+                gif.push(buf, at(k + 1).saturating_sub(at(k)))
+                    .map_err(write_err(out))
+            }
+            Sink::Apng(apng) => apng.push(buf).map_err(write_err(out)),
+            Sink::Frames(dir) => {
+                let (w, h) = options.size;
+                let path = dir.join(format!("frame-{:05}.png", k + 1));
+                let mut encoder = png::Encoder::new(create(&path)?, w, h);
+                encoder.set_color(png::ColorType::Rgb);
+                encoder.set_depth(png::BitDepth::Eight);
+                encoder
+                    .write_header()
+                    .and_then(|mut wr| wr.write_image_data(buf))
+                    .map_err(write_err(&path))
+            }
+        }
+    }
+
+    fn finish(self, out: &Path) -> Result<(), ReplayError> {
+        match self {
+            Sink::Gif(gif) => gif.finish().map_err(write_err(out)),
+            Sink::Apng(apng) => apng.finish().map_err(write_err(out)),
+            Sink::Frames(_) => Ok(()),
+        }
+    }
+}
+
+/// The run directory's figures as a replay draws them.
+struct Run {
+    rows: Vec<TimelineRow>,
+    summary: Summary,
+    specs: [ChartSpec; 4],
+    x_max: f64,
+}
+
+/// Reads the run directory `dir`: its timeline, charts on the whole run's scale, summary.
+fn read_run(dir: &Path) -> Result<Run, ReplayError> {
     let run = RunDir::open(dir);
     let meta = run.read_meta()?;
     let rows: Vec<TimelineRow> = run.read(&timeline::TIMELINE)?;
@@ -279,68 +279,41 @@ pub fn replay(
             .max(1.0);
         spec.y_top = Some(top * 1.1);
     }
+    Ok(Run {
+        rows,
+        summary,
+        specs,
+        x_max,
+    })
+}
+
+/// Draws the replay of the run directory `dir`; `progress(done, total)` after each frame.
+pub fn replay(
+    dir: &Path,
+    options: &ReplayOptions,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ReplayOutcome, ReplayError> {
+    let (w, h) = options.size;
+    if !(options.speed > 0.0 && options.speed.is_finite()) || options.fps == 0 || w < 320 || h < 180
+    {
+        return Err(ReplayError::Invalid(format!(
+            "speed must be positive, fps at least 1 and the size at least 320x180 (got ×{}, {} fps, {w}x{h})",
+            options.speed, options.fps
+        )));
+    }
+    let Run {
+        rows,
+        summary,
+        specs,
+        x_max,
+    } = read_run(dir)?;
     let frames = frame_count(x_max, options.fps, options.speed);
-    let write_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e: Box<dyn std::error::Error + Send + Sync>| ReplayError::Write {
-            path: path.clone(),
-            source: e,
-        }
-    };
     let out = options.out.clone();
-    let file = |path: &Path| -> Result<std::io::BufWriter<std::fs::File>, ReplayError> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| write_err(path)(e.into()))?;
-        }
-        std::fs::File::create(path)
-            .map(std::io::BufWriter::new)
-            .map_err(|e| write_err(path)(e.into()))
-    };
-    let mut sink = match options.format {
-        ReplayFormat::Gif => {
-            let palette = palette();
-            let flat: Vec<u8> = palette.iter().flatten().copied().collect();
-            let mut encoder = gif::Encoder::new(file(&out)?, w as u16, h as u16, &flat)
-                .map_err(|e| write_err(&out)(e.into()))?;
-            encoder
-                .set_repeat(gif::Repeat::Infinite)
-                .map_err(|e| write_err(&out)(e.into()))?;
-            Sink::Gif {
-                encoder,
-                quantizer: Quantizer {
-                    palette,
-                    seen: HashMap::new(),
-                },
-                indices: vec![0; (w * h) as usize],
-                shown: None,
-            }
-        }
-        ReplayFormat::Apng => {
-            // RGBA: after the first frame, pixels that did not change are transparent and
-            // blended over the previous picture, as in the GIF.
-            let mut encoder = png::Encoder::new(file(&out)?, w, h);
-            encoder.set_color(png::ColorType::Rgba);
-            encoder.set_depth(png::BitDepth::Eight);
-            let animated = encoder
-                .set_animated(frames as u32, 0)
-                .and_then(|()| encoder.set_frame_delay(1, options.fps as u16));
-            animated.map_err(|e| write_err(&out)(e.into()))?;
-            Sink::Apng {
-                writer: encoder
-                    .write_header()
-                    .map_err(|e| write_err(&out)(e.into()))?,
-                shown: None,
-            }
-        }
-        ReplayFormat::Frames => {
-            std::fs::create_dir_all(&out).map_err(|e| write_err(&out)(e.into()))?;
-            Sink::Frames(out.clone())
-        }
-    };
+    let mut sink = Sink::open(options, frames)?;
     let csv_path = PathBuf::from(format!("{}.frames.csv", out.display()));
-    let mut csv = csv::Writer::from_writer(file(&csv_path)?);
+    let mut csv = csv::Writer::from_writer(create(&csv_path)?);
     csv.write_record(["frame", "run_time_s", "figures", "verdict"])
-        .map_err(|e| write_err(&csv_path)(e.into()))?;
+        .map_err(write_err(&csv_path))?;
     let mut buf = vec![0u8; (w * h * 3) as usize];
     let title = Title {
         scenario: &summary.scenario,
@@ -377,92 +350,7 @@ pub fn replay(
             frame: k + 1,
             source,
         })?;
-        match &mut sink {
-            Sink::Gif {
-                encoder,
-                quantizer,
-                indices,
-                shown,
-            } => {
-                for (i, px) in buf.chunks_exact(3).enumerate() {
-                    indices[i] = quantizer.index([px[0], px[1], px[2]]);
-                }
-                // Centiseconds: frame k ends at round(100 (k+1) / fps), so the rate is exact
-                // on average.
-                let at = |k: u64| (100.0 * k as f64 / f64::from(options.fps)).round() as u16;
-                // After the first frame, only the rectangle that changed, its unchanged
-                // pixels transparent (they keep the previous frame's): most of a frame is.
-                let mut f = match shown.as_ref() {
-                    None => {
-                        gif::Frame::from_indexed_pixels(w as u16, h as u16, indices.clone(), None)
-                    }
-                    Some(before) => changed(before, indices, w as usize, h as usize),
-                };
-                match shown {
-                    Some(before) => before.copy_from_slice(indices),
-                    None => *shown = Some(indices.clone()),
-                }
-                f.dispose = gif::DisposalMethod::Keep;
-                f.delay = at(k + 1).saturating_sub(at(k)).max(1);
-                encoder
-                    .write_frame(&f)
-                    .map_err(|e| write_err(&out)(e.into()))?;
-            }
-            Sink::Apng { writer, shown } => {
-                let (x0, y0, x1, y1) = match shown.as_deref() {
-                    None => (0, 0, w as usize, h as usize),
-                    Some(before) => bounds(before, &buf, w as usize, h as usize, 3),
-                };
-                let mut rgba = Vec::with_capacity((x1 - x0) * (y1 - y0) * 4);
-                for y in y0..y1 {
-                    let row = (y * w as usize + x0) * 3..(y * w as usize + x1) * 3;
-                    let now = buf[row.clone()].chunks_exact(3);
-                    match shown.as_deref() {
-                        None => {
-                            now.for_each(|px| rgba.extend_from_slice(&[px[0], px[1], px[2], 255]))
-                        }
-                        Some(before) => {
-                            for (px, was) in now.zip(before[row].chunks_exact(3)) {
-                                rgba.extend_from_slice(&if px == was {
-                                    [0; 4]
-                                } else {
-                                    [px[0], px[1], px[2], 255]
-                                });
-                            }
-                        }
-                    }
-                }
-                // Position (0, 0) first: the size is checked against the current position.
-                writer
-                    .reset_frame_position()
-                    .and_then(|()| writer.set_frame_dimension((x1 - x0) as u32, (y1 - y0) as u32))
-                    .and_then(|()| writer.set_frame_position(x0 as u32, y0 as u32))
-                    .and_then(|()| writer.set_dispose_op(png::DisposeOp::None))
-                    .and_then(|()| {
-                        writer.set_blend_op(if shown.is_some() {
-                            png::BlendOp::Over
-                        } else {
-                            png::BlendOp::Source
-                        })
-                    })
-                    .and_then(|()| writer.write_image_data(&rgba))
-                    .map_err(|e| write_err(&out)(e.into()))?;
-                match shown {
-                    Some(before) => before.copy_from_slice(&buf),
-                    None => *shown = Some(buf.clone()),
-                }
-            }
-            Sink::Frames(dir) => {
-                let path = dir.join(format!("frame-{:05}.png", k + 1));
-                let mut encoder = png::Encoder::new(file(&path)?, w, h);
-                encoder.set_color(png::ColorType::Rgb);
-                encoder.set_depth(png::BitDepth::Eight);
-                encoder
-                    .write_header()
-                    .and_then(|mut wr| wr.write_image_data(&buf))
-                    .map_err(|e| write_err(&path)(e.into()))?;
-            }
-        }
+        sink.push(options, k, &buf)?;
         let text: Vec<String> = figures.iter().map(|(l, v)| format!("{l}: {v}")).collect();
         csv.write_record([
             (k + 1).to_string(),
@@ -475,20 +363,11 @@ pub fn replay(
                     .unwrap_or_default()
             }),
         ])
-        .map_err(|e| write_err(&csv_path)(e.into()))?;
+        .map_err(write_err(&csv_path))?;
         progress(k + 1, frames);
     }
-    match sink {
-        Sink::Gif { encoder, .. } => {
-            let mut inner = encoder
-                .into_inner()
-                .map_err(|e| write_err(&out)(e.into()))?;
-            inner.flush().map_err(|e| write_err(&out)(e.into()))?;
-        }
-        Sink::Apng { writer, .. } => writer.finish().map_err(|e| write_err(&out)(e.into()))?,
-        Sink::Frames(_) => {}
-    }
-    csv.flush().map_err(|e| write_err(&csv_path)(e.into()))?;
+    sink.finish(&out)?;
+    csv.flush().map_err(write_err(&csv_path))?;
     let ffmpeg = (options.format == ReplayFormat::Frames).then(|| {
         format!(
             "ffmpeg -framerate {} -i {}/frame-%05d.png -c:v libx264 -pix_fmt yuv420p -crf 18 {}.mp4",
@@ -503,60 +382,6 @@ pub fn replay(
         frames_csv: csv_path,
         ffmpeg,
     })
-}
-
-/// The rectangle `(x0, y0, x1, y1)` (ends excluded) holding every pixel of `now` that differs
-/// from `before`, both `w`×`h` pixels of `bytes` bytes; `(0, 0, 1, 1)` when none does.
-fn bounds(
-    before: &[u8],
-    now: &[u8],
-    w: usize,
-    h: usize,
-    bytes: usize,
-) -> (usize, usize, usize, usize) {
-    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-    let stride = w * bytes;
-    for (y, (b, n)) in before
-        .chunks_exact(stride)
-        .zip(now.chunks_exact(stride))
-        .enumerate()
-        .take(h)
-    {
-        // Whole rows compare as one memcmp; most rows of a frame are unchanged.
-        if b == n {
-            continue;
-        }
-        let first = b.iter().zip(n).position(|(p, q)| p != q).unwrap_or(0);
-        let last = b.iter().zip(n).rposition(|(p, q)| p != q).unwrap_or(0);
-        x0 = x0.min(first / bytes);
-        x1 = x1.max(last / bytes + 1);
-        y0 = y0.min(y);
-        y1 = y + 1;
-    }
-    if x0 >= x1 {
-        // Nothing changed: one (transparent) pixel.
-        (0, 0, 1, 1)
-    } else {
-        (x0, y0, x1, y1)
-    }
-}
-
-/// The part of `now` that differs from `before` (both `w`×`h` palette indices): the bounding
-/// rectangle, with pixels that did not change set to the transparent [`KEEP`].
-fn changed(before: &[u8], now: &[u8], w: usize, h: usize) -> gif::Frame<'static> {
-    let (x0, y0, x1, y1) = bounds(before, now, w, h, 1);
-    let mut buffer = Vec::with_capacity((x1 - x0) * (y1 - y0));
-    for y in y0..y1 {
-        for x in x0..x1 {
-            let i = y * w + x;
-            buffer.push(if before[i] == now[i] { KEEP } else { now[i] });
-        }
-    }
-    let mut f =
-        gif::Frame::from_indexed_pixels((x1 - x0) as u16, (y1 - y0) as u16, buffer, Some(KEEP));
-    f.left = x0 as u16;
-    f.top = y0 as u16;
-    f
 }
 
 /// The title strip's text.
@@ -709,24 +534,5 @@ mod tests {
         assert_eq!(frame_count(3600.0, 30, 10.0), 10_800);
         assert_eq!(frame_count(10.0, 3, 4.0), 8);
         assert_eq!(frame_count(0.5, 1, 100.0), 1);
-    }
-
-    #[test]
-    fn the_gif_palette_holds_the_chart_colours_exactly() {
-        let palette = palette();
-        assert_eq!(palette.len(), 256);
-        assert_eq!(
-            palette[usize::from(KEEP)],
-            [255, 0, 255],
-            "the transparent index"
-        );
-        let mut q = Quantizer {
-            palette: palette.clone(),
-            seen: HashMap::new(),
-        };
-        for c in PALETTE {
-            let i = q.index([c.0, c.1, c.2]);
-            assert_eq!(palette[i as usize], [c.0, c.1, c.2]);
-        }
     }
 }
