@@ -1,9 +1,9 @@
 //! The checked configuration of one run: every flag and scenario field validated and merged.
 //! Library code below this point never sees clap types.
 
-pub use crate::autoscaling::{Behavior, HpaSpec, Policy, PolicyKind, Rules, SelectPolicy};
 use crate::scenario::RatePlan;
 use crate::scenario::Scenario;
+pub use crate::spec::autoscaling::{Behavior, HpaSpec, Policy, PolicyKind, Rules, SelectPolicy};
 use reqwest::Url;
 use reqwest::header::HeaderName;
 use std::path::PathBuf;
@@ -29,7 +29,7 @@ pub enum LoadShape {
         /// Wall time of the whole load, ramp included (`None` with a test plan).
         run_time: Option<Duration>,
         /// A Goose test plan (`users,duration;…`) instead of users/hatch-rate/run-time.
-        test_plan: Option<crate::values::TestPlan>,
+        test_plan: Option<crate::spec::values::TestPlan>,
     },
     /// Target-rate stages, paced independently of response times.
     Open {

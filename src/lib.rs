@@ -5,26 +5,20 @@
 //! [`load`] side drives requests and records them per second; [`run`] writes the run
 //! directory described in [`timeline`].
 
-pub mod autoscaling;
-pub mod chain;
-pub mod checks;
 pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod doctor;
-pub mod expectations;
 pub mod fleet;
 pub mod live;
 pub mod load;
 pub mod local;
-pub mod lock;
 pub mod merge;
-pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scaling;
 pub mod scenario;
-pub mod store;
+pub mod spec;
+pub mod support;
 pub mod timeline;
-pub mod values;
 pub mod verdict;

@@ -3,15 +3,15 @@
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser};
-use scaleproof::checks::Status;
 use scaleproof::cli::{
     Cli, Command, DoctorArgs, MergeArgs, ReplayArgs, ReportArgs, RunArgs, WorkerArgs,
 };
 use scaleproof::config::{RunConfig, Target};
 use scaleproof::doctor::DoctorConfig;
-use scaleproof::expectations::Expectations;
 use scaleproof::load::control::EndReason;
 use scaleproof::report::{self, headline};
+use scaleproof::spec::expectations::Expectations;
+use scaleproof::support::checks::Status;
 use scaleproof::verdict::{self, State};
 use std::path::Path;
 use std::process::ExitCode;
@@ -312,7 +312,7 @@ fn worker(args: WorkerArgs) -> Result<ExitCode, Failure> {
             args.index, args.workers
         )));
     }
-    let run = scaleproof::store::Store::open(&args.store)
+    let run = scaleproof::fleet::store::Store::open(&args.store)
         .or_exit(EXIT_USAGE)?
         .under(&fleet::run_prefix(&args.run_id));
     let runtime = tokio::runtime::Builder::new_current_thread()

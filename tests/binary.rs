@@ -135,7 +135,7 @@ fn bare_command_runs_the_local_story_and_writes_a_complete_run_directory() {
         rps.measured,
         format!(
             "{} ok rps",
-            scaleproof::values::number(summary.kpis.peak_sustained_ok_rps.expect("peak"), 1)
+            scaleproof::spec::values::number(summary.kpis.peak_sustained_ok_rps.expect("peak"), 1)
         )
     );
     assert!(rps.source.contains("best 45 s window"), "{}", rps.source);

@@ -4,9 +4,9 @@
 
 use crate::common;
 use crate::fake_apiserver::{FakeApiServer, Kind};
-use scaleproof::checks::{Finding, Status};
 use scaleproof::config::{ClusterOptions, TlsConfig};
 use scaleproof::doctor::{DoctorConfig, DoctorReport};
+use scaleproof::support::checks::{Finding, Status};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Command;

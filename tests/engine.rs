@@ -206,7 +206,7 @@ fn a_slow_target_makes_corrected_latency_exceed_raw_and_drops_slots() {
         "the pool grows to its cap under overload"
     );
     // However generous the latency limit, a run that dropped this much cannot pass.
-    let generous = scaleproof::expectations::Expectations {
+    let generous = scaleproof::spec::expectations::Expectations {
         p95_ms: Some(600_000.0),
         ..Default::default()
     };

@@ -3,8 +3,8 @@
 //! `report` subcommand's verdict and exit code.
 
 use crate::common;
-use scaleproof::expectations::Expectations;
 use scaleproof::report::headline;
+use scaleproof::spec::expectations::Expectations;
 use scaleproof::timeline::{
     self, ClusterChangeRow, ClusterRecord, EndpointRow, EventRow, GeneratorRecord, LoadRecord,
     PodRow, RunMeta, TimelineRow, Totals,
@@ -455,7 +455,7 @@ fn every_page_shows_the_same_headline_figures() {
     let peak = s.kpis.peak_sustained_ok_rps.expect("peak");
     assert_eq!(
         rps.measured,
-        format!("{} ok rps", scaleproof::values::number(peak, 1))
+        format!("{} ok rps", scaleproof::spec::values::number(peak, 1))
     );
     assert_eq!(rps.measured, "1,200.0 ok rps");
     assert_eq!(rps.wanted, "≥ 1,000 ok rps");

@@ -7,71 +7,43 @@ use std::path::Path;
 
 /// Each top-level module of `src/` and the modules it may name.
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("values", &[]),
-    ("autoscaling", &[]),
-    ("checks", &[]),
-    ("chain", &[]),
-    ("expectations", &[]),
-    ("lock", &[]),
-    ("store", &[]),
-    ("scenario", &["expectations", "values", "autoscaling"]),
-    ("timeline", &["expectations"]),
-    (
-        "config",
-        &["scenario", "values", "expectations", "autoscaling"],
-    ),
+    ("spec", &[]),
+    ("support", &[]),
+    ("scenario", &["spec"]),
+    ("timeline", &["spec"]),
+    ("config", &["scenario", "spec"]),
     (
         "local",
-        &["config", "timeline", "lock", "cluster", "autoscaling"],
+        &["config", "timeline", "support", "cluster", "spec"],
     ),
     (
         "load",
-        &["config", "scenario", "timeline", "lock", "values", "chain"],
+        &["config", "scenario", "timeline", "support", "spec"],
     ),
-    (
-        "cluster",
-        &["config", "timeline", "lock", "checks", "chain"],
-    ),
-    ("scaling", &["expectations", "timeline"]),
-    (
-        "verdict",
-        &["expectations", "timeline", "scaling", "values"],
-    ),
+    ("cluster", &["config", "timeline", "support"]),
+    ("scaling", &["spec", "timeline"]),
+    ("verdict", &["spec", "timeline", "scaling"]),
     (
         "doctor",
-        &["checks", "cluster", "config", "timeline", "chain", "values"],
+        &["support", "cluster", "config", "timeline", "spec"],
     ),
-    (
-        "report",
-        &["expectations", "timeline", "verdict", "scaling", "values"],
-    ),
-    ("progress", &["timeline", "values"]),
-    ("live", &["expectations", "timeline", "verdict"]),
+    ("report", &["spec", "timeline", "verdict", "scaling"]),
+    ("live", &["spec", "timeline", "verdict"]),
     ("merge", &["load", "timeline"]),
     (
         "fleet",
         &[
-            "cluster", "config", "load", "merge", "progress", "run", "scaling", "store", "timeline",
+            "cluster", "config", "load", "merge", "run", "scaling", "timeline",
         ],
     ),
     (
         "run",
         &[
-            "config", "load", "cluster", "local", "progress", "timeline", "scenario", "scaling",
-            "checks", "live",
+            "config", "load", "cluster", "local", "timeline", "scenario", "scaling", "support",
+            "live", "spec",
         ],
     ),
-    (
-        "cli",
-        &[
-            "config",
-            "scenario",
-            "values",
-            "expectations",
-            "autoscaling",
-            "doctor",
-        ],
-    ),
+    ("cli", &["config", "scenario", "spec", "doctor"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -139,7 +111,7 @@ const MAX_LINES: usize = 650;
 
 /// Files still over the limit, each with the most lines it may have until it is split
 /// (issue #27): none may grow, none may join, and one split below the limit leaves the list.
-const STILL_TOO_LONG: &[(&str, usize)] = &[("src/run.rs", 704)];
+const STILL_TOO_LONG: &[(&str, usize)] = &[];
 
 /// The `src/` folders of the workspace's crates.
 fn crate_sources() -> Vec<std::path::PathBuf> {

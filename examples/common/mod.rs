@@ -88,7 +88,7 @@ pub fn synthetic_hour(dir: &std::path::Path) -> Result<(usize, usize), Box<dyn s
         }
     }
     let meta = RunMeta {
-        expectations: scaleproof::expectations::Expectations {
+        expectations: scaleproof::spec::expectations::Expectations {
             rps: Some(1000.0),
             replicas: Some(2),
             p95_ms: Some(250.0),

@@ -4,7 +4,7 @@
 use super::resolve::{ConfigError, flag};
 use crate::config::ClusterOptions;
 use crate::scenario::ClusterSpec;
-use crate::values;
+use crate::spec::values;
 use clap::Args;
 use std::path::PathBuf;
 

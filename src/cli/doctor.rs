@@ -37,7 +37,7 @@ pub struct DoctorArgs {
     pub expect_replicas: Option<u32>,
     /// Requests/s one replica serves at the HPA's target (the bundled target-service: about
     /// 190, docs/deploy.md): checks maxReplicas × this against the planned peak.
-    #[arg(long, value_name = "RPS", value_parser = crate::values::positive)]
+    #[arg(long, value_name = "RPS", value_parser = crate::spec::values::positive)]
     pub pod_capacity: Option<f64>,
     /// Response header that names the serving endpoint (pod).
     #[arg(long, value_name = "NAME", default_value = defaults::ENDPOINT_HEADER, value_parser = header_name)]

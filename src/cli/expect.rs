@@ -1,7 +1,7 @@
 //! The `--expect-*` flags and how each overrides the scenario's `[expect]` field.
 
 use crate::scenario::Expectations;
-use crate::values;
+use crate::spec::values;
 use clap::Args;
 
 /// Expectations given on the command line; each overrides the scenario's `[expect]` field.

@@ -2,7 +2,7 @@
 //! in `share`.
 
 use super::worker::worker_count;
-use crate::values;
+use crate::spec::values;
 use clap::Args;
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The live page's flags (`--live`, its port, address and linger) and their merge with the
 //! scenario's `[live]`.
 
-use crate::values;
+use crate::spec::values;
 use clap::Args;
 use std::time::Duration;
 

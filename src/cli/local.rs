@@ -4,7 +4,7 @@
 use super::resolve::{ConfigError, flag};
 use crate::config::{HpaSpec, LocalOptions, defaults};
 use crate::scenario::LocalSpec;
-use crate::values;
+use crate::spec::values;
 use clap::Args;
 
 /// Local replicas: with no --host, the bundled target-service runs as separate processes

@@ -1,4 +1,4 @@
-//! Command-line arguments, typed as clap parses them (with the parsers of [`crate::values`]
+//! Command-line arguments, typed as clap parses them (with the parsers of [`crate::spec::values`]
 //! that scenario files use too): one file per subcommand and flag group, and their merge
 //! with the scenario into a [`RunConfig`](crate::config::RunConfig) in `resolve`.
 

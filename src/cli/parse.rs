@@ -1,8 +1,8 @@
-//! Values as run flags give them, beyond the shared parsers of [`crate::values`]: the target
+//! Values as run flags give them, beyond the shared parsers of [`crate::spec::values`]: the target
 //! URL, header names, rate stages and connection recycling.
 
 use crate::scenario::RatePlan;
-use crate::values;
+use crate::spec::values;
 use reqwest::Url;
 use reqwest::header::HeaderName;
 use std::time::Duration;

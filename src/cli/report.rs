@@ -2,7 +2,7 @@
 //! and `replay`.
 
 use super::expect::ExpectArgs;
-use crate::values;
+use crate::spec::values;
 use clap::Args;
 use std::path::PathBuf;
 

@@ -10,7 +10,7 @@ use super::local::LocalArgs;
 use super::parse::{Recycle, header_name, parse_host, rate_plan, recycle};
 use crate::config::defaults;
 use crate::scenario::RatePlan;
-use crate::values::{self, TestPlan};
+use crate::spec::values::{self, TestPlan};
 use clap::Args;
 use reqwest::Url;
 use reqwest::header::HeaderName;

@@ -95,7 +95,7 @@ fn local_replicas_stand_in_for_the_cluster_only_without_a_host() {
     assert_eq!((local.cpu_request_m, local.cpu_limit_m), (300, 400));
     assert_eq!(
         local.hpa.behavior.scale_up.select,
-        crate::autoscaling::SelectPolicy::Min
+        crate::spec::autoscaling::SelectPolicy::Min
     );
     assert_eq!(
         local.hpa.behavior.scale_down.stabilization_s, 300,

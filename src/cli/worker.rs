@@ -1,7 +1,7 @@
 //! Flags of the hidden subcommands scaleproof starts itself: `replica` (one local replica)
 //! and `worker` (one pod of a shared run's Indexed Job).
 
-use crate::values;
+use crate::spec::values;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;

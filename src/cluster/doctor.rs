@@ -5,9 +5,9 @@
 
 use super::derive;
 use super::session::connect;
-use crate::chain::chain;
-use crate::checks::Finding;
 use crate::config::ClusterOptions;
+use crate::support::chain::chain;
+use crate::support::checks::Finding;
 use http_body_util::BodyExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authorization::v1::{

@@ -356,7 +356,7 @@ impl WorkerJob {
                 format!(
                     "cannot create Job {} in namespace {namespace}: {}",
                     spec.name,
-                    crate::chain::chain(&e)
+                    crate::support::chain::chain(&e)
                 )
             })?;
         let pods: Api<Pod> = Api::namespaced(client, namespace);
@@ -442,7 +442,7 @@ impl WorkerJob {
                 format!(
                     "cannot delete Job {}: {}",
                     self.name,
-                    crate::chain::chain(&e)
+                    crate::support::chain::chain(&e)
                 )
             })
     }

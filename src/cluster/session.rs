@@ -4,8 +4,8 @@
 
 use super::state::WatchState;
 use super::watch;
-use crate::chain::chain;
 use crate::config::ClusterOptions;
+use crate::support::chain::chain;
 use crate::timeline::{
     ClusterChangeRow, ClusterRecord, ClusterSample, EventRow, PodRow, TimelineRow,
 };
@@ -131,7 +131,7 @@ impl ClusterMonitor {
 }
 
 fn lock(shared: &Mutex<WatchState>) -> std::sync::MutexGuard<'_, WatchState> {
-    crate::lock::lock(shared)
+    crate::support::lock::lock(shared)
 }
 
 /// Connects (unless given a client) and runs the watch loop on a runtime of its own.

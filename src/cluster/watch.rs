@@ -7,7 +7,7 @@
 use super::derive::{self, EventDedup, EventFilter};
 use super::pods::SERVICE_NAME_LABEL;
 use super::state::{SOURCES, Source, WatchState};
-use crate::chain::chain;
+use crate::support::chain::chain;
 use crate::timeline::ClusterSample;
 use futures::stream::BoxStream;
 use futures::{StreamExt, future};
@@ -207,7 +207,7 @@ async fn probe_contact(api: Api<Deployment>, name: String, contact: Arc<Mutex<In
             Ok(Ok(_) | Err(kube::Error::Api(_)))
         );
         if answered {
-            *crate::lock::lock(&contact) = Instant::now();
+            *crate::support::lock::lock(&contact) = Instant::now();
         }
     }
 }
@@ -226,7 +226,7 @@ impl Loop {
         let h = &mut self.health[source as usize];
         match item {
             Ok(event) => {
-                *crate::lock::lock(&self.contact) = now;
+                *crate::support::lock::lock(&self.contact) = now;
                 h.failing_since = None;
                 self.stale_warned[source as usize] = false;
                 // The reflector has applied the complete LIST by the time it yields InitDone.
@@ -355,7 +355,7 @@ impl Loop {
 
     /// Derives the current sample and records it if it changed; fills the context once.
     fn update(&mut self, now: Instant) {
-        let last_contact = *crate::lock::lock(&self.contact);
+        let last_contact = *crate::support::lock::lock(&self.contact);
         if now.saturating_duration_since(last_contact) >= STALE_AFTER {
             // The API server has said nothing for too long: whatever the stores hold may be
             // out of date, so every column is unknown until it answers again.
@@ -471,7 +471,7 @@ impl Loop {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, WatchState> {
-        crate::lock::lock(&self.shared)
+        crate::support::lock::lock(&self.shared)
     }
 }
 

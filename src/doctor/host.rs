@@ -2,9 +2,9 @@
 //! endpoint when several replicas are ready, and this machine's generator capacity.
 
 use super::DoctorConfig;
-use crate::chain::chain;
-use crate::checks::Finding;
-use crate::values::number;
+use crate::spec::values::number;
+use crate::support::chain::chain;
+use crate::support::checks::Finding;
 use reqwest::Url;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -7,10 +7,10 @@
 
 mod host;
 
-use crate::checks::{Finding, Status, worst};
 use crate::cluster::doctor::ClusterCheck;
 use crate::config::{ClusterOptions, TlsConfig};
-use crate::values::number;
+use crate::spec::values::number;
+use crate::support::checks::{Finding, Status, worst};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName};
 

@@ -10,12 +10,12 @@ use super::{
 };
 use crate::cluster::job::{JobState, WorkerJob, WorkerJobSpec};
 use crate::config::{FleetOptions, RunConfig};
+use crate::fleet::store::{Store, StoreError};
 use crate::load::control::{EndReason, Signal};
 use crate::merge::{self, MergeError};
-use crate::progress;
+use crate::run::progress;
 use crate::run::{self, RunOutcome};
 use crate::scaling;
-use crate::store::{Store, StoreError};
 use crate::timeline::{self, SharedRecord, WorkloadSource};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@
 //! | `done/worker-<i>.json`     | worker *i* | written last: the run directory is complete |
 
 pub mod controller;
+pub mod store;
 pub mod worker;
 
 use chrono::{DateTime, Utc};

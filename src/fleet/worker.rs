@@ -7,7 +7,7 @@ use super::{
     DoneRecord, ReadyRecord, SCENARIO_DIR, START_OBJECT, StartRecord, done_object, json,
     ready_object, results_prefix,
 };
-use crate::store::{Store, StoreError};
+use crate::fleet::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@
 //! page has a bounded queue, and a page whose queue is full (a slow or stuck browser) is
 //! dropped. With no page open, publishing is a `Vec::push` of the formatted second.
 
-use crate::expectations::Expectations;
+use crate::spec::expectations::Expectations;
 use crate::timeline::{Timeline, TimelineRow, Totals, WorkloadSource};
 use axum::Router;
 use axum::extract::State;

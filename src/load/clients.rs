@@ -58,14 +58,14 @@ impl ClientPool {
     /// The client for user `index`.
     pub fn get(&self, index: usize) -> HttpClient {
         let lock = &self.shards[index % SHARDS];
-        crate::lock::read(lock).clone()
+        crate::support::lock::read(lock).clone()
     }
 
     /// Replaces client `shard` with a new one; its old connections close once the requests
     /// using them finish.
     pub fn recycle(&self, shard: usize) -> Result<(), reqwest::Error> {
         let fresh = build(&self.settings)?;
-        *crate::lock::write(&self.shards[shard % SHARDS]) = fresh;
+        *crate::support::lock::write(&self.shards[shard % SHARDS]) = fresh;
         Ok(())
     }
 

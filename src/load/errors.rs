@@ -4,7 +4,7 @@
 //! [`MAX_MESSAGES`] distinct messages, new ones are counted in one [`OTHER_MESSAGES`] row per
 //! kind, and each message is cut at [`MAX_MESSAGE_CHARS`].
 
-pub use crate::chain::chain;
+pub use crate::support::chain::chain;
 use crate::timeline::{
     ErrorKind, ErrorRow, MAX_MESSAGE_CHARS, MAX_MESSAGES, OTHER_MESSAGES, SAMPLE_BYTES,
 };
@@ -41,7 +41,7 @@ impl ErrorCatalogue {
     /// Counts one failure of `kind` seen in second `second`.
     pub fn add(&self, second: u64, kind: ErrorKind, detail: &FailureDetail) {
         let mut key = (kind, normalise(&detail.message));
-        let mut entries = crate::lock::lock(&self.entries);
+        let mut entries = crate::support::lock::lock(&self.entries);
         // A new message past the cap (the "other" rows are not counted in it) joins its kind's
         // "other" row.
         if !entries.contains_key(&key) && entries.len() - other_rows(&entries) >= MAX_MESSAGES {
@@ -64,7 +64,7 @@ impl ErrorCatalogue {
 
     /// The catalogue's rows: by kind (in the `err_*` column order), then most frequent first.
     pub fn rows(&self) -> Vec<ErrorRow> {
-        let entries = crate::lock::lock(&self.entries);
+        let entries = crate::support::lock::lock(&self.entries);
         let mut rows: Vec<(usize, ErrorRow)> = entries
             .iter()
             .map(|((kind, message), e)| {

@@ -64,7 +64,7 @@ impl RequestLog {
             s.outcome.name().to_owned(),
             s.endpoint.as_deref().unwrap_or_default().to_owned(),
         ];
-        let mut writer = crate::lock::lock(&self.writer);
+        let mut writer = crate::support::lock::lock(&self.writer);
         if let Err(e) = writer.write_record(&record) {
             tracing::warn!("request log write failed: {e}");
         }
@@ -72,6 +72,6 @@ impl RequestLog {
 
     /// Flushes buffered lines to disk.
     pub fn flush(&self) -> std::io::Result<()> {
-        crate::lock::lock(&self.writer).flush()
+        crate::support::lock::lock(&self.writer).flush()
     }
 }

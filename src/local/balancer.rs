@@ -31,7 +31,7 @@ struct OpenConnection {
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        let mut e = crate::lock::lock(&self.endpoints);
+        let mut e = crate::support::lock::lock(&self.endpoints);
         if let Some(n) = e.open.get_mut(&self.name) {
             *n = n.saturating_sub(1);
         }
@@ -55,7 +55,7 @@ impl Balancer {
 
     /// Adds a ready replica.
     pub fn add(&self, name: &str, addr: SocketAddr) {
-        let mut e = crate::lock::lock(&self.endpoints);
+        let mut e = crate::support::lock::lock(&self.endpoints);
         if !e.ready.iter().any(|(n, _)| n == name) {
             e.ready.push((name.to_owned(), addr));
         }
@@ -63,14 +63,14 @@ impl Balancer {
 
     /// Takes a replica out: no new connection goes to it.
     pub fn remove(&self, name: &str) {
-        crate::lock::lock(&self.endpoints)
+        crate::support::lock::lock(&self.endpoints)
             .ready
             .retain(|(n, _)| n != name);
     }
 
     /// Connections open to `name` right now.
     pub fn open_connections(&self, name: &str) -> usize {
-        crate::lock::lock(&self.endpoints)
+        crate::support::lock::lock(&self.endpoints)
             .open
             .get(name)
             .copied()
@@ -79,11 +79,11 @@ impl Balancer {
 
     /// Ready replicas.
     pub fn ready(&self) -> usize {
-        crate::lock::lock(&self.endpoints).ready.len()
+        crate::support::lock::lock(&self.endpoints).ready.len()
     }
 
     fn pick(&self) -> Option<(OpenConnection, SocketAddr)> {
-        let mut e = crate::lock::lock(&self.endpoints);
+        let mut e = crate::support::lock::lock(&self.endpoints);
         if e.ready.is_empty() {
             return None;
         }

@@ -155,7 +155,7 @@ impl LocalCluster {
     /// clock: the load started at `t0` and ended at `end`.
     pub fn finish(mut self, t0: Instant, end: Instant) -> (ClusterRecording, Vec<ReplicaLife>) {
         self.stop();
-        let h = crate::lock::lock(&self.history);
+        let h = crate::support::lock::lock(&self.history);
         let mut lives = h.lives.clone();
         let shift = t0.saturating_duration_since(self.origin).as_secs_f64();
         for life in &mut lives {
@@ -203,7 +203,7 @@ pub struct LocalMonitor(Arc<Mutex<History>>);
 
 impl LocalMonitor {
     pub fn latest(&self) -> ClusterSample {
-        crate::lock::lock(&self.0)
+        crate::support::lock::lock(&self.0)
             .changes
             .last()
             .map(|(_, s)| s.clone())
@@ -266,7 +266,7 @@ impl Control {
     }
 
     fn warn(&mut self, text: String) {
-        let mut h = crate::lock::lock(&self.history);
+        let mut h = crate::support::lock::lock(&self.history);
         if !h.warnings.contains(&text) {
             if !self.quiet {
                 eprintln!("scaleproof: warning: local replicas: {text}");
@@ -276,7 +276,7 @@ impl Control {
     }
 
     fn event(&self, object: &str, reason: &str, kind: &str, message: String) {
-        crate::lock::lock(&self.history).events.push((
+        crate::support::lock::lock(&self.history).events.push((
             Instant::now(),
             EventRow {
                 t_s: 0.0,
@@ -291,7 +291,7 @@ impl Control {
     }
 
     fn life(&self, name: &str, f: impl FnOnce(&mut ReplicaLife)) {
-        let mut h = crate::lock::lock(&self.history);
+        let mut h = crate::support::lock::lock(&self.history);
         if let Some(l) = h.lives.iter_mut().find(|l| l.name == name) {
             f(l);
         }
@@ -330,11 +330,13 @@ impl Control {
                 }
             }
         });
-        crate::lock::lock(&self.history).lives.push(ReplicaLife {
-            name: name.clone(),
-            started_s: self.at(),
-            ..ReplicaLife::default()
-        });
+        crate::support::lock::lock(&self.history)
+            .lives
+            .push(ReplicaLife {
+                name: name.clone(),
+                started_s: self.at(),
+                ..ReplicaLife::default()
+            });
         self.event(
             &format!("ReplicaSet/{WORKLOAD}-local"),
             "SuccessfulCreate",
@@ -567,7 +569,7 @@ impl Control {
             pods_ready: Some(ready),
             pods_terminating: Some(count(&|r| matches!(r.phase, Phase::Terminating { .. }))),
         };
-        let mut h = crate::lock::lock(&self.history);
+        let mut h = crate::support::lock::lock(&self.history);
         if h.changes.last().is_none_or(|(_, s)| *s != sample) {
             h.changes.push((Instant::now(), sample));
         }

@@ -12,7 +12,7 @@
 //!
 //! Times are seconds on the run's clock, so every case can be computed by hand.
 
-pub use crate::autoscaling::{Behavior, HpaSpec, Policy, PolicyKind, Rules, SelectPolicy};
+pub use crate::spec::autoscaling::{Behavior, HpaSpec, Policy, PolicyKind, Rules, SelectPolicy};
 
 /// How far the utilisation ratio may stray from 1 before the HPA acts (kube-controller-manager's
 /// `--horizontal-pod-autoscaler-tolerance`, 0.1 by default).

@@ -6,8 +6,8 @@ use super::Summary;
 use crate::timeline::WorkloadSource;
 use crate::verdict::State;
 
+pub use crate::spec::values::{number, thousands};
 pub use crate::timeline::UNKNOWN;
-pub use crate::values::{number, thousands};
 
 /// One headline figure: what it is, its value, and the window or definition it rests on.
 #[derive(Debug, Clone, PartialEq)]

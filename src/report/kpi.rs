@@ -1,7 +1,7 @@
 //! Headline numbers computed from the timeline alone, with the definitions in
 //! [`crate::timeline::Timeline`] that the verdict uses too.
 
-use crate::expectations::Expectations;
+use crate::spec::expectations::Expectations;
 use crate::timeline::{
     ErrorColumns, ErrorKind, GeneratorHealth, LatencyKind, Timeline, TimelineRow, Totals,
 };

@@ -4,8 +4,8 @@
 use super::draw::{self, DrawError};
 use super::summary::{ClusterSummary, ErrorSummary, SUMMARY_SCHEMA, Summary};
 use super::{dashboard, gantt, html, kpi, markup, series, slides};
-use crate::expectations::Expectations;
 use crate::scaling;
+use crate::spec::expectations::Expectations;
 use crate::timeline::{self, RunDir, RunDirError};
 use crate::verdict;
 use std::path::{Path, PathBuf};

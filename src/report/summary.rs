@@ -1,8 +1,8 @@
 //! `summary.json`: the run's totals, KPIs and verdict in one versioned document.
 
 use super::kpi::Kpis;
-use crate::expectations::Expectations;
 use crate::scaling::Scaling;
+use crate::spec::expectations::Expectations;
 use crate::timeline::{ClusterRecord, ErrorRow, PodRow, TlsRecord, Totals, WorkloadSource};
 use crate::verdict::Verdict;
 use chrono::{DateTime, Utc};

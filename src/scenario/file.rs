@@ -9,8 +9,8 @@ use super::sections::{
     tls_section,
 };
 use super::spec::{ClusterSpec, LiveSpec, LoadSpec, LocalSpec, Scenario, TlsSpec};
-use crate::expectations::Expectations;
-use crate::values;
+use crate::spec::expectations::Expectations;
+use crate::spec::values;
 use std::path::Path;
 
 /// The default scenario, compiled in so that a bare `scaleproof` works from any directory.

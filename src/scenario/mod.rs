@@ -10,7 +10,7 @@ mod request;
 mod sections;
 mod spec;
 
-pub use crate::expectations::Expectations;
+pub use crate::spec::expectations::Expectations;
 pub use doc::ScenarioError;
 pub use file::{BUILTIN_CORPUS, BUILTIN_PREDICT};
 pub use rate::{RatePlan, Stage, StageError};

@@ -22,7 +22,7 @@ pub enum StageError {
     Rate { item: String, rate: String },
     #[error("stage {item:?}: {reason}")]
     Duration { item: String, reason: String },
-    #[error("stage {item:?}: {rate} requests/s is more than one plan may ask for ({max})", max = crate::values::MAX_RATE)]
+    #[error("stage {item:?}: {rate} requests/s is more than one plan may ask for ({max})", max = crate::spec::values::MAX_RATE)]
     TooFast { item: String, rate: f64 },
     #[error("the plan lasts longer than a week")]
     TooLong,
@@ -96,7 +96,7 @@ impl RatePlan {
         let mut segments = Vec::with_capacity(stages.len());
         let (mut start, mut before, mut from) = (0.0, 0.0, 0.0);
         for stage in &stages {
-            if stage.target_rps > crate::values::MAX_RATE {
+            if stage.target_rps > crate::spec::values::MAX_RATE {
                 return Err(StageError::TooFast {
                     item: format!(
                         "{}:{}",
@@ -124,7 +124,7 @@ impl RatePlan {
         if start <= 0.0 {
             return Err(StageError::NoTime);
         }
-        if start > crate::values::MAX_RUN_TIME.as_secs_f64() {
+        if start > crate::spec::values::MAX_RUN_TIME.as_secs_f64() {
             return Err(StageError::TooLong);
         }
         if before < 1.0 {

@@ -2,7 +2,7 @@
 //! expected statuses), read and checked from its `[[request]]` table.
 
 use super::doc::{Doc, ScenarioError};
-use crate::values;
+use crate::spec::values;
 use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};

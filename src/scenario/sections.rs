@@ -1,14 +1,14 @@
 //! The scenario file's TOML sections as written, and their checking into the validated
-//! spec: each value through the parsers in [`crate::values`] that the flags use, each error
+//! spec: each value through the parsers in [`crate::spec::values`] that the flags use, each error
 //! naming its field and where it stands.
 
 use super::doc::{Doc, ScenarioError};
 use super::rate::RatePlan;
 use super::request::RequestSection;
 use super::spec::{ClusterSpec, LoadSpec, LocalSpec, TlsSpec};
-use crate::autoscaling::{Behavior, Policy, PolicyKind, Rules, SelectPolicy};
-use crate::expectations::Expectations;
-use crate::values;
+use crate::spec::autoscaling::{Behavior, Policy, PolicyKind, Rules, SelectPolicy};
+use crate::spec::expectations::Expectations;
+use crate::spec::values;
 use serde::Deserialize;
 use std::path::PathBuf;
 use toml::Spanned;

@@ -3,9 +3,9 @@
 
 use super::rate::RatePlan;
 use super::request::RequestSpec;
-use crate::autoscaling::Behavior;
-use crate::expectations::Expectations;
-use crate::values::TestPlan;
+use crate::spec::autoscaling::Behavior;
+use crate::spec::expectations::Expectations;
+use crate::spec::values::TestPlan;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use super::ClusterSample;
 use super::latency::LatencyKind;
 use super::pods::PodRow;
 use super::row::{ErrorColumns, ErrorKind, error_columns};
-use crate::expectations::Expectations;
+use crate::spec::expectations::Expectations;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -4,8 +4,8 @@
 
 use super::builder::{Builder, pass_or};
 use super::check::State;
-use crate::expectations::Expectations;
 use crate::scaling::Scaling;
+use crate::spec::expectations::Expectations;
 
 /// Where pod lifecycles came from, as a check's source says it.
 fn lifecycle(scaling: Option<&Scaling>) -> &'static str {
@@ -64,8 +64,8 @@ pub(super) fn rules(b: &mut Builder, expect: &Expectations, scaling: Option<&Sca
                     "{:.1}% on {} ({} of {} requests, {} s)",
                     top.share * 100.0,
                     top.pod,
-                    crate::values::thousands(top.requests),
-                    crate::values::thousands(top.total),
+                    crate::spec::values::thousands(top.requests),
+                    crate::spec::values::thousands(top.total),
                     top.seconds
                 ),
                 pass_or(top.share <= want, State::Fail),
@@ -132,8 +132,8 @@ fn new_pod_serves_within(b: &mut Builder, scaling: Option<&Scaling>, want: f64, 
 
 #[cfg(test)]
 mod tests {
-    use crate::expectations::Expectations;
     use crate::scaling::{NewPod, PodShare, Scaling};
+    use crate::spec::expectations::Expectations;
     use crate::timeline::{Timeline, Totals};
     use crate::verdict::{State, evaluate_with};
 

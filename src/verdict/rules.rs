@@ -4,12 +4,12 @@
 use super::builder::{Builder, pass_or};
 use super::check::{State, Verdict};
 use super::scale_out::scale_within;
-use crate::expectations::Expectations;
 use crate::scaling::Scaling;
+use crate::spec::expectations::Expectations;
+use crate::spec::values::number;
 use crate::timeline::{
     DROPPED_SHARE_LIMIT, LatencyKind, Timeline, TimelineRow, Totals, WorkloadSource,
 };
-use crate::values::number;
 
 fn ms(us: Option<u64>) -> Option<f64> {
     us.map(|v| v as f64 / 1000.0)

@@ -162,11 +162,11 @@ impl Recorder {
     }
 
     fn lock(&self) -> MutexGuard<'_, Live> {
-        crate::lock::lock(&self.live)
+        crate::support::lock::lock(&self.live)
     }
 
     fn lock_closed(&self) -> MutexGuard<'_, Closed> {
-        crate::lock::lock(&self.closed)
+        crate::support::lock::lock(&self.closed)
     }
 
     fn second_of(&self, at: Instant) -> u64 {

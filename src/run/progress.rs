@@ -1,7 +1,7 @@
 //! Live progress on stderr: one line per closed second.
 
+use crate::spec::values::{number, thousands};
 use crate::timeline::{ClusterSample, TimelineRow, UNKNOWN, WorkloadSource};
-use crate::values::{number, thousands};
 use std::time::Duration;
 
 /// `[  12s/30s] users 40 | ok rps 1,187 (target 1,200, dropped 0) | p95 3.21 ms corrected | errors 0 | endpoints 1`
