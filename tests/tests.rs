@@ -9,6 +9,7 @@ mod binary;
 mod cluster;
 mod cluster_requests;
 mod deploy_scripts;
+mod docs;
 mod doctor;
 mod engine;
 mod fake_apiserver_protocol;

@@ -33,7 +33,7 @@ pub struct FleetArgs {
     #[arg(long, value_name = "NAME", requires = "workers", value_parser = values::k8s_name)]
     pub store_secret: Option<String>,
     /// CPU each worker pod requests, e.g. 2 or 1500m.
-    #[arg(long, value_name = "CPU", requires = "workers", value_parser = values::millicores)]
+    #[arg(long, value_name = "CPU", requires = "workers", value_parser = values::pod_millicores)]
     pub worker_cpu: Option<u32>,
     /// How long the workers may take to start and reach the target before the run is called
     /// off (no load is sent then).

@@ -130,14 +130,25 @@ pub const MAX_LOCAL_REPLICAS: u32 = 16;
 /// A CPU quantity as Kubernetes writes it — `250m`, `0.5`, `1` — in millicores, 1m..=1000m
 /// (a local replica uses at most one core).
 pub fn millicores(text: &str) -> Result<u32, String> {
+    cpu_quantity(text, 1000, "1m..1000m (one core)")
+}
+
+/// A pod's CPU request as Kubernetes writes it — `1500m`, `2` — in millicores, 1m..=64 cores
+/// (a generator pod may use several).
+pub fn pod_millicores(text: &str) -> Result<u32, String> {
+    cpu_quantity(text, 64_000, "1m..64 cores")
+}
+
+/// A CPU quantity in millicores, 1m..=`max_m`; `range` says the range in the error.
+fn cpu_quantity(text: &str, max_m: u32, range: &str) -> Result<u32, String> {
     let t = text.trim();
     let m = match t.strip_suffix('m') {
         Some(m) => m.parse::<f64>(),
         None => t.parse::<f64>().map(|cores| cores * 1000.0),
     }
     .map_err(|_| format!("{text:?} is not a CPU quantity like 250m or 0.5"))?;
-    if !(m.is_finite() && (1.0..=1000.0).contains(&m.round())) {
-        return Err(format!("{text:?} is outside 1m..1000m (one core)"));
+    if !(m.is_finite() && (1.0..=f64::from(max_m)).contains(&m.round())) {
+        return Err(format!("{text:?} is outside {range}"));
     }
     Ok(m.round() as u32)
 }
@@ -319,6 +330,13 @@ mod tests {
         assert_eq!(millicores("1"), Ok(1000));
         assert!(millicores("2").expect_err("too much").contains("one core"));
         assert!(millicores("lots").expect_err("text").contains("250m"));
+        assert_eq!(pod_millicores("2"), Ok(2000));
+        assert_eq!(pod_millicores("1500m"), Ok(1500));
+        assert!(
+            pod_millicores("65")
+                .expect_err("too much")
+                .contains("64 cores")
+        );
         assert_eq!(replica_range("1..4"), Ok((1, 4)));
         assert_eq!(replica_range("3"), Ok((3, 3)));
         assert!(replica_range("4..1").is_err());
