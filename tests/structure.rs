@@ -109,10 +109,6 @@ fn modules_depend_only_downstream() {
 /// The longest a source file may grow (`STYLE.md`: ~600 lines, 650 the hard limit).
 const MAX_LINES: usize = 650;
 
-/// Files still over the limit, each with the most lines it may have until it is split
-/// (issue #27): none may grow, none may join, and one split below the limit leaves the list.
-const STILL_TOO_LONG: &[(&str, usize)] = &[];
-
 /// The `src/` folders of the workspace's crates.
 fn crate_sources() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -120,47 +116,33 @@ fn crate_sources() -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn no_source_file_is_longer_than_the_limit() {
+fn no_source_file_is_longer_than_the_limit_and_each_says_what_it_owns() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut long = Vec::new();
+    let (mut long, mut undocumented) = (Vec::new(), Vec::new());
     for src in crate_sources() {
         let mut files = Vec::new();
         rust_files(&src, &mut files);
         for file in files {
-            let lines = std::fs::read_to_string(&file)
-                .expect("read")
-                .lines()
-                .count();
+            let text = std::fs::read_to_string(&file).expect("read");
             let rel = file.strip_prefix(root).expect("in the workspace");
-            let listed = STILL_TOO_LONG
-                .iter()
-                .find(|(f, _)| Path::new(f) == rel)
-                .map(|(_, n)| *n);
-            match listed {
-                Some(most) if lines > most => long.push(format!(
-                    "{} ({lines} lines, grew past {most})",
-                    rel.display()
-                )),
-                Some(_) if lines <= MAX_LINES => long.push(format!(
-                    "{} ({lines} lines) is within the limit now: take it off STILL_TOO_LONG",
-                    rel.display()
-                )),
-                None if lines > MAX_LINES => {
-                    long.push(format!("{} ({lines} lines)", rel.display()))
-                }
-                _ => {}
+            let lines = text.lines().count();
+            if lines > MAX_LINES {
+                long.push(format!("{} ({lines} lines)", rel.display()));
             }
-        }
-    }
-    for (listed, _) in STILL_TOO_LONG {
-        if !root.join(listed).exists() {
-            long.push(format!("{listed} is gone: take it off STILL_TOO_LONG"));
+            if !text.starts_with("//! ") {
+                undocumented.push(rel.display().to_string());
+            }
         }
     }
     assert!(
         long.is_empty(),
         "files over {MAX_LINES} lines: split them along what they do:\n{}",
         long.join("\n")
+    );
+    assert!(
+        undocumented.is_empty(),
+        "files whose first line is not a `//!` saying what the module owns:\n{}",
+        undocumented.join("\n")
     );
 }
 

@@ -25,7 +25,7 @@ pub struct DoctorArgs {
     /// answer fresh connections.
     #[arg(long, value_name = "URL")]
     pub host: Option<Url>,
-    /// Scenario whose planned peak rate, expected replicas, [cluster] and [tls] the checks use.
+    /// Scenario whose planned peak rate, expected replicas, `[cluster]` and `[tls]` the checks use.
     #[arg(short, long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
     /// Planned load (overrides the scenario's), e.g. 100:30s,1200:2m: its peak is what the

@@ -22,7 +22,7 @@ pub struct FleetArgs {
     /// `cloud` feature; credentials from the environment and --store-secret).
     #[arg(long, value_name = "URL", requires = "workers")]
     pub store: Option<String>,
-    /// The worker image (entrypoint scaleproof) [default: scaleproof:<this version>].
+    /// The worker image (entrypoint scaleproof) [default: scaleproof:VERSION, this build's].
     #[arg(long, value_name = "IMAGE", requires = "workers")]
     pub image: Option<String>,
     /// A ReadWriteMany PersistentVolumeClaim mounted in every worker at the file:// store's

@@ -3,7 +3,7 @@
 //! Closed model: Goose users ramp up and each sends its next request when the last one is
 //! answered. Open model: a pacer hands out send slots at the target rate and latency is also
 //! measured from each slot's due time; users wait for their slot on a microsecond
-//! [`alarm::Alarm`], not tokio's millisecond timer. Either way every request's outcome goes to the
+//! `alarm::Alarm`, not tokio's millisecond timer. Either way every request's outcome goes to the
 //! [`recorder::Recorder`], which keeps per-second buckets.
 
 mod alarm;
