@@ -112,7 +112,9 @@ impl WorkerShare {
 pub struct TlsConfig {
     /// PEM bundle whose certificates are trusted besides the system's roots.
     pub cacert: Option<PathBuf>,
-    pub roots: Vec<reqwest::Certificate>,
+    /// With `cacert`: the client's TLS configuration, trusting as
+    /// [`PinnedOrRoots`](crate::support::trust::PinnedOrRoots) does.
+    pub trusted: Option<rustls::ClientConfig>,
     /// Accept any server certificate (no verification at all).
     pub insecure: bool,
     /// Client certificate file (mTLS), with `identity` made of it and its key.
@@ -122,11 +124,13 @@ pub struct TlsConfig {
 
 impl TlsConfig {
     /// `builder` trusting and meeting the server as these options say: the system's roots
-    /// plus `--cacert`, no verification with `--insecure`, the client certificate for mTLS.
+    /// plus `--cacert` (and a `--cacert` certificate that is the server's own), no
+    /// verification with `--insecure`, the client certificate for mTLS.
     pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-        let builder = builder
-            .tls_certs_merge(self.roots.iter().cloned())
-            .tls_danger_accept_invalid_certs(self.insecure);
+        if let (Some(config), false) = (&self.trusted, self.insecure) {
+            return builder.tls_backend_preconfigured(config.clone());
+        }
+        let builder = builder.tls_danger_accept_invalid_certs(self.insecure);
         match &self.identity {
             Some(identity) => builder.identity(identity.clone()),
             None => builder,
@@ -142,9 +146,10 @@ impl TlsConfig {
         let read = |path: &PathBuf| {
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
         };
-        let roots = match &cacert {
+        let bundle = match &cacert {
             Some(path) => {
-                let certs = reqwest::Certificate::from_pem_bundle(&read(path)?).map_err(|e| {
+                let pem = read(path)?;
+                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                     format!("{} is not a PEM certificate bundle: {e}", path.display())
                 })?;
                 if certs.is_empty() {
@@ -153,11 +158,11 @@ impl TlsConfig {
                         path.display()
                     ));
                 }
-                certs
+                Some((path, pem))
             }
-            None => Vec::new(),
+            None => None,
         };
-        let (client_cert, identity) = match cert_and_key {
+        let (client_cert, client_pem) = match cert_and_key {
             Some((cert, key)) => {
                 let mut pem = read(&cert)?;
                 pem.push(b'\n');
@@ -169,13 +174,21 @@ impl TlsConfig {
                         key.display()
                     )
                 })?;
-                (Some(cert), Some(identity))
+                (Some((cert, identity)), Some(pem))
             }
             None => (None, None),
         };
+        let trusted = match &bundle {
+            Some((path, pem)) => Some(
+                crate::support::trust::client_config(pem, client_pem.as_deref())
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        let (client_cert, identity) = client_cert.unzip();
         Ok(Self {
             cacert,
-            roots,
+            trusted,
             insecure,
             client_cert,
             identity,

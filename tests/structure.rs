@@ -11,7 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("support", &[]),
     ("scenario", &["spec"]),
     ("timeline", &["spec"]),
-    ("config", &["scenario", "spec"]),
+    ("config", &["scenario", "spec", "support"]),
     (
         "local",
         &["config", "timeline", "support", "cluster", "spec"],

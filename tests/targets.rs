@@ -352,3 +352,84 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+#[test]
+fn a_self_signed_certificate_marked_ca_is_trusted_as_the_servers_own_with_cacert() {
+    use crate::common::tls::SelfSigned;
+    let _one = one_attack_at_a_time();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // As `openssl req -x509 … -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1`.
+    let cert = SelfSigned::create(tmp.path(), "c", &["localhost", "127.0.0.1"], 1);
+    let target = TlsTarget::serve(cert.chain.clone(), cert.key.clone_key(), None, "pod-self");
+    let pem = cert.pem.to_str().expect("utf-8");
+    for (i, host) in [
+        target.base.clone(),
+        target.base.replace("127.0.0.1", "localhost"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (_, err, s) = clean_run(&tmp.path().join(format!("ok{i}")), host, &["--cacert", pem]);
+        assert_eq!(s["errors"], serde_json::json!([]), "{err}");
+    }
+    // --insecure and a token header work with it as well.
+    let (_, err, _) = clean_run(
+        &tmp.path().join("insecure"),
+        &target.base,
+        &["--insecure", "-H", "Authorization: Bearer t0ken"],
+    );
+    assert!(err.contains("WARNING: --insecure"), "{err}");
+    assert_eq!(target.state.metrics().requests_total("/predict"), 3 * 160);
+
+    // The exception is for that certificate, for the names it holds, while it is valid.
+    let refused = |name: &str, cert: &SelfSigned, host: &str| {
+        let target = TlsTarget::serve(cert.chain.clone(), cert.key.clone_key(), None, name);
+        let out = tmp.path().join(name);
+        let o = run(
+            &out,
+            &host.replace("HOST", target.base.trim_start_matches("https://")),
+            &["--cacert", cert.pem.to_str().expect("utf-8")],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let s = json(&common::only_run_dir(&out), "summary.json");
+        assert_eq!(s["totals"]["err_connect"], 200, "{}", stderr(&o));
+        assert_eq!(target.state.metrics().requests_total("/predict"), 0);
+        s["errors"][0].clone()
+    };
+    let expired = SelfSigned::create(tmp.path(), "expired", &["localhost", "127.0.0.1"], -2);
+    let e = refused("expired", &expired, "https://HOST");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("certificate expired")),
+        "{e}"
+    );
+    assert!(
+        e["hint"].as_str().is_some_and(|h| h.contains("renew it")),
+        "{e}"
+    );
+    let other = SelfSigned::create(tmp.path(), "other", &["other.example"], 1);
+    let e = refused("other", &other, "https://HOST");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not valid for name")),
+        "{e}"
+    );
+    assert!(
+        e["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("does not name the host")),
+        "{e}"
+    );
+    // A certificate that is not the server's and not its issuer is still an unknown issuer.
+    let target = TlsTarget::serve(expired.chain.clone(), expired.key.clone_key(), None, "x");
+    let o = run(
+        &tmp.path().join("wrong"),
+        &target.base,
+        &["--cacert", cert.pem.to_str().expect("utf-8")],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}

@@ -176,7 +176,7 @@ fn tls_flags_read_their_files_and_name_them_when_they_are_wrong() {
     let e = config(&["--cacert", empty.to_str().expect("utf-8")]).expect_err("empty");
     assert!(e.contains("holds no PEM certificate"), "{e}");
     let c = config(&["--insecure"]).expect("valid");
-    assert!(c.tls.insecure && c.tls.roots.is_empty() && c.tls.identity.is_none());
+    assert!(c.tls.insecure && c.tls.trusted.is_none() && c.tls.identity.is_none());
 }
 
 #[test]

@@ -55,6 +55,22 @@ pub fn hint(kind: &str, message: &str) -> Option<&'static str> {
             "the server's certificate does not name the host in --host: use the name it was issued for, or --insecure",
         );
     }
+    if has(&[
+        "certificate expired",
+        "not valid yet",
+        "notvalidyet",
+        "expired",
+    ]) && has(&["certificate"])
+    {
+        return Some(
+            "the server's certificate is outside its validity period (--cacert cannot fix that): renew it, or check this machine's clock; --insecure skips verification",
+        );
+    }
+    if has(&["causedasendentity"]) {
+        return Some(
+            "the server's certificate is marked as a CA (CA:TRUE): pass that very certificate to --cacert, or issue the server one with CA:FALSE; --insecure skips verification",
+        );
+    }
     if has(&["certificate", "unknownissuer", "unknown issuer"]) {
         return Some(
             "the server's certificate is not trusted: see --cacert (trust its CA) / --insecure (no verification)",
@@ -142,6 +158,16 @@ mod tests {
                 "connect",
                 "client error (Connect): invalid peer certificate: UnknownIssuer",
                 "--cacert",
+            ),
+            (
+                "connect",
+                "client error (Connect): invalid peer certificate: certificate expired: verification time N (UNIX), but certificate is not valid after N (N seconds ago)",
+                "renew it",
+            ),
+            (
+                "connect",
+                "client error (Connect): invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))",
+                "pass that very certificate to --cacert",
             ),
             (
                 "connect",

@@ -60,6 +60,50 @@ impl Pki {
     }
 }
 
+/// A self-signed server certificate as `openssl req -x509 -newkey … -subj /CN=localhost
+/// -addext subjectAltName=DNS:localhost,IP:127.0.0.1` makes it with OpenSSL 3: marked
+/// `CA:TRUE` (critical basicConstraints), no key usage, valid from an hour ago for
+/// `valid_days` days (negative: expired that long ago); its PEM written to `dir/NAME.pem`.
+pub struct SelfSigned {
+    pub pem: PathBuf,
+    pub chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+impl SelfSigned {
+    pub fn create(dir: &Path, name: &str, names: &[&str], valid_days: i64) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let key = KeyPair::generate().expect("key");
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .expect("params");
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let now = {
+            use chrono::{Datelike, Timelike};
+            let t = chrono::Utc::now();
+            rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8)
+                + std::time::Duration::from_secs(u64::from(t.num_seconds_from_midnight()))
+        };
+        if valid_days >= 0 {
+            params.not_before = now - std::time::Duration::from_secs(3600);
+            params.not_after = now + std::time::Duration::from_secs(86_400 * valid_days as u64);
+        } else {
+            let ago = std::time::Duration::from_secs(86_400 * valid_days.unsigned_abs());
+            params.not_before = now - ago - std::time::Duration::from_secs(86_400);
+            params.not_after = now - ago;
+        }
+        let cert = params.self_signed(&key).expect("certificate");
+        let pem = dir.join(format!("{name}.pem"));
+        std::fs::write(&pem, cert.pem()).expect("write PEM");
+        Self {
+            pem,
+            chain: vec![cert.der().clone()],
+            key: rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        }
+    }
+}
+
 /// The target-service behind TLS on 127.0.0.1:0, until dropped.
 pub struct TlsTarget {
     pub base: String,
@@ -71,10 +115,27 @@ impl TlsTarget {
     /// Serves with the server certificate of `pki`; with `require_client_cert`, only clients
     /// presenting a certificate from the client CA complete the handshake.
     pub fn start(pki: &Pki, served_by: &str, require_client_cert: bool) -> Self {
+        let client_ca = require_client_cert.then(|| pki.client_ca.clone());
+        Self::serve(
+            pki.server_chain.clone(),
+            pki.server_key.clone_key(),
+            client_ca,
+            served_by,
+        )
+    }
+
+    /// Serves with `chain` and `key`; with `client_ca`, only clients presenting a certificate
+    /// from it complete the handshake.
+    pub fn serve(
+        chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+        client_ca: Option<rustls::pki_types::CertificateDer<'static>>,
+        served_by: &str,
+    ) -> Self {
         let builder = rustls::ServerConfig::builder();
-        let builder = if require_client_cert {
+        let builder = if let Some(client_ca) = client_ca {
             let mut roots = rustls::RootCertStore::empty();
-            roots.add(pki.client_ca.clone()).expect("client CA");
+            roots.add(client_ca).expect("client CA");
             let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
                 .build()
                 .expect("client verifier");
@@ -82,9 +143,7 @@ impl TlsTarget {
         } else {
             builder.with_no_client_auth()
         };
-        let mut config = builder
-            .with_single_cert(pki.server_chain.clone(), pki.server_key.clone_key())
-            .expect("server config");
+        let mut config = builder.with_single_cert(chain, key).expect("server config");
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let state = super::service_state(served_by);
