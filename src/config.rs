@@ -29,7 +29,7 @@ pub enum LoadShape {
         /// Wall time of the whole load, ramp included (`None` with a test plan).
         run_time: Option<Duration>,
         /// A Goose test plan (`users,duration;…`) instead of users/hatch-rate/run-time.
-        test_plan: Option<crate::spec::values::TestPlan>,
+        test_plan: Option<crate::scenario::plan::TestPlan>,
     },
     /// Target-rate stages, paced independently of response times.
     Open {

@@ -14,11 +14,9 @@ pub mod live;
 pub mod load;
 pub mod local;
 pub mod merge;
-pub mod report;
 pub mod run;
-pub mod scaling;
 pub mod scenario;
-pub mod spec;
 pub mod support;
-pub mod timeline;
-pub mod verdict;
+
+// The evidence side compiles as a crate of its own (crates/evidence), beside Goose and kube.
+pub use scaleproof_evidence::{report, scaling, spec, timeline, verdict};

@@ -146,6 +146,25 @@ fn bare_command_runs_the_local_story_and_writes_a_complete_run_directory() {
         .find(|c| c.name == "replicas")
         .expect("replicas check");
     assert!(replicas.source.contains("LOCAL"), "{}", replicas.source);
+    // The dashboard of this default run, by geometry: every chart has its legend, and no
+    // legend entry lies over any chart's plot (where every series is drawn, clipped).
+    let drawn = scaleproof::report::dashboard_layout(&dir).expect("dashboard");
+    assert_eq!(drawn.len(), 4);
+    let (w, h) = scaleproof::report::dashboard::DASHBOARD_SIZE;
+    for chart in &drawn {
+        assert!(!chart.legend.is_empty(), "{chart:?}");
+        for entry in &chart.legend {
+            assert!(
+                entry.0 >= 0 && entry.2 <= w as i32 && entry.3 <= h as i32,
+                "{entry:?}"
+            );
+            for other in &drawn {
+                let p = other.plot;
+                let apart = entry.2 <= p.0 || p.2 <= entry.0 || entry.3 <= p.1 || p.3 <= entry.1;
+                assert!(apart, "legend entry {entry:?} over the plot {p:?}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -103,7 +103,7 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
             p99_corrected_us: Some(6000),
             ..Default::default()
         },
-        generator: GeneratorRecord::here(),
+        generator: GeneratorRecord::here(target_service::default_served_by()),
         cluster: cluster.then(|| ClusterRecord {
             namespace: "demo".into(),
             deployment: "target-service".into(),

@@ -59,16 +59,21 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 #[test]
 fn modules_depend_only_downstream() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
         .iter()
         .map(|(m, deps)| (*m, deps.iter().copied().collect()))
         .collect();
+    // The scaleproof crate and the evidence crate it re-exports: one module tree to the reader.
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    for src in [root.join("src"), root.join("crates/evidence/src")] {
+        let mut here = Vec::new();
+        rust_files(&src, &mut here);
+        files.extend(here.into_iter().map(|f| (src.clone(), f)));
+    }
     let mut seen = BTreeSet::new();
     let mut wrong = Vec::new();
-    for file in files {
+    for (src, file) in files {
         let rel = file.strip_prefix(&src).expect("under src");
         let module = rel
             .components()
@@ -106,13 +111,59 @@ fn modules_depend_only_downstream() {
     assert_eq!(seen, listed, "ALLOWED lists exactly the modules of src/");
 }
 
+/// The modules of crates/evidence, which compile beside Goose and kube in a cold build.
+const EVIDENCE: &[&str] = &["report", "scaling", "spec", "timeline", "verdict"];
+
+#[test]
+fn the_evidence_crate_holds_the_downstream_modules_and_needs_no_load_or_cluster_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest =
+        std::fs::read_to_string(root.join("crates/evidence/Cargo.toml")).expect("manifest");
+    let deps: toml::Table = manifest.parse::<toml::Table>().expect("toml")["dependencies"]
+        .as_table()
+        .expect("[dependencies]")
+        .clone();
+    for heavy in [
+        "goose",
+        "kube",
+        "k8s-openapi",
+        "reqwest",
+        "hyper",
+        "target-service",
+    ] {
+        assert!(
+            !deps.contains_key(heavy),
+            "crates/evidence depends on {heavy}"
+        );
+    }
+    // …and no module of the evidence crate depends on a module outside it.
+    for (module, needs) in ALLOWED {
+        if EVIDENCE.contains(module) {
+            for n in *needs {
+                assert!(
+                    EVIDENCE.contains(n),
+                    "{module} may use {n}, outside crates/evidence"
+                );
+            }
+            assert!(
+                root.join("crates/evidence/src").join(module).is_dir(),
+                "{module}"
+            );
+        }
+    }
+}
+
 /// The longest a source file may grow (`STYLE.md`: ~600 lines, 650 the hard limit).
 const MAX_LINES: usize = 650;
 
 /// The `src/` folders of the workspace's crates.
 fn crate_sources() -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    vec![root.join("src"), root.join("target-service").join("src")]
+    vec![
+        root.join("src"),
+        root.join("crates/evidence/src"),
+        root.join("target-service").join("src"),
+    ]
 }
 
 #[test]

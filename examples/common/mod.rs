@@ -39,7 +39,7 @@ pub fn synthetic_meta(scenario: &str, seconds: u64, totals: Totals) -> RunMeta {
         duration_s: seconds as f64,
         end_reason: "completed".into(),
         totals,
-        generator: GeneratorRecord::here(),
+        generator: GeneratorRecord::here(target_service::default_served_by()),
         cluster: None,
     }
 }

@@ -10,7 +10,8 @@ use super::local::LocalArgs;
 use super::parse::{Recycle, header_name, parse_host, rate_plan, recycle};
 use crate::config::defaults;
 use crate::scenario::RatePlan;
-use crate::spec::values::{self, TestPlan};
+use crate::scenario::plan::TestPlan;
+use crate::spec::values;
 use clap::Args;
 use reqwest::Url;
 use reqwest::header::HeaderName;
@@ -34,7 +35,7 @@ pub struct RunArgs {
     #[arg(short = 't', long, value_name = "DURATION", conflicts_with = "rate", value_parser = values::duration)]
     pub run_time: Option<Duration>,
     /// Closed model: a Goose test plan, "USERS,DURATION;…", e.g. "100,30s;100,2m;0,10s".
-    #[arg(long, value_name = "PLAN", conflicts_with_all = ["rate", "users", "hatch_rate", "run_time"], value_parser = values::test_plan)]
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["rate", "users", "hatch_rate", "run_time"], value_parser = crate::scenario::plan::test_plan)]
     pub test_plan: Option<TestPlan>,
     /// Open model: target-rate stages RATE:DURATION,…; each ramps linearly from the previous
     /// rate (0 at the start), e.g. 100:30s,1200:2m,1200:3m.

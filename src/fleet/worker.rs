@@ -77,7 +77,7 @@ pub async fn ready(
     reach(host, port, timeout).await?;
     let record = ReadyRecord {
         index,
-        host: crate::timeline::GeneratorRecord::here().hostname,
+        host: target_service::default_served_by(),
         ready_at: Utc::now(),
         warmup_ms: began.elapsed().as_secs_f64() * 1000.0,
     };

@@ -98,7 +98,7 @@ pub(super) fn run_meta(
         duration_s: duration.as_secs_f64(),
         end_reason: end.to_string(),
         totals: recording.totals.clone(),
-        generator: GeneratorRecord::here(),
+        generator: GeneratorRecord::here(target_service::default_served_by()),
         cluster,
         local_replicas,
         warnings: Vec::new(),

@@ -5,6 +5,7 @@
 mod doc;
 mod file;
 pub mod headers;
+pub mod plan;
 mod rate;
 mod request;
 mod sections;

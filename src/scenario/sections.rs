@@ -306,7 +306,7 @@ pub(super) fn load_section(doc: &Doc<'_>, s: &LoadSection) -> Result<LoadSpec, S
         })?,
         run_time: checked(doc, &s.run_time, "load.run_time", |v| values::duration(v))?,
         test_plan: checked(doc, &s.test_plan, "load.test_plan", |v| {
-            values::test_plan(v)
+            super::plan::test_plan(v)
         })?,
         rate: checked(doc, &s.rate, "load.rate", |v| {
             RatePlan::parse(v).map_err(|e| e.to_string())

@@ -1,11 +1,11 @@
 //! A validated scenario: what it says about the load, the requests, the expectations, the
 //! cluster, TLS, local replicas and the live page. Command-line flags override each field.
 
+use super::plan::TestPlan;
 use super::rate::RatePlan;
 use super::request::RequestSpec;
 use crate::spec::autoscaling::Behavior;
 use crate::spec::expectations::Expectations;
-use crate::spec::values::TestPlan;
 use std::path::PathBuf;
 use std::time::Duration;
 

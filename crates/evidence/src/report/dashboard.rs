@@ -25,13 +25,30 @@ pub fn render(
     markers: &[f64],
     x_max: f64,
 ) -> Result<(), DrawError> {
-    draw::register_fonts();
     let root = BitMapBackend::new(path, DASHBOARD_SIZE).into_drawing_area();
+    draw_on(&root, summary, specs, lanes, markers, x_max)?;
+    root.present().map_err(boxed)
+}
+
+/// Draws the dashboard on `root` (of [`DASHBOARD_SIZE`]); returns where each chart put its
+/// plot and legend.
+pub fn draw_on<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    summary: &Summary,
+    specs: &[ChartSpec],
+    lanes: &[Lane],
+    markers: &[f64],
+    x_max: f64,
+) -> Result<Vec<draw::Drawn>, DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    draw::register_fonts();
     root.fill(&RGBColor(245, 246, 248)).map_err(boxed)?;
     let (header, body) = root.split_vertically(150);
     header.fill(&draw::STRIP_INK).map_err(boxed)?;
     let white = RGBColor(255, 255, 255);
-    let text = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    let text = |area: &DrawingArea<DB, plotters::coord::Shift>,
                 s: String,
                 at: (i32, i32),
                 size: f64,
@@ -93,9 +110,15 @@ pub fn render(
         charts
     };
     let panels = charts.split_evenly((2, 2));
+    let mut drawn = Vec::with_capacity(specs.len());
     for (panel, spec) in panels.iter().zip(specs) {
         // 1.3: axis and legend text 18 px, readable in a 1080p video.
-        draw::draw(&panel.margin(6, 6, 6, 6), spec, x_max, 1.3)?;
+        drawn.push(draw::draw_laid_out(
+            &panel.margin(6, 6, 6, 6),
+            spec,
+            x_max,
+            1.3,
+        )?);
     }
-    root.present().map_err(boxed)
+    Ok(drawn)
 }

@@ -330,10 +330,10 @@ pub struct GeneratorRecord {
 }
 
 impl GeneratorRecord {
-    /// Describes this machine.
-    pub fn here() -> Self {
+    /// Describes this machine, known to the caller as `hostname`.
+    pub fn here(hostname: String) -> Self {
         Self {
-            hostname: target_service::default_served_by(),
+            hostname,
             cpus: std::thread::available_parallelism().map_or(1, usize::from),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         }

@@ -18,5 +18,5 @@ pub mod series;
 pub mod slides;
 mod summary;
 
-pub use render::{CHART_SIZE, CHARTS, Rendered, ReportError, render};
+pub use render::{CHART_SIZE, CHARTS, Rendered, ReportError, dashboard_layout, render};
 pub use summary::{ClusterSummary, ErrorSummary, SUMMARY_SCHEMA, Summary};

@@ -43,9 +43,20 @@ fn chart_err(what: &str) -> impl Fn(DrawError) -> ReportError + '_ {
     }
 }
 
-/// Reads the run directory and writes every report file into it. `expect` overrides the
-/// expectations recorded in `run.json` (for `scaleproof report --expect-…`).
-pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, ReportError> {
+/// What every report is drawn from: the run directory read, its summary, the charts' data.
+struct Gathered {
+    run: RunDir,
+    summary: Summary,
+    rows: Vec<timeline::TimelineRow>,
+    events: Vec<timeline::EventRow>,
+    specs: [series::ChartSpec; 4],
+    marks: Vec<f64>,
+    lanes: Vec<gantt::Lane>,
+    x_max: f64,
+}
+
+/// Reads the run directory: the summary (KPIs, verdict, scaling) and the charts' data.
+fn gather(dir: &Path, expect: Option<&Expectations>) -> Result<Gathered, ReportError> {
     let run = RunDir::open(dir);
     let meta = run.read_meta()?;
     let rows = run.read(&timeline::TIMELINE)?;
@@ -96,9 +107,6 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         scaling,
         pods,
     };
-    let mut files = Vec::new();
-    files.push(run.write_json("summary.json", &summary)?);
-
     let x_max = series::x_max(&rows);
     let mut specs = series::charts(&rows, &endpoint_rows, &changes, workload);
     // Recorded scale events mark the charts at the time they happened, scale-ins included.
@@ -108,6 +116,40 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
             spec.markers.clone_from(&marks);
         }
     }
+    // The pod timeline, when pods have a lifecycle (a cluster watched, or local replicas).
+    let lanes = if summary.pods.iter().any(|p| p.ready_s.is_some()) {
+        gantt::lanes(&summary.pods, x_max)
+    } else {
+        Vec::new()
+    };
+    Ok(Gathered {
+        run,
+        summary,
+        rows,
+        events,
+        specs,
+        marks,
+        lanes,
+        x_max,
+    })
+}
+
+/// Reads the run directory and writes every report file into it. `expect` overrides the
+/// expectations recorded in `run.json` (for `scaleproof report --expect-…`).
+pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, ReportError> {
+    let Gathered {
+        run,
+        summary,
+        rows,
+        events,
+        specs,
+        marks,
+        lanes,
+        x_max,
+    } = gather(dir, expect)?;
+    let mut files = Vec::new();
+    files.push(run.write_json("summary.json", &summary)?);
+
     // The chart files are shown on their own: each under a title strip. report.html has its
     // own header, so its inline charts have none.
     let strip = draw::Strip::of(&summary);
@@ -132,12 +174,6 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
         slides::write(&dir.join("slides"), &summary, &charts, x_max)
             .map_err(chart_err("slides"))?,
     );
-    // The pod timeline, when pods have a lifecycle (a cluster watched, or local replicas).
-    let lanes = if summary.pods.iter().any(|p| p.ready_s.is_some()) {
-        gantt::lanes(&summary.pods, x_max)
-    } else {
-        Vec::new()
-    };
     let mut pod_chart = None;
     if !lanes.is_empty() {
         let size = (CHART_SIZE.0, gantt::height(lanes.len()));
@@ -168,6 +204,18 @@ pub fn render(dir: &Path, expect: Option<&Expectations>) -> Result<Rendered, Rep
     );
     files.push(run.write_bytes("report.html", page.as_bytes())?);
     Ok(Rendered { summary, files })
+}
+
+/// Draws the run directory's dashboard in memory (as `dashboard.png` would be) and returns
+/// where each chart put its plot and legend: the geometry a test checks.
+pub fn dashboard_layout(dir: &Path) -> Result<Vec<draw::Drawn>, ReportError> {
+    let g = gather(dir, None)?;
+    let (w, h) = dashboard::DASHBOARD_SIZE;
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    let root = plotters::prelude::BitMapBackend::with_buffer(&mut pixels, (w, h));
+    let root = plotters::prelude::IntoDrawingArea::into_drawing_area(root);
+    dashboard::draw_on(&root, &g.summary, &g.specs, &g.lanes, &g.marks, g.x_max)
+        .map_err(chart_err("dashboard"))
 }
 
 /// Draws `<stem>.png` atomically: into a temporary file (ending in .png, which the encoder
