@@ -159,9 +159,11 @@ fn bare_command_runs_the_local_story_and_writes_a_complete_run_directory() {
                 "{entry:?}"
             );
             for other in &drawn {
-                let p = other.plot;
-                let apart = entry.2 <= p.0 || p.2 <= entry.0 || entry.3 <= p.1 || p.3 <= entry.1;
-                assert!(apart, "legend entry {entry:?} over the plot {p:?}");
+                assert!(
+                    scaleproof::report::draw::disjoint(*entry, other.plot),
+                    "legend entry {entry:?} over the plot {:?}",
+                    other.plot
+                );
             }
         }
     }

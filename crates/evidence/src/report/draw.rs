@@ -208,6 +208,11 @@ pub struct Drawn {
     pub legend: Vec<PlotBox>,
 }
 
+/// Whether two pixel boxes share no pixel (touching edges do not overlap).
+pub fn disjoint(a: PlotBox, b: PlotBox) -> bool {
+    a.2 <= b.0 || b.2 <= a.0 || a.3 <= b.1 || b.3 <= a.1
+}
+
 /// Lays legend entries `widths` wide out in rows of `row_h` from (`left`, `top`), wrapping
 /// before `right`: each entry's box. An entry wider than the row gets a row of its own.
 pub fn legend_rows(widths: &[i32], left: i32, right: i32, top: i32, row_h: i32) -> Vec<PlotBox> {
@@ -294,15 +299,9 @@ where
         y0 + px(top),
         row_h,
     );
-    let rows = legend
-        .last()
-        .map_or(0, |b| (b.3 - y0 - px(top)) / row_h.max(1));
-    let inner = area.margin(
-        px(top) + rows * row_h + px(6.0) * i32::from(rows > 0),
-        px(10.0),
-        px(10.0),
-        px(24.0),
-    );
+    // The legend's rows, and a gap under them, push the plot down.
+    let legend_h = legend.last().map_or(0, |b| b.3 - y0 - px(top) + px(6.0));
+    let inner = area.margin(px(top) + legend_h, px(10.0), px(10.0), px(24.0));
     let mut chart = ChartBuilder::on(&inner)
         .x_label_area_size(px(40.0))
         .y_label_area_size(y_label_w)
@@ -384,24 +383,22 @@ where
                 [(l, mid - px(6.0)), (l + px(16.0), mid + px(6.0))],
                 s.color.filled(),
             ))
+            .map_err(err)?;
         } else {
-            let dash = if s.dashed { px(6.0) } else { px(16.0) };
-            area.draw(&PathElement::new(
-                vec![(l, mid), (l + dash, mid)],
-                s.color.stroke_width(px(3.0) as u32),
-            ))
-            .and_then(|()| {
-                if s.dashed {
-                    area.draw(&PathElement::new(
-                        vec![(l + px(10.0), mid), (l + px(16.0), mid)],
-                        s.color.stroke_width(px(3.0) as u32),
-                    ))
-                } else {
-                    Ok(())
-                }
-            })
+            // A line's swatch: one stroke, or two dashes for a dashed line.
+            let strokes: &[(f64, f64)] = if s.dashed {
+                &[(0.0, 6.0), (10.0, 16.0)]
+            } else {
+                &[(0.0, 16.0)]
+            };
+            for &(from, to) in strokes {
+                area.draw(&PathElement::new(
+                    vec![(l + px(from), mid), (l + px(to), mid)],
+                    s.color.stroke_width(px(3.0) as u32),
+                ))
+                .map_err(err)?;
+            }
         }
-        .map_err(err)?;
         area.draw(&Text::new(
             s.name.clone(),
             (l + swatch, mid),
@@ -492,10 +489,6 @@ mod tests {
     fn pixel(pixels: &[u8], (x, y): (i32, i32)) -> RGBColor {
         let i = (y as usize * CHART_PIXELS.0 as usize + x as usize) * 3;
         RGBColor(pixels[i], pixels[i + 1], pixels[i + 2])
-    }
-
-    fn disjoint(a: PlotBox, b: PlotBox) -> bool {
-        a.2 <= b.0 || b.2 <= a.0 || a.3 <= b.1 || b.3 <= a.1
     }
 
     #[test]
