@@ -127,7 +127,9 @@ fn pod_ended(fake: &FakeApiServer, job: &str, index: u32, status: ExitStatus) {
 }
 
 /// Waits for the controller (at most `limit`) while keeping the workers' pods up to date;
-/// returns its exit code and what it printed.
+/// returns its exit code and what it printed. Its stderr is read while it runs (a full pipe
+/// would otherwise stall it), and a controller still running at `limit` is killed and its
+/// output shown in the failure.
 fn run_to_the_end(
     fake: &FakeApiServer,
     job: &str,
@@ -136,6 +138,13 @@ fn run_to_the_end(
     limit: Duration,
 ) -> (i32, String) {
     let mut controller = controller;
+    let mut pipe = controller.stderr.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut stderr = String::new();
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+        stderr
+    });
     let deadline = Instant::now() + limit;
     let mut ended = vec![false; workers.len()];
     let status = loop {
@@ -150,20 +159,19 @@ fn run_to_the_end(
         if let Some(status) = controller.try_wait().expect("controller status") {
             break status;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the controller did not end within {limit:?}"
-        );
+        if Instant::now() >= deadline {
+            let _ = controller.kill();
+            let _ = controller.wait();
+            let stderr = reader.join().expect("stderr reader");
+            let requests = fake.requests();
+            let last = &requests[requests.len().saturating_sub(20)..];
+            panic!(
+                "the controller did not end within {limit:?}; it printed:\n{stderr}\nlast API requests: {last:#?}"
+            );
+        }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let mut stderr = String::new();
-    use std::io::Read;
-    controller
-        .stderr
-        .take()
-        .expect("piped")
-        .read_to_string(&mut stderr)
-        .expect("stderr");
+    let stderr = reader.join().expect("stderr reader");
     (status.code().expect("exit code"), stderr)
 }
 

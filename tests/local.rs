@@ -61,6 +61,7 @@ fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
         .arg(&path)
         .arg("--out")
         .arg(&out)
+        .args(["--recycle-connections", "2s"])
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -83,14 +84,24 @@ fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
     let most = rows.iter().filter_map(|r| r.deploy_ready).max();
     assert!(most >= Some(2), "scaled out: {most:?}\n{err}");
     let lives = meta.local_replicas.clone().expect("replica lives");
-    // Every replica added served traffic (its own count and the load's endpoint table agree
-    // that it did).
+    // Every replica that stayed ready for a whole recycle interval (2 s here: one of the 8
+    // clients reopened every 250 ms) served traffic, its own count and the load's endpoint
+    // table agreeing: each recycle step opens a connection and the balancer deals new
+    // connections round robin, as kube-proxy does.
+    let recycle = meta.recycle_connections_s.expect("recycling on");
+    assert_eq!(recycle, 2.0);
     let endpoints: Vec<EndpointRow> = run.read(&timeline::ENDPOINTS).expect("endpoints");
     let mut by_endpoint: BTreeMap<String, u64> = BTreeMap::new();
     for e in &endpoints {
         *by_endpoint.entry(e.endpoint.clone()).or_default() += e.requests;
     }
-    for life in lives.iter().filter(|l| l.ready_s.is_some()) {
+    let ready_for_an_interval = |l: &&timeline::ReplicaLife| {
+        l.ready_s
+            .is_some_and(|ready| l.stopping_s.unwrap_or(meta.duration_s) - ready >= recycle)
+    };
+    let long_lived: Vec<_> = lives.iter().filter(ready_for_an_interval).collect();
+    assert!(long_lived.len() >= 2, "{lives:?}");
+    for life in long_lived {
         assert!(
             by_endpoint.get(&life.name).copied().unwrap_or(0) > 0,
             "{} never served: {by_endpoint:?}\n{life:?}\nrun {:.1} s\n{err}",

@@ -19,6 +19,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, PostParams, PropagationPolicy};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use std::collections::BTreeMap;
@@ -366,7 +367,9 @@ impl WorkerJob {
             let config =
                 watcher::Config::default().labels(&format!("{JOB_NAME_LABEL}={}", spec.name));
             tokio::spawn(async move {
-                let mut stream = watcher::watcher(pods, config).boxed();
+                // Backoff between failed attempts, as the cluster watch has: a failing watch must
+                // not hammer the API server (nor flood the state with errors).
+                let mut stream = watcher::watcher(pods, config).default_backoff().boxed();
                 while let Some(event) = stream.next().await {
                     match event {
                         Ok(Event::Apply(pod) | Event::InitApply(pod)) => {
@@ -389,7 +392,7 @@ impl WorkerJob {
             let config = watcher::Config::default().fields(&format!("metadata.name={}", spec.name));
             let jobs = jobs.clone();
             tokio::spawn(async move {
-                let mut stream = watcher::watcher(jobs, config).boxed();
+                let mut stream = watcher::watcher(jobs, config).default_backoff().boxed();
                 while let Some(event) = stream.next().await {
                     match event {
                         Ok(Event::Apply(job) | Event::InitApply(job)) => {
