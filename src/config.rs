@@ -270,8 +270,21 @@ pub struct LocalOptions {
     pub sync_period: Duration,
     /// From process start until a replica may be ready (a pod's start-up and readiness).
     pub startup_delay: Duration,
-    /// Extra forest evaluations per request: the replica's CPU cost per prediction.
+    /// Extra forest evaluations per request: the replica's CPU cost per prediction (the
+    /// starting guess when calibrated).
     pub work_factor: u32,
+    /// Calibrate the work factor before the load so that one replica at its CPU limit serves
+    /// this share (0–1] of `peak_rps`; `None`: `work_factor` as given.
+    pub saturate_at: Option<Saturation>,
+}
+
+/// What the local replicas' calibration aims at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Saturation {
+    /// Share of the peak one replica serves at its CPU limit, 0–1].
+    pub share: f64,
+    /// The open-model rate plan's highest rate, requests/s.
+    pub peak_rps: f64,
 }
 
 /// Defaults, documented in `--help` and docs/cli.md.

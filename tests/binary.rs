@@ -104,6 +104,20 @@ fn bare_command_runs_the_local_story_and_writes_a_complete_run_directory() {
     let cluster = meta.cluster.as_ref().expect("local record");
     assert_eq!(cluster.source, timeline::WorkloadSource::Local);
     assert_eq!(cluster.at_start.deploy_ready, Some(1));
+    // Calibrated to this machine before the load: one replica at 400m is to serve 58% of the
+    // 1,200 rps peak; said in the banner, kept in run.json.
+    let calibration = cluster.calibration.as_ref().expect("calibrated");
+    assert_eq!(
+        (calibration.saturate_at_pct, calibration.peak_rps),
+        (58.0, 1200.0)
+    );
+    assert!(
+        progress.contains(&format!(
+            "calibrated in {:.1} s: work factor {} ",
+            calibration.took_s, calibration.work_factor
+        )),
+        "{progress}"
+    );
     // The terminal's closing line is the dashboard's headline, from summary.json's figures;
     // report.html shows the same figures; the exit code is the verdict's.
     let summary: scaleproof::report::Summary =

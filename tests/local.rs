@@ -242,3 +242,100 @@ fn a_replica_killed_mid_run_is_counted_by_kind_and_replaced() {
     assert_eq!(catalogue.iter().map(|r| r.count).sum::<u64>(), t.errors);
     assert!(dir.join("report.html").is_file());
 }
+
+/// Processes still alive whose command line names the calibration's probe replica.
+fn probe_replicas() -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains("target-service-calibration") {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_work_per_request_is_calibrated_from_probes_of_one_replica_before_the_load() {
+    let _one = crate::common::one_local_run_at_a_time();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // One replica at 400m is to serve 50% of a 400 rps peak: 2 ms of CPU per request.
+    let path = scenario(
+        tmp.path(),
+        &STORY
+            .replace("work_factor = 0", "saturate_at = \"50%\"")
+            .replace("cpu_limit = \"150m\"", "cpu_limit = \"400m\""),
+    );
+    let out = tmp.path().join("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(&path)
+        .args(["--rate", "400:0s,100:2s", "--replicas", "1", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("calibrating the local replicas to this machine: one replica at its 400m CPU limit is to serve 50% of the 400 rps peak (2.000 ms of CPU per request)"),
+        "{err}"
+    );
+    let dir = crate::common::only_run_dir(&out);
+    let meta: RunMeta = RunDir::open(&dir).read_meta().expect("run.json");
+    let cluster = meta.cluster.as_ref().expect("local record");
+    let c = cluster.calibration.as_ref().expect("calibrated");
+    assert_eq!((c.saturate_at_pct, c.peak_rps), (50.0, 400.0));
+    assert_eq!(c.target_cpu_ms_per_request, 2.0);
+    // A probe with no extra work first; every probe measured the same number of requests
+    // (0.3 s of CPU at the target: 150, raised to the floor of 200).
+    assert_eq!(c.probes[0].work_factor, 0);
+    assert!(c.probes.iter().all(|p| p.requests == 200), "{c:?}");
+    assert!((2..=4).contains(&c.probes.len()), "{c:?}");
+    // The chosen work factor is the probe nearest the target, and what it was measured at
+    // is what the record says one replica serves.
+    let miss = |ms: f64| (ms - 2.0).abs();
+    let nearest = c
+        .probes
+        .iter()
+        .min_by(|a, b| miss(a.cpu_ms_per_request).total_cmp(&miss(b.cpu_ms_per_request)))
+        .expect("probes");
+    assert_eq!(c.work_factor, nearest.work_factor);
+    assert_eq!(c.cpu_ms_per_request, nearest.cpu_ms_per_request);
+    assert_eq!(
+        c.replica_rps,
+        (400.0 / c.cpu_ms_per_request * 10.0).round() / 10.0
+    );
+    // Within 10% of the target, or said why not.
+    assert_eq!(
+        c.shortfall.is_none(),
+        miss(c.cpu_ms_per_request) <= 0.2,
+        "{c:?}"
+    );
+    // Extra work costs CPU: every probe with some costs more than the one without.
+    assert!(
+        c.probes[1..]
+            .iter()
+            .all(|p| p.work_factor > 0 && p.cpu_ms_per_request > c.probes[0].cpu_ms_per_request),
+        "{c:?}"
+    );
+    // The replicas ran at the calibrated work factor, and it was said before the load.
+    assert_eq!(
+        cluster.containers[0].image,
+        format!(
+            "scaleproof replica (local process, work factor {})",
+            c.work_factor
+        )
+    );
+    let said = err.find("scaleproof: calibrated in").expect("said");
+    let load = err.find("[   1s/").expect("progress");
+    assert!(said < load, "{err}");
+    assert!(
+        err.contains(&format!("work factor {} (", c.work_factor)),
+        "{err}"
+    );
+    // No probe replica outlives its probe.
+    assert_eq!(probe_replicas(), Vec::<u32>::new());
+}

@@ -2,7 +2,7 @@
 //! merge with the scenario's `[local]` into [`LocalOptions`].
 
 use super::resolve::{ConfigError, flag};
-use crate::config::{HpaSpec, LocalOptions, defaults};
+use crate::config::{HpaSpec, LocalOptions, Saturation, defaults};
 use crate::scenario::LocalSpec;
 use crate::spec::values;
 use clap::Args;
@@ -29,10 +29,21 @@ pub struct LocalArgs {
     /// No autoscaler: MIN replicas, fixed.
     #[arg(long)]
     pub no_autoscale: bool,
+    /// Extra forest evaluations per request in each replica, fixed (about 2 µs of CPU each in
+    /// a release build); without it a scenario's `saturate_at` calibrates it to this machine
+    /// [default: calibrated in the built-in scenario, else 300].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub work_factor: Option<u32>,
 }
 
 impl LocalArgs {
-    pub(super) fn resolve(&self, spec: &LocalSpec) -> Result<LocalOptions, ConfigError> {
+    /// `peak_rps`: the open-model plan's highest rate (`None`: a closed model, which has no
+    /// planned peak to calibrate against).
+    pub(super) fn resolve(
+        &self,
+        spec: &LocalSpec,
+        peak_rps: Option<f64>,
+    ) -> Result<LocalOptions, ConfigError> {
         let (min, max) = self
             .replicas
             .or(spec.replicas)
@@ -66,7 +77,15 @@ impl LocalArgs {
             autoscale: !self.no_autoscale && spec.autoscale.unwrap_or(true) && min < max,
             sync_period: spec.sync_period.unwrap_or(defaults::SYNC_PERIOD),
             startup_delay: spec.startup_delay.unwrap_or(defaults::STARTUP_DELAY),
-            work_factor: spec.work_factor.unwrap_or(defaults::WORK_FACTOR),
+            work_factor: self
+                .work_factor
+                .or(spec.work_factor)
+                .unwrap_or(defaults::WORK_FACTOR),
+            // A fixed work factor (flag or scenario) is not calibrated.
+            saturate_at: match (self.work_factor, spec.saturate_at, peak_rps) {
+                (None, Some(share), Some(peak_rps)) => Some(Saturation { share, peak_rps }),
+                _ => None,
+            },
         })
     }
 }

@@ -88,6 +88,7 @@ impl TryFrom<RunArgs> for RunConfig {
                 (args.local.cpu_limit.is_some(), "--cpu-limit"),
                 (args.local.hpa_target.is_some(), "--hpa-target"),
                 (args.local.no_autoscale, "--no-autoscale"),
+                (args.local.work_factor.is_some(), "--work-factor"),
             ];
             if let Some((_, name)) = given.iter().find(|(set, _)| *set) {
                 return Err(flag(
@@ -112,7 +113,13 @@ impl TryFrom<RunArgs> for RunConfig {
         }
         let tls = args.http.tls(&scenario.tls)?;
         let local = match target {
-            Target::Embedded => Some(args.local.resolve(&scenario.local)?),
+            Target::Embedded => {
+                let peak = match &shape {
+                    LoadShape::Open { plan, .. } => Some(plan.peak()),
+                    LoadShape::Closed { .. } => None,
+                };
+                Some(args.local.resolve(&scenario.local, peak)?)
+            }
             Target::Url(_) => None,
         };
         let extra = args.http.headers()?;

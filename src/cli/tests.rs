@@ -76,6 +76,39 @@ fn cluster_flags_override_the_scenario_and_no_cluster_turns_the_watch_off() {
 }
 
 #[test]
+fn the_builtin_scenario_calibrates_against_its_peak_unless_the_work_factor_is_fixed() {
+    let local = config(&[]).expect("valid").local.expect("local replicas");
+    assert_eq!(
+        local.saturate_at,
+        Some(crate::config::Saturation {
+            share: 0.58,
+            peak_rps: 1200.0
+        })
+    );
+    // --rate replaces the plan, and the peak with it.
+    let local = config(&["--rate", "100:5s,2000:10s,500:5s"])
+        .expect("valid")
+        .local
+        .expect("local");
+    assert_eq!(local.saturate_at.map(|s| s.peak_rps), Some(2000.0));
+    // A fixed work factor is not calibrated.
+    let local = config(&["--work-factor", "120"])
+        .expect("valid")
+        .local
+        .expect("local");
+    assert_eq!((local.work_factor, local.saturate_at), (120, None));
+    // A closed model has no planned peak.
+    let local = config(&["--users", "20"])
+        .expect("valid")
+        .local
+        .expect("local");
+    assert_eq!(local.saturate_at, None);
+    // --work-factor shapes local replicas only.
+    let e = config(&["--host", "http://127.0.0.1:9", "--work-factor", "5"]).expect_err("refused");
+    assert!(e.to_string().contains("--work-factor"), "{e}");
+}
+
+#[test]
 fn local_replicas_stand_in_for_the_cluster_only_without_a_host() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.toml");

@@ -13,7 +13,7 @@ use super::record::record;
 use super::replica::{LISTENING, SERVED, process_cpu};
 use crate::cluster::ClusterRecording;
 use crate::config::LocalOptions;
-use crate::timeline::{ClusterSample, EventRow, ReplicaLife};
+use crate::timeline::{Calibration, ClusterSample, EventRow, ReplicaLife};
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -82,11 +82,17 @@ pub struct LocalCluster {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     origin: Instant,
+    calibration: Option<Calibration>,
 }
 
 impl LocalCluster {
-    /// Starts the balancer and `min_replicas` replicas, and waits until one is ready.
-    pub fn start(options: LocalOptions, quiet: bool) -> Result<Self, LocalError> {
+    /// Starts the balancer and `min_replicas` replicas, and waits until one is ready;
+    /// `calibration` is how `options.work_factor` was found, for the record.
+    pub fn start(
+        options: LocalOptions,
+        calibration: Option<Calibration>,
+        quiet: bool,
+    ) -> Result<Self, LocalError> {
         let exe = std::env::current_exe().map_err(LocalError::Exe)?;
         let history = Arc::new(Mutex::new(History::default()));
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -125,6 +131,7 @@ impl LocalCluster {
             stop: Some(stop),
             thread: Some(thread),
             origin,
+            calibration,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         while this.latest().deploy_ready.unwrap_or(0) == 0 {
@@ -173,6 +180,7 @@ impl LocalCluster {
         }
         let mut record = record(&self.options);
         record.warnings = h.warnings.clone();
+        record.calibration = self.calibration.clone();
         let mut recording = ClusterRecording::from_history(record, &h.changes, &h.events, t0, end);
         recording.pods = lives.iter().map(ReplicaLife::pod_row).collect();
         (recording, lives)

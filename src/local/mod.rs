@@ -4,6 +4,7 @@
 //! the same columns a watched Deployment fills and labelled `local` wherever it is shown.
 
 pub mod balancer;
+pub mod calibrate;
 pub mod controller;
 pub mod hpa;
 mod process;

@@ -2,6 +2,7 @@
 //! load, close seconds and print progress, then write the run directory, whatever stopped the
 //! run.
 
+mod calibration;
 mod closer;
 pub mod progress;
 mod record;
@@ -43,6 +44,8 @@ pub struct RunOutcome {
 pub enum RunError {
     #[error(transparent)]
     Local(#[from] LocalError),
+    #[error("cannot calibrate the local replicas to this machine")]
+    Calibrate(#[from] crate::local::calibrate::CalibrationError),
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error(transparent)]
@@ -70,10 +73,10 @@ pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
             let options = options.clone().unwrap_or_else(|| {
                 unreachable!("the configuration gives local options with no --host")
             });
-            let local = start_local(options, config.quiet)?;
+            let local = start_local(options, config)?;
             let base = Url::parse(&format!("http://{}/", local.base()))
                 .expect("a socket address makes a valid URL");
-            (Workload::Local(local), base)
+            (Workload::Local(Box::new(local)), base)
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub(super) enum Workload {
     None,
     Watched(ClusterWatch),
-    Local(LocalCluster),
+    Local(Box<LocalCluster>),
 }
 
 impl Workload {
@@ -85,8 +85,17 @@ impl Workload {
 }
 
 /// Starts the local replicas and says what they are.
-pub(super) fn start_local(options: LocalOptions, quiet: bool) -> Result<LocalCluster, RunError> {
-    let local = LocalCluster::start(options.clone(), quiet)?;
+/// Calibrates the bundled replica's work per request first when the scenario asks for it.
+pub(super) fn start_local(
+    mut options: LocalOptions,
+    config: &RunConfig,
+) -> Result<LocalCluster, RunError> {
+    let quiet = config.quiet;
+    let calibration = match options.saturate_at {
+        Some(goal) => Some(super::calibration::calibrate(&mut options, goal, config)?),
+        None => None,
+    };
+    let local = LocalCluster::start(options.clone(), calibration, quiet)?;
     if !quiet {
         let o = &options;
         let scaling = if o.autoscale {

@@ -274,6 +274,24 @@ service = "target-service"
     }
 
     #[test]
+    fn saturate_at_is_a_share_of_the_peak_and_cannot_stand_beside_a_work_factor() {
+        let base = "[[request]]\nname = 'a'\npath = '/'\n[local]\n";
+        let s = parse(&format!("{base}saturate_at = '58%'\n")).expect("valid");
+        assert_eq!(s.local.saturate_at, Some(0.58));
+        assert_eq!(s.local.work_factor, None);
+        let (line, column, field, message) = invalid(&format!("{base}saturate_at = '150%'\n"));
+        assert_eq!((line, column, field.as_str()), (5, 15, "local.saturate_at"));
+        assert!(
+            message.contains("share of the peak from 1% to 100%"),
+            "{message}"
+        );
+        let (line, _, field, message) =
+            invalid(&format!("{base}work_factor = 300\nsaturate_at = '58%'\n"));
+        assert_eq!((line, field.as_str()), (6, "local.saturate_at"));
+        assert!(message.contains("give one"), "{message}");
+    }
+
+    #[test]
     fn type_errors_name_line_column_and_dotted_field() {
         let (line, column, field, message) =
             invalid("[load]\nusers = \"many\"\n[[request]]\nname='a'\npath='/'\n");

@@ -143,6 +143,14 @@ impl RatePlan {
         &self.stages
     }
 
+    /// The highest rate the plan reaches, requests/s.
+    pub fn peak(&self) -> f64 {
+        self.segments
+            .iter()
+            .map(|s| s.from.max(s.to))
+            .fold(0.0, f64::max)
+    }
+
     /// Length of the whole plan.
     pub fn duration(&self) -> Duration {
         Duration::from_secs_f64(self.total_s)

@@ -46,6 +46,7 @@ pub(super) struct LocalSection {
     pub(super) hpa_target: Option<Spanned<String>>,
     pub(super) autoscale: Option<bool>,
     pub(super) work_factor: Option<Spanned<i64>>,
+    pub(super) saturate_at: Option<Spanned<String>>,
     pub(super) sync_period: Option<Spanned<String>>,
     pub(super) startup_delay: Option<Spanned<String>>,
     pub(super) behavior: Option<BehaviorSection>,
@@ -145,6 +146,13 @@ pub(super) fn local_section(doc: &Doc<'_>, s: &LocalSection) -> Result<LocalSpec
                 .filter(|n| *n <= 100_000)
                 .ok_or_else(|| format!("{n} is not a work factor in 0..=100000"))
         })?,
+        saturate_at: checked(doc, &s.saturate_at, "local.saturate_at", |v| {
+            values::utilization(v)
+                .ok()
+                .filter(|pct| *pct <= 100.0)
+                .map(|pct| pct / 100.0)
+                .ok_or_else(|| format!("{v:?} is not a share of the peak from 1% to 100%"))
+        })?,
         sync_period: checked(doc, &s.sync_period, "local.sync_period", |v| {
             values::duration(v)
         })?,
@@ -165,6 +173,13 @@ pub(super) fn local_section(doc: &Doc<'_>, s: &LocalSection) -> Result<LocalSpec
             }
         },
     };
+    if let (Some(share), Some(_)) = (&s.saturate_at, &s.work_factor) {
+        return Err(doc.error(
+            share.span(),
+            "local.saturate_at",
+            "calibrates the work factor, so it cannot stand beside local.work_factor: give one",
+        ));
+    }
     if let (Some(req), Some(limit)) = (&s.cpu_request, spec.cpu_limit_m)
         && spec.cpu_request_m.is_some_and(|r| r > limit)
     {

@@ -61,6 +61,9 @@ pub struct LocalSpec {
     pub hpa_target_pct: Option<f64>,
     pub autoscale: Option<bool>,
     pub work_factor: Option<u32>,
+    /// One replica at its CPU limit serves this share of the rate plan's peak (0–1]: the
+    /// work per request is calibrated to it on this machine before the load.
+    pub saturate_at: Option<f64>,
     pub sync_period: Option<Duration>,
     pub startup_delay: Option<Duration>,
     /// `behavior` as an `autoscaling/v2` HPA takes it, unset fields at Kubernetes' defaults.

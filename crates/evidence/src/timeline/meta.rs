@@ -85,6 +85,44 @@ pub struct ClusterRecord {
     pub at_start: ClusterSample,
     /// Problems the watcher met (unreachable, forbidden, not found), in order, once each.
     pub warnings: Vec<String>,
+    /// Local replicas only: how the work per request was calibrated to this machine before
+    /// the load; null when it was fixed (a scenario's `work_factor`) or for a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// The bundled replica's work per request, calibrated before the load so that one replica
+/// at its CPU limit saturates at the same share of the plan's peak on any machine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The share of the peak one replica is to serve at its CPU limit, percent.
+    pub saturate_at_pct: f64,
+    /// The rate plan's peak, requests/s.
+    pub peak_rps: f64,
+    /// CPU per request that gives it: the limit's CPU-seconds ÷ (share × peak), ms.
+    pub target_cpu_ms_per_request: f64,
+    /// Each probe of one replica, in order.
+    pub probes: Vec<CalibrationProbe>,
+    /// The work factor chosen (extra forest evaluations per request).
+    pub work_factor: u32,
+    /// CPU per request measured at that work factor, ms.
+    pub cpu_ms_per_request: f64,
+    /// What one replica serves at its CPU limit from that measurement, requests/s.
+    pub replica_rps: f64,
+    /// Seconds the calibration took, before the load's second 0.
+    pub took_s: f64,
+    /// Why the target could not be met, when it could not (null: met within 10%).
+    pub shortfall: Option<String>,
+}
+
+/// One probe: a replica process at one work factor, CPU measured over its requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationProbe {
+    pub work_factor: u32,
+    /// Requests measured (after a warm-up that is not).
+    pub requests: u32,
+    /// The replica process's CPU (all its threads) over them, per request, ms.
+    pub cpu_ms_per_request: f64,
 }
 
 /// Whole-run counts and latency, with the same definitions as the timeline's columns.

@@ -25,9 +25,9 @@ pub use errors::{
 };
 pub use latency::LatencyKind;
 pub use meta::{
-    ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord, MergedWorker, RUN_FORMAT,
-    ReplicaLife, RequestRecord, RunMeta, SharedRecord, StageRecord, TlsRecord, Totals,
-    WorkerRecord, WorkloadSource, worker_problems,
+    Calibration, CalibrationProbe, ClusterRecord, ContainerRecord, GeneratorRecord, LoadRecord,
+    MergedWorker, RUN_FORMAT, ReplicaLife, RequestRecord, RunMeta, SharedRecord, StageRecord,
+    TlsRecord, Totals, WorkerRecord, WorkloadSource, worker_problems,
 };
 pub use pods::{COLD_REQUESTS, POD_COLUMNS, PodRow, join as join_pods};
 pub use query::{
