@@ -56,14 +56,18 @@ fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let path = scenario(tmp.path(), STORY);
     let out = tmp.path().join("runs");
-    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+    let child = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
         .arg("--scenario")
         .arg(&path)
         .arg("--out")
         .arg(&out)
         .args(["--recycle-connections", "2s"])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run");
+    let pid = child.id();
+    let o = child.wait_with_output().expect("run");
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(
@@ -140,6 +144,27 @@ fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
         html.contains("simulated on this machine"),
         "report says local"
     );
+    // How the CPU limit was held is said and kept; the run's cgroups are gone with it.
+    let held = cluster.cpu_limit.as_deref().expect("cpu_limit recorded");
+    assert!(err.contains(&format!("LOCAL CPU limit {held}")), "{err}");
+    if std::env::var_os("SCALEPROOF_REQUIRE_CGROUP").is_some() {
+        assert!(
+            held.starts_with("enforced by the kernel: cgroup v"),
+            "{held}"
+        );
+    } else {
+        assert!(
+            held.starts_with("enforced by the kernel: cgroup v")
+                || held.starts_with("not enforced"),
+            "{held}"
+        );
+    }
+    for hierarchy in ["cpu", "cpuacct", ""] {
+        let folder = Path::new("/sys/fs/cgroup")
+            .join(hierarchy)
+            .join(format!("scaleproof-{pid}"));
+        assert!(!folder.exists(), "{folder:?} left behind");
+    }
 }
 
 /// Replica processes started by the scaleproof process `parent`.
@@ -338,4 +363,55 @@ fn the_work_per_request_is_calibrated_from_probes_of_one_replica_before_the_load
     );
     // No probe replica outlives its probe.
     assert_eq!(probe_replicas(), Vec::<u32>::new());
+}
+
+/// A process that spins until killed.
+fn spinner() -> std::process::Child {
+    Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .expect("sh")
+}
+
+#[test]
+fn a_replica_cgroup_holds_its_quota_counts_its_usage_and_is_removed() {
+    use scaleproof::local::cgroup::{Limiter, PERIOD_US};
+    let limiter = Limiter::detect();
+    let required = std::env::var_os("SCALEPROOF_REQUIRE_CGROUP").is_some();
+    let Limiter::Unavailable(why) = &limiter else {
+        let cgroup = limiter.create("replica-test", 250).expect("create");
+        // 250m: 25 ms of every 100 ms period, as the kubelet writes it.
+        assert_eq!(cgroup.limit(), Some((25_000, PERIOD_US)));
+        assert_eq!(cgroup.usage(), Some(Duration::ZERO));
+        let mut spin = spinner();
+        cgroup.add(spin.id()).expect("join the cgroup");
+        for f in cgroup.procs_files() {
+            let procs = std::fs::read_to_string(&f).expect("cgroup.procs");
+            assert!(
+                procs.lines().any(|p| p == spin.id().to_string()),
+                "{f:?}: {procs}"
+            );
+        }
+        crate::common::wait_until("usage counted", Duration::from_secs(10), || {
+            cgroup
+                .usage()
+                .is_some_and(|u| u > Duration::from_millis(50))
+        });
+        let _ = spin.kill();
+        let _ = spin.wait();
+        cgroup.remove();
+        limiter.remove();
+        for f in cgroup.procs_files() {
+            assert!(!f.exists(), "{f:?} left behind");
+        }
+        assert!(
+            limiter
+                .describe()
+                .starts_with("enforced by the kernel: cgroup v")
+        );
+        return;
+    };
+    assert!(!required, "SCALEPROOF_REQUIRE_CGROUP is set but: {why}");
+    assert!(limiter.describe().contains(why.as_str()));
+    eprintln!("no cgroup on this machine, checked the reason only: {why}");
 }

@@ -9,8 +9,9 @@
 //! target `limit ÷ (share × peak)` is then probed to confirm it, with one secant step more if
 //! it missed by over 10%. Each probe measures the process's own CPU (`/proc/PID/task/*/
 //! schedstat`, all threads, the figure the autoscaler reads) over a fixed number of the
-//! scenario's own requests after a warm-up, the replica unthrottled so that the probe is
-//! short. Nothing measured during the load is tuned: the result is fixed before second 0 and
+//! scenario's own requests after a warm-up — unthrottled when the kernel will hold the
+//! replicas to their limit (a cgroup costs a request nothing), else under the replica's own
+//! limiter, whose cost per request is then part of what is measured. Nothing measured during the load is tuned: the result is fixed before second 0 and
 //! written to `run.json` (`cluster.calibration`).
 
 use super::process::{ready, terminate};
@@ -54,11 +55,14 @@ pub enum CalibrationError {
 pub type Send<'a> = dyn FnMut(SocketAddr, u32) -> Result<(), String> + 'a;
 
 /// Finds the work factor at which one replica at `options.cpu_limit_m` serves `goal.share` of
-/// `goal.peak_rps`, starting from `options.work_factor`.
+/// `goal.peak_rps`, starting from `options.work_factor`. `self_limit_m`: the replicas will
+/// hold themselves to this limit (no cgroup), so the probes do too and measure its cost;
+/// `None`: the kernel will, and the probes run unthrottled.
 pub fn calibrate(
     exe: &std::path::Path,
     options: &LocalOptions,
     goal: Saturation,
+    self_limit_m: Option<u32>,
     send: &mut Send<'_>,
 ) -> Result<Calibration, CalibrationError> {
     let began = Instant::now();
@@ -67,7 +71,7 @@ pub fn calibrate(
         .clamp(f64::from(PROBE_REQUESTS.0), f64::from(PROBE_REQUESTS.1)) as u32;
     let mut probes = Vec::new();
     let mut measure = |w: u32| -> Result<CalibrationProbe, CalibrationError> {
-        let p = probe(exe, w, requests, send)?;
+        let p = probe(exe, w, self_limit_m.unwrap_or(1000), requests, send)?;
         probes.push(p.clone());
         Ok(p)
     };
@@ -195,11 +199,12 @@ impl Drop for ProbeReplica {
     }
 }
 
-/// One replica process at work factor `w`, unthrottled: its CPU per request over `n`
-/// requests after the warm-up.
+/// One replica process at work factor `w`, holding itself to `limit_m` (1000: unthrottled):
+/// its CPU per request over `n` requests after the warm-up.
 fn probe(
     exe: &std::path::Path,
     w: u32,
+    limit_m: u32,
     n: u32,
     send: &mut Send<'_>,
 ) -> Result<CalibrationProbe, CalibrationError> {
@@ -210,7 +215,7 @@ fn probe(
             "--served-by",
             "target-service-calibration",
             "--cpu-limit-m",
-            "1000",
+            &limit_m.to_string(),
             "--work-factor",
             &w.to_string(),
         ])

@@ -6,6 +6,7 @@
 //! labelled `local`.
 
 use super::balancer::Balancer;
+use super::cgroup::{Limiter, ReplicaCgroup};
 use super::hpa::{Autoscaler, Observation};
 use super::process::{exit_text, ready, terminate};
 pub use super::record::WORKLOAD;
@@ -63,6 +64,18 @@ struct Replica {
     /// Lines the replica prints: its address, and its own count when it exits.
     output: mpsc::Receiver<String>,
     served: Option<u64>,
+    /// Its cgroup, when the kernel holds it to the limit.
+    cgroup: Option<ReplicaCgroup>,
+}
+
+impl Replica {
+    /// CPU it has used: its cgroup's usage counter, else its process's threads.
+    fn cpu(&self) -> Option<Duration> {
+        match &self.cgroup {
+            Some(c) => c.usage(),
+            None => process_cpu(self.child.id()),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -83,14 +96,17 @@ pub struct LocalCluster {
     thread: Option<std::thread::JoinHandle<()>>,
     origin: Instant,
     calibration: Option<Calibration>,
+    limiter: Limiter,
 }
 
 impl LocalCluster {
     /// Starts the balancer and `min_replicas` replicas, and waits until one is ready;
-    /// `calibration` is how `options.work_factor` was found, for the record.
+    /// `calibration` is how `options.work_factor` was found, for the record; `limiter`, where
+    /// replica cgroups are made ([`Limiter::detect`]).
     pub fn start(
         options: LocalOptions,
         calibration: Option<Calibration>,
+        limiter: Limiter,
         quiet: bool,
     ) -> Result<Self, LocalError> {
         let exe = std::env::current_exe().map_err(LocalError::Exe)?;
@@ -106,6 +122,7 @@ impl LocalCluster {
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let origin = Instant::now();
         let mut control = Control {
+            limiter: limiter.clone(),
             exe,
             options: options.clone(),
             balancer,
@@ -132,6 +149,7 @@ impl LocalCluster {
             thread: Some(thread),
             origin,
             calibration,
+            limiter,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         while this.latest().deploy_ready.unwrap_or(0) == 0 {
@@ -181,6 +199,7 @@ impl LocalCluster {
         let mut record = record(&self.options);
         record.warnings = h.warnings.clone();
         record.calibration = self.calibration.clone();
+        record.cpu_limit = Some(self.cpu_limit());
         let mut recording = ClusterRecording::from_history(record, &h.changes, &h.events, t0, end);
         recording.pods = lives.iter().map(ReplicaLife::pod_row).collect();
         (recording, lives)
@@ -195,6 +214,18 @@ impl LocalCluster {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        self.limiter.remove();
+    }
+
+    /// How the replicas' CPU limit is held, in words (banner, `run.json`).
+    pub fn cpu_limit(&self) -> String {
+        match &self.limiter {
+            Limiter::Unavailable(_) => format!(
+                "{}; each bundled replica holds itself to it (a cooperative limiter in the process)",
+                self.limiter.describe()
+            ),
+            _ => self.limiter.describe(),
         }
     }
 }
@@ -221,6 +252,8 @@ impl LocalMonitor {
 
 struct Control {
     exe: std::path::PathBuf,
+    /// Where replica cgroups are made, or why they cannot be.
+    limiter: Limiter,
     options: LocalOptions,
     balancer: Balancer,
     replicas: Vec<Replica>,
@@ -305,10 +338,26 @@ impl Control {
         }
     }
 
-    /// Starts one replica process.
+    /// Starts one replica process: in a cgroup of its own that the kernel holds to the CPU
+    /// limit where one can be made, else holding itself to it.
     fn spawn(&mut self) -> std::io::Result<()> {
         let name = format!("{WORKLOAD}-local-{}", self.next_index);
         self.next_index += 1;
+        let cgroup = match self.limiter.create(&name, self.options.cpu_limit_m) {
+            Ok(c) => Some(c),
+            Err(e) if self.limiter.enforces() => {
+                self.warn(format!(
+                    "cannot create {name}'s cgroup ({e}); it holds itself to its limit"
+                ));
+                None
+            }
+            Err(_) => None,
+        };
+        let self_limit = if cgroup.is_some() {
+            1000
+        } else {
+            self.options.cpu_limit_m
+        };
         let mut command = Command::new(&self.exe);
         command
             .args([
@@ -316,7 +365,7 @@ impl Control {
                 "--served-by",
                 &name,
                 "--cpu-limit-m",
-                &self.options.cpu_limit_m.to_string(),
+                &self_limit.to_string(),
                 "--work-factor",
                 &self.options.work_factor.to_string(),
             ])
@@ -328,6 +377,13 @@ impl Control {
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn()?;
+        // The bundled replica starts no process of its own: moved in at once, its threads go
+        // with it (cgroup.procs moves a whole thread group).
+        if let Some(c) = &cgroup
+            && let Err(e) = c.add(child.id())
+        {
+            self.warn(format!("cannot move {name} into its cgroup: {e}"));
+        }
         let stdout = child.stdout.take().expect("stdout is piped");
         let (lines, output) = mpsc::channel();
         std::thread::spawn(move || {
@@ -360,6 +416,7 @@ impl Control {
             cpu_mark: None,
             output,
             served: None,
+            cgroup,
         });
         Ok(())
     }
@@ -392,7 +449,7 @@ impl Control {
                 {
                     let r = &mut self.replicas[i];
                     r.phase = Phase::Ready;
-                    r.cpu_mark = process_cpu(r.child.id()).map(|c| (Instant::now(), c));
+                    r.cpu_mark = r.cpu().map(|c| (Instant::now(), c));
                     self.balancer.add(&r.name, addr);
                     let (name, t) = (r.name.clone(), self.at());
                     self.life(&name, |l| l.ready_s = Some(t));
@@ -411,6 +468,9 @@ impl Control {
         }
         for (i, status, served) in gone.into_iter().rev() {
             let r = self.replicas.remove(i);
+            if let Some(c) = &r.cgroup {
+                c.remove();
+            }
             self.balancer.remove(&r.name);
             let expected = matches!(r.phase, Phase::Terminating { .. });
             let exit = exit_text(status, expected);
@@ -447,7 +507,7 @@ impl Control {
         for r in &mut self.replicas {
             match r.phase {
                 Phase::Ready => {
-                    let Some(cpu) = process_cpu(r.child.id()) else {
+                    let Some(cpu) = r.cpu() else {
                         continue;
                     };
                     if let Some((at, before)) = r.cpu_mark {

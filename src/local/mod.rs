@@ -5,6 +5,7 @@
 
 pub mod balancer;
 pub mod calibrate;
+pub mod cgroup;
 pub mod controller;
 pub mod hpa;
 mod process;

@@ -17,10 +17,13 @@ use std::time::Duration;
 /// Longest one probe request may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Calibrates `options.work_factor` to `goal` (and sets it), saying what it does and found.
+/// Calibrates `options.work_factor` to `goal` (and sets it), saying what it does and found;
+/// `kernel_limit`: the replicas will be held by cgroups (else by their own limiter, which the
+/// probes then run with, its cost included).
 pub(super) fn calibrate(
     options: &mut LocalOptions,
     goal: Saturation,
+    kernel_limit: bool,
     config: &RunConfig,
 ) -> Result<Calibration, RunError> {
     let quiet = config.quiet;
@@ -35,7 +38,8 @@ pub(super) fn calibrate(
     }
     let exe = std::env::current_exe().map_err(crate::local::LocalError::Exe)?;
     let mut send = sender(config).map_err(CalibrationError::Request)?;
-    let found = calibrate::calibrate(&exe, options, goal, &mut send)?;
+    let self_limit = (!kernel_limit).then_some(options.cpu_limit_m);
+    let found = calibrate::calibrate(&exe, options, goal, self_limit, &mut send)?;
     options.work_factor = found.work_factor;
     if !quiet {
         let probes: Vec<String> = found

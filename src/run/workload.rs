@@ -7,6 +7,7 @@ use super::progress;
 use crate::cluster::{ClusterRecording, ClusterWatch};
 use crate::config::{ClusterOptions, LocalOptions, RunConfig};
 use crate::local::LocalCluster;
+use crate::local::cgroup::Limiter;
 use crate::support::checks::{Finding, Status};
 use crate::timeline::{self, ReplicaLife, WorkloadSource};
 use std::time::{Duration, Instant};
@@ -91,11 +92,17 @@ pub(super) fn start_local(
     config: &RunConfig,
 ) -> Result<LocalCluster, RunError> {
     let quiet = config.quiet;
+    let limiter = Limiter::detect();
     let calibration = match options.saturate_at {
-        Some(goal) => Some(super::calibration::calibrate(&mut options, goal, config)?),
+        Some(goal) => Some(super::calibration::calibrate(
+            &mut options,
+            goal,
+            limiter.enforces(),
+            config,
+        )?),
         None => None,
     };
-    let local = LocalCluster::start(options.clone(), calibration, quiet)?;
+    let local = LocalCluster::start(options.clone(), calibration, limiter, quiet)?;
     if !quiet {
         let o = &options;
         let scaling = if o.autoscale {
@@ -116,6 +123,7 @@ pub(super) fn start_local(
             o.cpu_limit_m,
             local.base()
         );
+        eprintln!("scaleproof: LOCAL CPU limit {}", local.cpu_limit());
     }
     Ok(local)
 }

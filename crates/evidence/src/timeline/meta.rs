@@ -89,6 +89,10 @@ pub struct ClusterRecord {
     /// the load; null when it was fixed (a scenario's `work_factor`) or for a cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
+    /// Local replicas only: how their CPU limit was held — `enforced by the kernel: cgroup …`
+    /// or `not enforced by the kernel: WHY; …`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit: Option<String>,
 }
 
 /// The bundled replica's work per request, calibrated before the load so that one replica
