@@ -63,7 +63,7 @@ def main():
         lines.append(f"| {i} | {r['verdict']} | {f(r['peak_ok_rps'], 0)} | {f(r['p95_ms'], 2)} | "
                      f"{r['errors']} | {r['dropped']} | {r['requests']:,} | {r['served_by_replicas']:,} | "
                      f"{f(r['gen_cpu_max_pct'], 0)} | {r['most_ready']} | {scale_in} |")
-    lines += ["", "Each replica's highest CPU over one autoscaler sync (5 s) against its limit:", "",
+    lines += ["", "Each replica's highest CPU over one autoscaler sync period against its limit:", "",
               "| round | replica | ready at s | highest CPU m | of the 400m limit |",
               "| ---: | --- | ---: | ---: | ---: |"]
     for i, r in enumerate(rounds, 1):

@@ -276,6 +276,40 @@ pub struct LocalOptions {
     /// Calibrate the work factor before the load so that one replica at its CPU limit serves
     /// this share (0–1] of `peak_rps`; `None`: `work_factor` as given.
     pub saturate_at: Option<Saturation>,
+    /// The user's own service as the replicas; `None`: the bundled target-service.
+    pub command: Option<ReplicaCommand>,
+}
+
+/// A replica started from the user's own command (`--replica-cmd`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaCommand {
+    /// Run by `sh -c`, `{port}` replaced by the replica's port on 127.0.0.1.
+    pub command: String,
+    /// Where it runs (a scenario's folder; `None`: the current one).
+    pub dir: Option<std::path::PathBuf>,
+    /// Added to the inherited environment (besides `PORT` and `POD_NAME`).
+    pub env: Vec<(String, String)>,
+    /// `GET` this path answers 2xx or 3xx once the replica is ready (a readinessProbe).
+    pub ready_path: String,
+    /// How often the probe runs, and how long one may take.
+    pub probe_period: Duration,
+    pub probe_timeout: Duration,
+    /// Longest from spawn to the first ready probe before the replica is given up.
+    pub start_timeout: Duration,
+    /// SIGTERM to SIGKILL, for a replica that does not exit by itself.
+    pub grace_period: Duration,
+}
+
+impl ReplicaCommand {
+    /// The command for a replica on `port`.
+    pub fn for_port(&self, port: u16) -> String {
+        self.command.replace("{port}", &port.to_string())
+    }
+
+    /// Checks the `{port}` template (see [`crate::scenario::check_port_template`]).
+    pub fn check_template(command: &str) -> Result<(), String> {
+        crate::scenario::check_port_template(command)
+    }
 }
 
 /// What the local replicas' calibration aims at.
@@ -309,4 +343,10 @@ pub mod defaults {
     pub const STARTUP_DELAY: Duration = Duration::from_secs(2);
     /// Extra forest evaluations per request in a local replica (≈ 0.5 ms of CPU, release).
     pub const WORK_FACTOR: u32 = 300;
+    /// A replica command's readiness probe: path, period, timeout; start-up and grace limits.
+    pub const READY_PATH: &str = "/";
+    pub const PROBE_PERIOD: Duration = Duration::from_millis(500);
+    pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+    pub const REPLICA_START_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const GRACE_PERIOD: Duration = Duration::from_secs(30);
 }

@@ -415,3 +415,160 @@ fn a_replica_cgroup_holds_its_quota_counts_its_usage_and_is_removed() {
     assert!(limiter.describe().contains(why.as_str()));
     eprintln!("no cgroup on this machine, checked the reason only: {why}");
 }
+
+/// The standard-library Python app of `tests/apps/cpu_app.py` as local replicas.
+const PY_STORY: &str = r#"
+name = "python-app"
+[load]
+rate = "150:2s,150:8s,20:1s,20:8s"
+max_users = 64
+[[request]]
+name = "predict"
+method = "POST"
+path = "/predict"
+corpus = "corpora/diabetes-instances.jsonl"
+[local]
+replicas = "1..3"
+cpu_request = "100m"
+cpu_limit = "200m"
+hpa_target = "60%"
+sync_period = "2s"
+[local.behavior.scaleDown]
+stabilizationWindowSeconds = 2
+"#;
+
+fn app() -> String {
+    format!(
+        "python3 {}/tests/apps/cpu_app.py {{port}}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn a_python_app_as_replicas_scales_out_under_its_cpu_limit_and_logs_to_the_run_directory() {
+    let _one = crate::common::one_local_run_at_a_time();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = scenario(tmp.path(), PY_STORY);
+    let out = tmp.path().join("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(&path)
+        .args(["--replica-cmd", &app(), "--ready-path", "/health"])
+        .args([
+            "--replica-env",
+            "WORK_MS=3",
+            "--recycle-connections",
+            "2s",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let dir = crate::common::only_run_dir(&out);
+    let run = RunDir::open(&dir);
+    let meta: RunMeta = run.read_meta().expect("run.json");
+    let rows: Vec<TimelineRow> = run.read(&timeline::TIMELINE).expect("timeline");
+    let cluster = meta.cluster.as_ref().expect("local record");
+    // The command is recorded, and how its CPU limit was held.
+    assert_eq!(
+        cluster.containers[0].image,
+        format!("your command (local processes): {}", app())
+    );
+    let held = cluster.cpu_limit.as_deref().expect("cpu_limit");
+    if std::env::var_os("SCALEPROOF_REQUIRE_CGROUP").is_some() {
+        assert!(held.starts_with("enforced by the kernel"), "{held}");
+    }
+    // 150 rps at ~3 ms each needs ~450m: one replica at 200m cannot, so it scales out.
+    assert_eq!(cluster.at_start.deploy_ready, Some(1));
+    let most = rows.iter().filter_map(|r| r.deploy_ready).max();
+    assert!(most >= Some(2), "scaled out: {most:?}\n{err}");
+    assert_eq!(meta.totals.errors, 0, "{err}");
+    assert_eq!(
+        meta.totals.requests + meta.totals.dropped + meta.totals.cancelled,
+        1_595
+    );
+    // Each replica answered as itself (POD_NAME), and wrote its log into the run directory.
+    let endpoints: Vec<EndpointRow> = run.read(&timeline::ENDPOINTS).expect("endpoints");
+    let lives = meta.local_replicas.clone().expect("lives");
+    for life in lives.iter().filter(|l| l.ready_s.is_some()) {
+        let log = dir.join("replicas").join(format!("{}.log", life.name));
+        let text = std::fs::read_to_string(&log).expect("replica log");
+        assert!(
+            text.contains(&format!("{} listening on 127.0.0.1:", life.name)),
+            "{text}"
+        );
+        assert!(
+            endpoints.iter().any(|e| e.endpoint == life.name),
+            "{endpoints:?}"
+        );
+        // Its CPU, read from its cgroup (or process group), never above the limit by more
+        // than one sync period's rounding.
+        assert!(life.cpu_max_m.is_some_and(|m| m <= 220.0), "{life:?}");
+    }
+    // Scaled in when the load fell: the app exits at once on SIGTERM (it ignores draining),
+    // and no request failed, because it was signalled only once its connections had closed.
+    let stopped: Vec<_> = lives.iter().filter(|l| l.stopping_s.is_some()).collect();
+    assert!(!stopped.is_empty(), "no scale-in: {lives:?}\n{err}");
+    assert!(
+        stopped.iter().all(|l| l.exit == "killed (signal 15)"),
+        "{lives:?}"
+    );
+    // Its output went to the log, never to the terminal.
+    assert!(!err.contains("listening on 127.0.0.1"), "{err}");
+}
+
+#[test]
+fn a_replica_command_that_exits_at_once_is_named_with_its_probe() {
+    let _one = crate::common::one_local_run_at_a_time();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = scenario(tmp.path(), PY_STORY);
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(&path)
+        .args([
+            "--replica-cmd",
+            "echo starting {port}; exit 7",
+            "--ready-path",
+            "/health",
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("runs"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("no local replica became ready: replica target-service-local-1 exited before it was ready (exit status: 7): `echo starting "),
+        "{err}"
+    );
+    assert!(
+        err.contains("exit 7` (readiness: GET http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains("/health, last: "), "{err}");
+}
+
+#[test]
+fn a_bad_port_template_is_refused_before_anything_starts() {
+    for (cmd, says) in [
+        ("python3 app.py {prot}", "unknown placeholder {prot}"),
+        ("python3 app.py {PORT}", "unknown placeholder {PORT}"),
+        ("python3 app.py --port {port", "unclosed {port"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+            .args(["--replica-cmd", cmd, "--out", "/nonexistent/never-written"])
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains("--replica-cmd") && err.contains(says),
+            "{cmd}: {err}"
+        );
+    }
+    // ${VAR} and brace expansions are the shell's, left alone.
+    let cfg = scaleproof::config::ReplicaCommand::check_template("cd ${HOME} && run {a,b} {port}");
+    assert_eq!(cfg, Ok(()));
+}

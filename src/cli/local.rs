@@ -2,7 +2,7 @@
 //! merge with the scenario's `[local]` into [`LocalOptions`].
 
 use super::resolve::{ConfigError, flag};
-use crate::config::{HpaSpec, LocalOptions, Saturation, defaults};
+use crate::config::{HpaSpec, LocalOptions, ReplicaCommand, Saturation, defaults};
 use crate::scenario::LocalSpec;
 use crate::spec::values;
 use clap::Args;
@@ -34,6 +34,37 @@ pub struct LocalArgs {
     /// [default: calibrated in the built-in scenario, else 300].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub work_factor: Option<u32>,
+    /// Run your own service as the replicas: a shell command in which {port} (and $PORT in its
+    /// environment) is the replica's port on 127.0.0.1; POD_NAME names the replica, e.g.
+    /// 'gunicorn -w 1 -b 127.0.0.1:{port} app:app'. Its output goes to replicas/NAME.log in the
+    /// run directory [default: the bundled target-service]
+    #[arg(long, value_name = "CMD")]
+    pub replica_cmd: Option<String>,
+    /// Add K=V to every replica command's environment (repeatable)
+    #[arg(long, value_name = "K=V", value_parser = key_value)]
+    pub replica_env: Vec<(String, String)>,
+    /// Readiness probe of a replica command: GET this path answers 2xx or 3xx once the
+    /// replica may take traffic [default: /]
+    #[arg(long, value_name = "PATH")]
+    pub ready_path: Option<String>,
+    /// How long a replica command may take from its start to its first ready probe before it
+    /// is given up [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = values::duration)]
+    pub replica_start_timeout: Option<std::time::Duration>,
+    /// From SIGTERM to SIGKILL when a replica command is stopped (terminationGracePeriodSeconds)
+    /// [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = values::duration_or_zero)]
+    pub grace_period: Option<std::time::Duration>,
+}
+
+/// `K=V` for `--replica-env`.
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+            Ok((k.to_owned(), v.to_owned()))
+        }
+        _ => Err(format!("{text:?} is not K=V")),
+    }
 }
 
 impl LocalArgs {
@@ -62,6 +93,7 @@ impl LocalArgs {
                 format!("{cpu_request_m}m is above the CPU limit ({cpu_limit_m}m)"),
             ));
         }
+        let command = self.command(spec)?;
         Ok(LocalOptions {
             hpa: HpaSpec {
                 min_replicas: min,
@@ -81,11 +113,62 @@ impl LocalArgs {
                 .work_factor
                 .or(spec.work_factor)
                 .unwrap_or(defaults::WORK_FACTOR),
-            // A fixed work factor (flag or scenario) is not calibrated.
-            saturate_at: match (self.work_factor, spec.saturate_at, peak_rps) {
-                (None, Some(share), Some(peak_rps)) => Some(Saturation { share, peak_rps }),
+            // A fixed work factor (flag or scenario) is not calibrated, nor is a service of
+            // the user's own.
+            saturate_at: match (self.work_factor, spec.saturate_at, peak_rps, &command) {
+                (None, Some(share), Some(peak_rps), None) => Some(Saturation { share, peak_rps }),
                 _ => None,
             },
+            command,
         })
+    }
+
+    /// The replica command, from the flag or the scenario's `[local] command`.
+    fn command(&self, spec: &LocalSpec) -> Result<Option<ReplicaCommand>, ConfigError> {
+        let (command, dir) = match (&self.replica_cmd, &spec.command) {
+            (Some(c), _) => (c.clone(), None),
+            (None, Some(c)) => (c.clone(), spec.dir.clone()),
+            (None, None) => {
+                let given = [
+                    (!self.replica_env.is_empty(), "--replica-env"),
+                    (self.ready_path.is_some(), "--ready-path"),
+                    (
+                        self.replica_start_timeout.is_some(),
+                        "--replica-start-timeout",
+                    ),
+                    (self.grace_period.is_some(), "--grace-period"),
+                ];
+                if let Some((_, name)) = given.iter().find(|(set, _)| *set) {
+                    return Err(flag(name, "applies to --replica-cmd replicas only"));
+                }
+                return Ok(None);
+            }
+        };
+        ReplicaCommand::check_template(&command).map_err(|e| flag("--replica-cmd", e))?;
+        let ready_path = self
+            .ready_path
+            .clone()
+            .or_else(|| spec.ready_path.clone())
+            .unwrap_or_else(|| defaults::READY_PATH.to_owned());
+        if !ready_path.starts_with('/') {
+            return Err(flag(
+                "--ready-path",
+                format!("{ready_path:?} must start with '/'"),
+            ));
+        }
+        let mut env = spec.env.clone();
+        env.extend(self.replica_env.iter().cloned());
+        Ok(Some(ReplicaCommand {
+            command,
+            dir,
+            env,
+            ready_path,
+            probe_period: defaults::PROBE_PERIOD,
+            probe_timeout: defaults::PROBE_TIMEOUT,
+            start_timeout: self
+                .replica_start_timeout
+                .unwrap_or(defaults::REPLICA_START_TIMEOUT),
+            grace_period: self.grace_period.unwrap_or(defaults::GRACE_PERIOD),
+        }))
     }
 }

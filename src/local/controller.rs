@@ -6,25 +6,21 @@
 //! labelled `local`.
 
 use super::balancer::Balancer;
-use super::cgroup::{Limiter, ReplicaCgroup};
+use super::cgroup::Limiter;
 use super::hpa::{Autoscaler, Observation};
-use super::process::{exit_text, ready, terminate};
+use super::process::exit_text;
 pub use super::record::WORKLOAD;
 use super::record::record;
-use super::replica::{LISTENING, SERVED, process_cpu};
+use super::spawn::{Phase, Replica};
 use crate::cluster::ClusterRecording;
 use crate::config::LocalOptions;
 use crate::timeline::{Calibration, ClusterSample, EventRow, ReplicaLife};
-use std::io::BufRead;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the controller looks at its replicas.
 const TICK: Duration = Duration::from_millis(100);
-/// Longest a replica may take to print its address.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest a removed replica waits for its connections to close before SIGTERM (a pod's
 /// `terminationGracePeriodSeconds`).
 const TERMINATION_GRACE: Duration = Duration::from_secs(30);
@@ -36,46 +32,8 @@ pub enum LocalError {
     Exe(#[source] std::io::Error),
     #[error("cannot start the local replicas")]
     Start(#[source] std::io::Error),
-    #[error("no local replica became ready within {0:?}")]
-    NotReady(Duration),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Process started, not ready yet.
-    Starting,
-    Ready,
-    /// Out of the balancer, draining; SIGTERM sent once its connections closed.
-    Terminating {
-        since: Instant,
-        signalled: bool,
-    },
-}
-
-#[derive(Debug)]
-struct Replica {
-    name: String,
-    child: Child,
-    addr: Option<SocketAddr>,
-    started: Instant,
-    phase: Phase,
-    /// CPU used by the last sync, and when.
-    cpu_mark: Option<(Instant, Duration)>,
-    /// Lines the replica prints: its address, and its own count when it exits.
-    output: mpsc::Receiver<String>,
-    served: Option<u64>,
-    /// Its cgroup, when the kernel holds it to the limit.
-    cgroup: Option<ReplicaCgroup>,
-}
-
-impl Replica {
-    /// CPU it has used: its cgroup's usage counter, else its process's threads.
-    fn cpu(&self) -> Option<Duration> {
-        match &self.cgroup {
-            Some(c) => c.usage(),
-            None => process_cpu(self.child.id()),
-        }
-    }
+    #[error("no local replica became ready: {0}")]
+    NotReady(String),
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +55,7 @@ pub struct LocalCluster {
     origin: Instant,
     calibration: Option<Calibration>,
     limiter: Limiter,
+    logs: Arc<tempfile::TempDir>,
 }
 
 impl LocalCluster {
@@ -121,8 +80,12 @@ impl LocalCluster {
             .map_err(LocalError::Start)?;
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let origin = Instant::now();
+        let logs = Arc::new(tempfile::tempdir().map_err(LocalError::Start)?);
         let mut control = Control {
             limiter: limiter.clone(),
+            logs: logs.clone(),
+            restarts: 0,
+            backoff_until: None,
             exe,
             options: options.clone(),
             balancer,
@@ -150,15 +113,37 @@ impl LocalCluster {
             origin,
             calibration,
             limiter,
+            logs,
         };
-        let deadline = Instant::now() + START_TIMEOUT;
+        // The first replica's start-up, or the first sign it will not come: a warning (it
+        // exited, or did not become ready in time) ends the wait with that warning.
+        let limit = this
+            .options
+            .command
+            .as_ref()
+            .map_or(Duration::from_secs(20), |c| c.start_timeout)
+            + Duration::from_secs(1);
+        let deadline = Instant::now() + limit;
         while this.latest().deploy_ready.unwrap_or(0) == 0 {
+            let warned = crate::support::lock::lock(&this.history)
+                .warnings
+                .first()
+                .cloned();
+            if let Some(why) = warned {
+                return Err(LocalError::NotReady(why));
+            }
             if Instant::now() >= deadline {
-                return Err(LocalError::NotReady(START_TIMEOUT));
+                return Err(LocalError::NotReady(format!("none within {limit:?}")));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(this)
+    }
+
+    /// The folder replica commands' logs are written to (`NAME.log`); it goes when the last
+    /// holder drops it.
+    pub fn logs(&self) -> Arc<tempfile::TempDir> {
+        self.logs.clone()
     }
 
     /// The balancer's address.
@@ -254,6 +239,11 @@ struct Control {
     exe: std::path::PathBuf,
     /// Where replica cgroups are made, or why they cannot be.
     limiter: Limiter,
+    /// Where replica commands' output goes (copied into the run directory's `replicas/`).
+    logs: Arc<tempfile::TempDir>,
+    /// Unexpected exits so far, and no replica is started before this after one.
+    restarts: u32,
+    backoff_until: Option<Instant>,
     options: LocalOptions,
     balancer: Balancer,
     replicas: Vec<Replica>,
@@ -338,62 +328,26 @@ impl Control {
         }
     }
 
-    /// Starts one replica process: in a cgroup of its own that the kernel holds to the CPU
-    /// limit where one can be made, else holding itself to it.
+    /// Starts one replica process (see [`Replica::start`]), after a back-off when the last
+    /// one ended unexpectedly (as a kubelet backs off a crashing container).
     fn spawn(&mut self) -> std::io::Result<()> {
+        if self.backoff_until.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
         let name = format!("{WORKLOAD}-local-{}", self.next_index);
         self.next_index += 1;
-        let cgroup = match self.limiter.create(&name, self.options.cpu_limit_m) {
-            Ok(c) => Some(c),
-            Err(e) if self.limiter.enforces() => {
-                self.warn(format!(
-                    "cannot create {name}'s cgroup ({e}); it holds itself to its limit"
-                ));
-                None
-            }
-            Err(_) => None,
-        };
-        let self_limit = if cgroup.is_some() {
-            1000
-        } else {
-            self.options.cpu_limit_m
-        };
-        let mut command = Command::new(&self.exe);
-        command
-            .args([
-                "replica",
-                "--served-by",
-                &name,
-                "--cpu-limit-m",
-                &self_limit.to_string(),
-                "--work-factor",
-                &self.options.work_factor.to_string(),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        // A process group of its own: Ctrl-C in the terminal stops the run, which then drains
-        // its replicas, instead of killing them under the last requests.
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command.spawn()?;
-        // The bundled replica starts no process of its own: moved in at once, its threads go
-        // with it (cgroup.procs moves a whole thread group).
-        if let Some(c) = &cgroup
-            && let Err(e) = c.add(child.id())
-        {
-            self.warn(format!("cannot move {name} into its cgroup: {e}"));
+        let mut warnings = Vec::new();
+        let replica = Replica::start(
+            &self.exe,
+            &self.options,
+            &name,
+            &self.limiter,
+            self.logs.path(),
+            &mut |w| warnings.push(w),
+        )?;
+        for w in warnings {
+            self.warn(w);
         }
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (lines, output) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
         crate::support::lock::lock(&self.history)
             .lives
             .push(ReplicaLife {
@@ -405,19 +359,9 @@ impl Control {
             &format!("ReplicaSet/{WORKLOAD}-local"),
             "SuccessfulCreate",
             "Normal",
-            format!("Created pod: {name} (local process {})", child.id()),
+            format!("Created pod: {name} (local process {})", replica.child.id()),
         );
-        self.replicas.push(Replica {
-            name,
-            child,
-            addr: None,
-            started: Instant::now(),
-            phase: Phase::Starting,
-            cpu_mark: None,
-            output,
-            served: None,
-            cgroup,
-        });
+        self.replicas.push(replica);
         Ok(())
     }
 
@@ -427,25 +371,31 @@ impl Control {
         let mut gone = Vec::new();
         for i in 0..self.replicas.len() {
             let r = &mut self.replicas[i];
-            read_output(r);
+            r.read_output();
             if let Ok(Some(status)) = r.child.try_wait() {
                 // Read what it printed last (its count) before it is forgotten: the pipe
                 // closes once the reader has passed everything on.
                 let deadline = Instant::now() + Duration::from_millis(500);
-                while !read_output(r) && Instant::now() < deadline {
+                while r.command.is_none() && !r.read_output() && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 gone.push((i, status, r.served));
                 continue;
             }
             if r.phase == Phase::Starting {
-                if r.addr.is_none() && now.duration_since(r.started) > START_TIMEOUT {
-                    let _ = r.child.kill();
+                if now.duration_since(r.started) > r.start_timeout() {
+                    let why = format!(
+                        "replica {} did not become ready within {:?}: {}",
+                        r.name,
+                        r.start_timeout(),
+                        r.describe()
+                    );
+                    r.kill();
+                    self.warn(why);
                     continue;
                 }
                 if let Some(addr) = r.addr
-                    && now.duration_since(r.started) >= self.options.startup_delay
-                    && ready(addr).await
+                    && r.ready_now(addr, self.options.startup_delay, now).await
                 {
                     let r = &mut self.replicas[i];
                     r.phase = Phase::Ready;
@@ -459,11 +409,14 @@ impl Control {
                 && (self.balancer.open_connections(&r.name) == 0
                     || now.duration_since(since) >= TERMINATION_GRACE)
             {
-                terminate(&r.child);
+                r.terminate();
                 r.phase = Phase::Terminating {
                     since,
                     signalled: true,
                 };
+            } else if r.overdue(now) {
+                // Past its grace period after SIGTERM: SIGKILL, as the kubelet does.
+                r.kill();
             }
         }
         for (i, status, served) in gone.into_iter().rev() {
@@ -483,6 +436,20 @@ impl Control {
                 }
             });
             if !expected {
+                // Replaced after 1 s, 2 s, 4 s … at most 16 s (a kubelet's CrashLoopBackOff,
+                // scaled down to the length of a run).
+                let wait = Duration::from_secs(1 << self.restarts.min(4));
+                self.restarts += 1;
+                self.backoff_until = Some(Instant::now() + wait);
+                let never_ready = !matches!(r.phase, Phase::Ready);
+                if never_ready && r.command.is_some() {
+                    self.warn(format!(
+                        "replica {} exited before it was ready ({exit}): {}; its output is in replicas/{}.log",
+                        r.name,
+                        r.describe(),
+                        r.name
+                    ));
+                }
                 self.event(
                     &format!("Pod/{}", r.name),
                     "BackOff",
@@ -654,7 +621,7 @@ impl Control {
                     ..
                 }
             ) {
-                terminate(&r.child);
+                r.terminate();
                 r.phase = Phase::Terminating {
                     since: Instant::now(),
                     signalled: true,
@@ -667,25 +634,11 @@ impl Control {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         for r in &mut self.replicas {
-            let _ = r.child.kill();
+            r.kill();
             let _ = r.child.wait();
-        }
-    }
-}
-
-/// Takes the replica's new output lines; true once its stdout has closed.
-fn read_output(r: &mut Replica) -> bool {
-    loop {
-        match r.output.try_recv() {
-            Ok(line) => {
-                if let Some(addr) = line.strip_prefix(LISTENING) {
-                    r.addr = addr.trim().parse().ok();
-                } else if let Some(n) = line.strip_prefix(SERVED) {
-                    r.served = n.trim().parse().ok();
-                }
+            if let Some(c) = &r.cgroup {
+                c.remove();
             }
-            Err(mpsc::TryRecvError::Empty) => return false,
-            Err(mpsc::TryRecvError::Disconnected) => return true,
         }
     }
 }

@@ -11,5 +11,6 @@ pub mod hpa;
 mod process;
 mod record;
 pub mod replica;
+mod spawn;
 
 pub use controller::{LocalCluster, LocalError};

@@ -22,10 +22,13 @@ pub(super) fn record(o: &LocalOptions) -> ClusterRecord {
         selector: None,
         containers: vec![ContainerRecord {
             name: WORKLOAD.to_owned(),
-            image: format!(
-                "scaleproof replica (local process, work factor {})",
-                o.work_factor
-            ),
+            image: match &o.command {
+                Some(c) => format!("your command (local processes): {}", c.command),
+                None => format!(
+                    "scaleproof replica (local process, work factor {})",
+                    o.work_factor
+                ),
+            },
             requests: cpu(o.cpu_request_m),
             limits: cpu(o.cpu_limit_m),
         }],

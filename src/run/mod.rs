@@ -115,6 +115,7 @@ async fn run_async(
     )
     .await?;
     // Stop the watch first: it must not outlive the run by more than a second.
+    let logs = workload.logs();
     let (mut cluster, local_replicas) = workload.finish(handle.recorder.t0(), driven.ended);
     let end = driven.result?;
     let mut recording = gather(
@@ -146,6 +147,13 @@ async fn run_async(
     meta.preflight = preflight;
     meta.warnings = warnings(config, &recording, cluster.as_ref(), &pods);
     let dir = write_run_dir(config, &meta, &recording, cluster.as_ref(), &pods)?;
+    if let Some(logs) = logs
+        && let Err(e) = workload::copy_logs(logs.path(), &dir)
+    {
+        eprintln!(
+            "scaleproof: warning: cannot copy the replicas' logs into the run directory: {e}"
+        );
+    }
     Ok(RunOutcome {
         dir,
         end,

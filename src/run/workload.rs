@@ -68,6 +68,14 @@ impl Workload {
         )
     }
 
+    /// The folder local replica commands write their logs to.
+    pub(super) fn logs(&self) -> Option<std::sync::Arc<tempfile::TempDir>> {
+        match self {
+            Workload::Local(l) => Some(l.logs()),
+            _ => None,
+        }
+    }
+
     /// Stops watching (or drains the local replicas) and places the history on the run clock.
     pub(super) fn finish(
         self,
@@ -214,4 +222,26 @@ pub(crate) fn start_cluster(config: &RunConfig) -> (Option<ClusterWatch>, Vec<St
         );
     }
     (Some(watch), checks)
+}
+
+/// Copies the replica commands' logs into the run directory's `replicas/` (none for the
+/// bundled target-service, which writes no log).
+pub(super) fn copy_logs(logs: &std::path::Path, dir: &std::path::Path) -> std::io::Result<()> {
+    let mut files: Vec<_> = std::fs::read_dir(logs)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    if files.is_empty() {
+        return Ok(());
+    }
+    files.sort();
+    let to = dir.join("replicas");
+    std::fs::create_dir_all(&to)?;
+    for f in files {
+        if let Some(name) = f.file_name() {
+            std::fs::copy(&f, to.join(name))?;
+        }
+    }
+    Ok(())
 }

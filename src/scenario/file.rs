@@ -41,6 +41,10 @@ impl Scenario {
         {
             *file = dir.join(&*file);
         }
+        // A replica command runs in the scenario's folder, as its corpus paths are read there.
+        if scenario.local.command.is_some() {
+            scenario.local.dir = Some(dir);
+        }
         Ok(scenario)
     }
 

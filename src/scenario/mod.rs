@@ -16,4 +16,6 @@ pub use doc::ScenarioError;
 pub use file::{BUILTIN_CORPUS, BUILTIN_PREDICT};
 pub use rate::{RatePlan, Stage, StageError};
 pub use request::{BodySpec, RequestSpec};
-pub use spec::{ClusterSpec, LiveSpec, LoadSpec, LocalSpec, Scenario, TlsSpec};
+pub use spec::{
+    ClusterSpec, LiveSpec, LoadSpec, LocalSpec, Scenario, TlsSpec, check_port_template,
+};

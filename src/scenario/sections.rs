@@ -47,6 +47,10 @@ pub(super) struct LocalSection {
     pub(super) autoscale: Option<bool>,
     pub(super) work_factor: Option<Spanned<i64>>,
     pub(super) saturate_at: Option<Spanned<String>>,
+    pub(super) command: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) env: std::collections::BTreeMap<String, String>,
+    pub(super) ready_path: Option<Spanned<String>>,
     pub(super) sync_period: Option<Spanned<String>>,
     pub(super) startup_delay: Option<Spanned<String>>,
     pub(super) behavior: Option<BehaviorSection>,
@@ -152,6 +156,18 @@ pub(super) fn local_section(doc: &Doc<'_>, s: &LocalSection) -> Result<LocalSpec
                 .filter(|pct| *pct <= 100.0)
                 .map(|pct| pct / 100.0)
                 .ok_or_else(|| format!("{v:?} is not a share of the peak from 1% to 100%"))
+        })?,
+        command: checked(doc, &s.command, "local.command", |c| {
+            super::spec::check_port_template(c).map(|()| c.clone())
+        })?,
+        dir: None,
+        env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        ready_path: checked(doc, &s.ready_path, "local.ready_path", |p| {
+            if p.starts_with('/') {
+                Ok(p.clone())
+            } else {
+                Err(format!("{p:?} must start with '/'"))
+            }
         })?,
         sync_period: checked(doc, &s.sync_period, "local.sync_period", |v| {
             values::duration(v)

@@ -64,6 +64,14 @@ pub struct LocalSpec {
     /// One replica at its CPU limit serves this share of the rate plan's peak (0–1]: the
     /// work per request is calibrated to it on this machine before the load.
     pub saturate_at: Option<f64>,
+    /// The user's own service as the replicas (`sh -c`, `{port}` replaced), run in `dir`.
+    pub command: Option<String>,
+    /// The scenario file's folder, where `command` runs.
+    pub dir: Option<std::path::PathBuf>,
+    /// Added to the command's environment.
+    pub env: Vec<(String, String)>,
+    /// Its readiness probe's path.
+    pub ready_path: Option<String>,
     pub sync_period: Option<Duration>,
     pub startup_delay: Option<Duration>,
     /// `behavior` as an `autoscaling/v2` HPA takes it, unset fields at Kubernetes' defaults.
@@ -84,4 +92,35 @@ pub struct Scenario {
     pub tls: TlsSpec,
     pub local: LocalSpec,
     pub live: LiveSpec,
+}
+
+/// Checks a replica command's `{port}` template: every `{word}` not written `${word}` must be `{port}`
+/// (shell brace expansions like `{a,b}` are left alone).
+pub fn check_port_template(command: &str) -> Result<(), String> {
+    let bytes = command.as_bytes();
+    let mut i = 0;
+    while let Some(open) = command[i..].find('{').map(|k| k + i) {
+        let close = command[open..].find('}').map(|k| k + open);
+        let dollar = open > 0 && bytes[open - 1] == b'$';
+        if let Some(close) = close {
+            let word = &command[open + 1..close];
+            let is_word =
+                !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !dollar && is_word && word != "port" {
+                return Err(format!(
+                    "unknown placeholder {{{word}}} in {command:?}: only {{port}} is replaced (the replica's port; PORT in its environment too)"
+                ));
+            }
+            i = close + 1;
+        } else {
+            if command[open..].starts_with("{port") {
+                return Err(format!("unclosed {{port in {command:?}: write {{port}}"));
+            }
+            break;
+        }
+    }
+    if command.trim().is_empty() {
+        return Err("the replica command is empty".to_owned());
+    }
+    Ok(())
 }
