@@ -572,3 +572,71 @@ fn a_bad_port_template_is_refused_before_anything_starts() {
     let cfg = scaleproof::config::ReplicaCommand::check_template("cd ${HOME} && run {a,b} {port}");
     assert_eq!(cfg, Ok(()));
 }
+
+#[test]
+fn a_crashing_replica_command_is_replaced_after_a_back_off_and_the_service_serves_again() {
+    let _one = crate::common::one_local_run_at_a_time();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = scenario(
+        tmp.path(),
+        &PY_STORY.replace(
+            "rate = \"150:2s,150:8s,20:1s,20:8s\"",
+            "rate = \"40:0s,40:8s\"",
+        ),
+    );
+    let out = tmp.path().join("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(&path)
+        .args([
+            "--replica-cmd",
+            &app(),
+            "--ready-path",
+            "/health",
+            "--replicas",
+            "1",
+        ])
+        .args(["--replica-env", "CRASH_AFTER=120", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let dir = crate::common::only_run_dir(&out);
+    let run = RunDir::open(&dir);
+    let meta: RunMeta = run.read_meta().expect("run.json");
+    let lives = meta.local_replicas.clone().expect("lives");
+    // The first replica served its 120 and exited with status 3; a replacement started.
+    assert_eq!(lives[0].exit, "exit status: 3", "{lives:?}");
+    assert_eq!(lives[0].stopping_s, None, "it was not stopped: it crashed");
+    assert!(lives.len() >= 2, "replaced: {lives:?}");
+    // …after the back-off (1 s), not at once.
+    let crashed = lives[0].exited_s.expect("exit time");
+    assert!(lives[1].started_s - crashed >= 0.9, "{lives:?}");
+    assert!(
+        err.contains("replica target-service-local-1 ended unexpectedly: exit status: 3"),
+        "{err}"
+    );
+    let events: Vec<EventRow> = run.read(&timeline::EVENTS).expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "BackOff" && e.object == "Pod/target-service-local-1")
+    );
+    // The replacement served: requests succeeded after the crash.
+    let rows: Vec<TimelineRow> = run.read(&timeline::TIMELINE).expect("timeline");
+    let served_after = rows
+        .iter()
+        .filter(|r| r.t_s as f64 > crashed + 2.0)
+        .map(|r| r.ok)
+        .sum::<u64>();
+    assert!(served_after > 0, "{rows:?}");
+    let endpoints: Vec<EndpointRow> = run.read(&timeline::ENDPOINTS).expect("endpoints");
+    assert!(
+        endpoints
+            .iter()
+            .any(|e| e.endpoint == lives[1].name && e.requests > 0)
+    );
+    // What failed while no replica was ready is counted, never lost.
+    let t = &meta.totals;
+    assert_eq!(t.requests + t.dropped + t.cancelled, 320, "{t:?}");
+}

@@ -50,8 +50,12 @@ enum Usage {
 
 impl Limiter {
     /// Finds a cgroup hierarchy this process may create CPU-limited cgroups in, and makes the
-    /// folder this run's replicas go under (`scaleproof-PID`).
+    /// folder this run's replicas go under (`scaleproof-PID`). `SCALEPROOF_CGROUP=off` in the
+    /// environment turns cgroups off (to compare, or where they misbehave).
     pub fn detect() -> Self {
+        if std::env::var("SCALEPROOF_CGROUP").is_ok_and(|v| v == "off") {
+            return Self::Unavailable("turned off (SCALEPROOF_CGROUP=off)".to_owned());
+        }
         let mountinfo = match std::fs::read_to_string("/proc/self/mountinfo") {
             Ok(text) => text,
             Err(e) => {
