@@ -21,9 +21,9 @@ SECONDS = 20
 SETTLE_S = 4
 
 APPS = [
-    ("stdlib cpu_app.py", f"python3 {ROOT}/tests/apps/cpu_app.py {{port}}", 600, None),
+    ("stdlib cpu_app.py", f"python3 {ROOT}/tests/apps/cpu_app.py {{port}}", 300, None),
     ("gunicorn -w 1 Flask + scikit-learn",
-     "gunicorn --workers 1 --bind 127.0.0.1:{port} app:app", 300, ROOT / "bench" / "flask_service"),
+     "gunicorn --workers 1 --bind 127.0.0.1:{port} app:app", 150, ROOT / "bench" / "flask_service"),
 ]
 
 SCENARIO = """
@@ -58,9 +58,11 @@ def one(label, command, rate, folder, cgroup):
             env["SCALEPROOF_CGROUP"] = "off"
         cmd = command if folder is None else f"cd {folder} && exec {command}"
         done = subprocess.run([str(exe), "--scenario", str(tmp / "s.toml"), "--replica-cmd", cmd,
-                               "--ready-path", "/health", "--replica-start-timeout", "90s",
+                               "--ready-path", "/health", "--replica-start-timeout", "90s", "--timeout", "5s",
                                "--out", str(tmp / "runs"), "-q"],
                               capture_output=True, text=True, env=env)
+        if not done.stdout.strip():
+            sys.exit(f"{label} ({'cgroup' if cgroup else 'no cgroup'}) failed:\n{done.stderr}")
         run_dir = Path(done.stdout.strip())
         meta = json.loads((run_dir / "run.json").read_text())
         with open(run_dir / "timeline.csv") as f:

@@ -548,6 +548,8 @@ fn a_replica_command_that_exits_at_once_is_named_with_its_probe() {
         "{err}"
     );
     assert!(err.contains("/health, last: "), "{err}");
+    // What it printed is in the message: a run that ends before any load keeps no log.
+    assert!(err.contains("its last output: starting "), "{err}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::hpa::{Autoscaler, Observation};
 use super::process::exit_text;
 pub use super::record::WORKLOAD;
 use super::record::record;
-use super::spawn::{Phase, Replica};
+use super::spawn::{Phase, Replica, log_tail};
 use crate::cluster::ClusterRecording;
 use crate::config::LocalOptions;
 use crate::timeline::{Calibration, ClusterSample, EventRow, ReplicaLife};
@@ -443,11 +443,14 @@ impl Control {
                 self.backoff_until = Some(Instant::now() + wait);
                 let never_ready = !matches!(r.phase, Phase::Ready);
                 if never_ready && r.command.is_some() {
+                    // Give the log's copier a moment to pass on the last lines it read.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let tail = log_tail(self.logs.path(), &r.name, 3);
                     self.warn(format!(
-                        "replica {} exited before it was ready ({exit}): {}; its output is in replicas/{}.log",
+                        "replica {} exited before it was ready ({exit}): {}; its last output: {}",
                         r.name,
                         r.describe(),
-                        r.name
+                        if tail.is_empty() { "none" } else { &tail }
                     ));
                 }
                 self.event(

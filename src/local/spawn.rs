@@ -291,6 +291,14 @@ fn user_command(
     command
 }
 
+/// The last `n` lines replica `name` wrote to its log, as one line (`; `-joined), for a
+/// warning that must stand on its own (a run that ends before any load keeps no log).
+pub(super) fn log_tail(logs: &Path, name: &str, n: usize) -> String {
+    let text = std::fs::read_to_string(logs.join(format!("{name}.log"))).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join("; ")
+}
+
 /// A free port on 127.0.0.1 (bound, then released for the replica to bind).
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
