@@ -328,27 +328,47 @@ fn copy_capped(mut pipe: Box<dyn Read + Send>, log: &std::sync::Mutex<(std::fs::
     }
 }
 
-/// CPU of every process in process group `pgid` (processes that already exited count
-/// nothing: the reason a cgroup's counter is preferred).
+/// CPU of every process in process group `pgid`, from `/proc/PID/stat`: user and system time
+/// of all its threads, the ones that ended included (a threaded server's per-connection
+/// threads), and of its children it has reaped, in clock ticks. A process of the group that
+/// already exited unreaped counts nothing: the reason a cgroup's counter is preferred.
 fn group_cpu(pgid: u32) -> Option<Duration> {
-    let mut total = Duration::ZERO;
+    let ticks = clock_ticks()?;
+    let mut total = 0u64;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+        if entry.file_name().to_string_lossy().parse::<u32>().is_err() {
             continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the command's closing parenthesis: state ppid pgrp …
-        let pgrp = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
-            .and_then(|p| p.parse::<u32>().ok());
-        if pgrp == Some(pgid) {
-            total += process_cpu(pid).unwrap_or_default();
         }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the command's closing parenthesis: state ppid pgrp … (field 3 on);
+        // utime stime cutime cstime are fields 14–17.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2).and_then(|p| p.parse::<u32>().ok()) != Some(pgid) {
+            continue;
+        }
+        total += fields
+            .get(11..15)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum::<u64>();
     }
-    Some(total)
+    Some(Duration::from_secs_f64(total as f64 / ticks as f64))
+}
+
+/// Clock ticks per second of `/proc`'s times (`sysconf(_SC_CLK_TCK)`).
+fn clock_ticks() -> Option<u64> {
+    use nix::unistd::{SysconfVar, sysconf};
+    sysconf(SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|t| u64::try_from(t).ok())
+        .filter(|t| *t > 0)
 }
 
 enum Sig {
@@ -398,4 +418,38 @@ pub(super) async fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> Re
     tokio::time::timeout(timeout, check)
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_groups_cpu_counts_threads_that_have_ended() {
+        // Five threads that each burn 80 ms of CPU and end, then the process waits: its live
+        // threads alone would show almost nothing.
+        let script = "import threading,time\n\
+def burn():\n    end = time.thread_time() + 0.08\n    while time.thread_time() < end: pass\n\
+ts = [threading.Thread(target=burn) for _ in range(5)]\n\
+[t.start() or t.join() for t in ts]\nprint('done', flush=True)\ntime.sleep(30)\n";
+        let mut command = Command::new("python3");
+        command.args(["-c", script]).stdout(Stdio::piped());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn().expect("python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("read");
+        assert_eq!(line.trim(), "done");
+        let used = group_cpu(child.id()).expect("readable /proc");
+        let live_threads = process_cpu(child.id()).expect("schedstat");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(used >= Duration::from_millis(380), "{used:?}");
+        assert!(used < Duration::from_secs(5), "{used:?}");
+        assert!(
+            live_threads < Duration::from_millis(300),
+            "{live_threads:?}"
+        );
+    }
 }
