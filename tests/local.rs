@@ -159,6 +159,13 @@ fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
             "{held}"
         );
     }
+    assert!(
+        html.contains(&format!(
+            "<th>CPU limit held</th><td>{}</td>",
+            held.replace(':', "&#58;")
+        )),
+        "report.html says how the limit was held"
+    );
     for hierarchy in ["cpu", "cpuacct", ""] {
         let folder = Path::new("/sys/fs/cgroup")
             .join(hierarchy)
@@ -300,6 +307,9 @@ fn the_work_per_request_is_calibrated_from_probes_of_one_replica_before_the_load
         .arg(&path)
         .args(["--rate", "400:0s,100:2s", "--replicas", "1", "--out"])
         .arg(&out)
+        // Without cgroups: the probes then run under the replica's own limiter, as the
+        // replicas will, and the run says the limit was not the kernel's.
+        .env("SCALEPROOF_CGROUP", "off")
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -363,6 +373,24 @@ fn the_work_per_request_is_calibrated_from_probes_of_one_replica_before_the_load
     );
     // No probe replica outlives its probe.
     assert_eq!(probe_replicas(), Vec::<u32>::new());
+    // The limit the kernel did not hold is said: in the record, as a warning, in the report.
+    let held = "not enforced by the kernel: turned off (SCALEPROOF_CGROUP=off); each bundled replica holds itself to it (a cooperative limiter in the process)";
+    assert_eq!(cluster.cpu_limit.as_deref(), Some(held));
+    assert!(
+        meta.warnings.contains(&format!("LOCAL CPU limit {held}")),
+        "{:?}",
+        meta.warnings
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report");
+    // (report.html writes ':' as &#58;.)
+    assert!(html.contains(&format!(
+        "<th>CPU limit held</th><td>{}</td>",
+        held.replace(':', "&#58;")
+    )));
+    assert!(html.contains(&format!(
+        "calibrated before the load&#58; work factor {} (",
+        c.work_factor
+    )));
 }
 
 /// A process that spins until killed.

@@ -323,6 +323,15 @@ fn warnings(
         p95_limit_ms: config.scenario.expect.p95_ms,
     })
     .warnings;
+    let mut warnings = warnings;
+    // Local replicas whose CPU limit the kernel did not hold: the story's CPU figures are the
+    // replicas' own restraint (or none, for a command). Said, not made a caveat: the mechanics
+    // of the scale-out are still shown, labelled as local.
+    if let Some(held) = cluster.and_then(|c| c.record.cpu_limit.as_deref())
+        && held.starts_with("not enforced")
+    {
+        warnings.push(format!("LOCAL CPU limit {held}"));
+    }
     for warning in &warnings {
         eprintln!("scaleproof: warning: {warning}");
     }

@@ -374,6 +374,27 @@ fn cluster_section(html: &mut String, summary: &Summary, events: &[EventRow]) {
             ),
         ));
     }
+    if let Some(held) = &r.cpu_limit {
+        rows.push(("CPU limit held".into(), held.clone()));
+    }
+    if let Some(c) = &r.calibration {
+        rows.push((
+            "work per request".into(),
+            format!(
+                "calibrated before the load: work factor {} ({:.3} ms of CPU per request; target {:.3} ms, for one replica at its limit to serve {:.0}% of the {:.0} rps peak); one replica serves ~{:.0} rps{}",
+                c.work_factor,
+                c.cpu_ms_per_request,
+                c.target_cpu_ms_per_request,
+                c.saturate_at_pct,
+                c.peak_rps,
+                c.replica_rps,
+                c.shortfall
+                    .as_ref()
+                    .map(|s| format!(" — {s}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
     html.push_str("<table>");
     for (k, v) in rows {
         html.push_str(&format!(
