@@ -305,11 +305,6 @@ impl ReplicaCommand {
     pub fn for_port(&self, port: u16) -> String {
         self.command.replace("{port}", &port.to_string())
     }
-
-    /// Checks the `{port}` template (see [`crate::scenario::check_port_template`]).
-    pub fn check_template(command: &str) -> Result<(), String> {
-        crate::scenario::check_port_template(command)
-    }
 }
 
 /// What the local replicas' calibration aims at.

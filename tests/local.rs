@@ -174,8 +174,8 @@ fn local_replicas_scale_out_and_in_under_load_and_lose_no_request() {
     }
 }
 
-/// Replica processes started by the scaleproof process `parent`.
-fn replicas_of(parent: u32) -> Vec<u32> {
+/// Every process now: its PID, its parent's, and its command line.
+fn processes() -> Vec<(u32, Option<u32>, String)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -189,11 +189,18 @@ fn replicas_of(parent: u32) -> Vec<u32> {
             .and_then(|(_, rest)| rest.split_whitespace().nth(1))
             .and_then(|p| p.parse::<u32>().ok());
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if ppid == Some(parent) && String::from_utf8_lossy(&cmdline).contains("replica") {
-            out.push(pid);
-        }
+        out.push((pid, ppid, String::from_utf8_lossy(&cmdline).into_owned()));
     }
     out
+}
+
+/// Replica processes started by the scaleproof process `parent`.
+fn replicas_of(parent: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|(_, ppid, cmdline)| *ppid == Some(parent) && cmdline.contains("replica"))
+        .map(|(pid, ..)| pid)
+        .collect()
 }
 
 #[test]
@@ -277,17 +284,11 @@ fn a_replica_killed_mid_run_is_counted_by_kind_and_replaced() {
 
 /// Processes still alive whose command line names the calibration's probe replica.
 fn probe_replicas() -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains("target-service-calibration") {
-            out.push(pid);
-        }
-    }
-    out
+    processes()
+        .into_iter()
+        .filter(|(_, _, cmdline)| cmdline.contains("target-service-calibration"))
+        .map(|(pid, ..)| pid)
+        .collect()
 }
 
 #[test]
@@ -599,7 +600,7 @@ fn a_bad_port_template_is_refused_before_anything_starts() {
         );
     }
     // ${VAR} and brace expansions are the shell's, left alone.
-    let cfg = scaleproof::config::ReplicaCommand::check_template("cd ${HOME} && run {a,b} {port}");
+    let cfg = scaleproof::scenario::check_port_template("cd ${HOME} && run {a,b} {port}");
     assert_eq!(cfg, Ok(()));
 }
 

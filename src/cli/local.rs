@@ -144,7 +144,7 @@ impl LocalArgs {
                 return Ok(None);
             }
         };
-        ReplicaCommand::check_template(&command).map_err(|e| flag("--replica-cmd", e))?;
+        crate::scenario::check_port_template(&command).map_err(|e| flag("--replica-cmd", e))?;
         let ready_path = self
             .ready_path
             .clone()

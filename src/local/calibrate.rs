@@ -14,13 +14,14 @@
 //! limiter, whose cost per request is then part of what is measured. Nothing measured during the load is tuned: the result is fixed before second 0 and
 //! written to `run.json` (`cluster.calibration`).
 
-use super::process::{ready, terminate};
+use super::process::{Sig, ready, signal};
 use super::replica::{LISTENING, process_cpu};
+use super::spawn::{BUNDLED_START_TIMEOUT, bundled_command};
 use crate::config::{LocalOptions, Saturation};
 use crate::timeline::{Calibration, CalibrationProbe};
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// Requests sent before the CPU is read (connection, caches, allocator warm).
@@ -30,8 +31,6 @@ const WARM_UP: u32 = 50;
 const PROBE_CPU: Duration = Duration::from_millis(300);
 /// Probes send between these many measured requests.
 const PROBE_REQUESTS: (u32, u32) = (200, 2_000);
-/// Longest a probe replica may take to print its address and answer its readiness probe.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Within this of the target, the calibration is met.
 const TOLERANCE: f64 = 0.10;
 /// Highest work factor the replica accepts.
@@ -186,7 +185,7 @@ struct ProbeReplica(Child);
 
 impl Drop for ProbeReplica {
     fn drop(&mut self) {
-        terminate(&self.0);
+        signal(self.0.id(), false, Sig::Term);
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
             if matches!(self.0.try_wait(), Ok(Some(_))) {
@@ -208,22 +207,7 @@ fn probe(
     n: u32,
     send: &mut Send<'_>,
 ) -> Result<CalibrationProbe, CalibrationError> {
-    let mut command = Command::new(exe);
-    command
-        .args([
-            "replica",
-            "--served-by",
-            "target-service-calibration",
-            "--cpu-limit-m",
-            &limit_m.to_string(),
-            "--work-factor",
-            &w.to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut command = bundled_command(exe, "target-service-calibration", limit_m, w);
     let mut child = command.spawn().map_err(CalibrationError::Start)?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let replica = ProbeReplica(child);
@@ -234,18 +218,18 @@ fn probe(
         let _ = tx.send(line);
     });
     let addr: SocketAddr = rx
-        .recv_timeout(START_TIMEOUT)
+        .recv_timeout(BUNDLED_START_TIMEOUT)
         .ok()
         .and_then(|line| line.trim().strip_prefix(LISTENING)?.parse().ok())
-        .ok_or(CalibrationError::NotReady(START_TIMEOUT))?;
+        .ok_or(CalibrationError::NotReady(BUNDLED_START_TIMEOUT))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(CalibrationError::Start)?;
-    let deadline = Instant::now() + START_TIMEOUT;
+    let deadline = Instant::now() + BUNDLED_START_TIMEOUT;
     while !runtime.block_on(ready(addr)) {
         if Instant::now() >= deadline {
-            return Err(CalibrationError::NotReady(START_TIMEOUT));
+            return Err(CalibrationError::NotReady(BUNDLED_START_TIMEOUT));
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -163,11 +163,10 @@ impl Limiter {
                 std::fs::write(limit.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
                 std::fs::write(limit.join("cpu.cfs_quota_us"), quota.to_string())?;
                 let acct = cpuacct.join(name);
-                if acct != limit {
-                    make(&acct)?;
-                }
                 let mut dirs = vec![limit];
+                // Co-mounted `cpu,cpuacct`: one folder serves both.
                 if !dirs.contains(&acct) {
+                    make(&acct)?;
                     dirs.push(acct.clone());
                 }
                 Ok(ReplicaCgroup {

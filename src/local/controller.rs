@@ -11,7 +11,7 @@ use super::hpa::{Autoscaler, Observation};
 use super::process::exit_text;
 pub use super::record::WORKLOAD;
 use super::record::record;
-use super::spawn::{Phase, Replica, log_tail};
+use super::spawn::{Phase, Replica, log_tail, start_timeout};
 use crate::cluster::ClusterRecording;
 use crate::config::LocalOptions;
 use crate::timeline::{Calibration, ClusterSample, EventRow, ReplicaLife};
@@ -117,12 +117,7 @@ impl LocalCluster {
         };
         // The first replica's start-up, or the first sign it will not come: a warning (it
         // exited, or did not become ready in time) ends the wait with that warning.
-        let limit = this
-            .options
-            .command
-            .as_ref()
-            .map_or(Duration::from_secs(20), |c| c.start_timeout)
-            + Duration::from_secs(1);
+        let limit = start_timeout(&this.options) + Duration::from_secs(1);
         let deadline = Instant::now() + limit;
         while this.latest().deploy_ready.unwrap_or(0) == 0 {
             let warned = crate::support::lock::lock(&this.history)

@@ -5,7 +5,7 @@
 //! controller reads of it: its address, readiness, CPU, output lines and exit.
 
 use super::cgroup::{Limiter, ReplicaCgroup};
-use super::process::ready;
+use super::process::{Sig, probe, ready, signal};
 use super::replica::{LISTENING, SERVED, process_cpu};
 use crate::config::{LocalOptions, ReplicaCommand};
 use std::io::{BufRead, Read, Write};
@@ -74,17 +74,22 @@ impl Replica {
             Err(_) => None,
         };
         let (mut command, addr) = match &options.command {
-            None => (bundled(exe, options, name, cgroup.is_some()), None),
+            // Under a cgroup the kernel holds the limit; the replica's own limiter stays off.
+            None => {
+                let self_limit = if cgroup.is_some() {
+                    1000
+                } else {
+                    options.cpu_limit_m
+                };
+                let command = bundled_command(exe, name, self_limit, options.work_factor);
+                (command, None)
+            }
             Some(c) => {
                 let port = free_port()?;
                 let command = user_command(c, name, port, cgroup.as_ref());
                 (command, Some(SocketAddr::from(([127, 0, 0, 1], port))))
             }
         };
-        // A process group of its own: Ctrl-C in the terminal stops the run, which then drains
-        // its replicas, instead of killing them under the last requests.
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn()?;
         let (lines, output) = mpsc::channel();
         if options.command.is_some() {
@@ -202,7 +207,7 @@ impl Replica {
         let grace = self
             .command
             .as_ref()
-            .map_or(Duration::from_secs(30), |c| c.grace_period);
+            .map_or(crate::config::defaults::GRACE_PERIOD, |c| c.grace_period);
         self.term_at.is_some_and(|t| now.duration_since(t) >= grace)
     }
 
@@ -210,7 +215,7 @@ impl Replica {
     pub(super) fn start_timeout(&self) -> Duration {
         self.command
             .as_ref()
-            .map_or(Duration::from_secs(20), |c| c.start_timeout)
+            .map_or(BUNDLED_START_TIMEOUT, |c| c.start_timeout)
     }
 
     /// The command, and its probe, in words for a warning.
@@ -230,13 +235,26 @@ impl Replica {
     }
 }
 
-fn bundled(exe: &Path, options: &LocalOptions, name: &str, kernel_limit: bool) -> Command {
-    // Under a cgroup the kernel holds the limit; the replica's own limiter stays off.
-    let self_limit = if kernel_limit {
-        1000
-    } else {
-        options.cpu_limit_m
-    };
+/// Longest the bundled replica may take to print its address and answer `/ready`.
+pub(super) const BUNDLED_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long the first replica of `options` may take to become ready.
+pub(super) fn start_timeout(options: &LocalOptions) -> Duration {
+    options
+        .command
+        .as_ref()
+        .map_or(BUNDLED_START_TIMEOUT, |c| c.start_timeout)
+}
+
+/// `scaleproof replica` named `name`, holding itself to `self_limit_m` (1000: not at all) at
+/// work factor `work_factor`: its stdout piped (its address, then its own count), its stdin
+/// held (it exits when that closes).
+pub(super) fn bundled_command(
+    exe: &Path,
+    name: &str,
+    self_limit_m: u32,
+    work_factor: u32,
+) -> Command {
     let mut command = Command::new(exe);
     command
         .args([
@@ -244,13 +262,17 @@ fn bundled(exe: &Path, options: &LocalOptions, name: &str, kernel_limit: bool) -
             "--served-by",
             name,
             "--cpu-limit-m",
-            &self_limit.to_string(),
+            &self_limit_m.to_string(),
             "--work-factor",
-            &options.work_factor.to_string(),
+            &work_factor.to_string(),
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    // A process group of its own: Ctrl-C in the terminal stops the run, which then drains
+    // its replicas, instead of killing them under the last requests.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     command
 }
 
@@ -288,6 +310,9 @@ fn user_command(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own process group, as the bundled replica's: signals reach the whole tree.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     command
 }
 
@@ -369,55 +394,6 @@ fn clock_ticks() -> Option<u64> {
         .flatten()
         .and_then(|t| u64::try_from(t).ok())
         .filter(|t| *t > 0)
-}
-
-enum Sig {
-    Term,
-    Kill,
-}
-
-fn signal(pid: u32, group: bool, sig: Sig) {
-    #[cfg(unix)]
-    {
-        use nix::sys::signal::{Signal, kill};
-        use nix::unistd::Pid;
-        let Ok(pid) = i32::try_from(pid) else { return };
-        let target = if group { -pid } else { pid };
-        let sig = match sig {
-            Sig::Term => Signal::SIGTERM,
-            Sig::Kill => Signal::SIGKILL,
-        };
-        let _ = kill(Pid::from_raw(target), sig);
-    }
-}
-
-/// `GET path` on `addr` answers 2xx or 3xx within `timeout`: `Ok(status line)`, else what it
-/// got (for the warning that names the probe).
-pub(super) async fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(), String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let check = async {
-        let mut s = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(request.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut head = [0u8; 12];
-        s.read_exact(&mut head).await.map_err(|e| e.to_string())?;
-        let status = std::str::from_utf8(&head[9..12])
-            .ok()
-            .and_then(|c| c.parse::<u16>().ok())
-            .ok_or_else(|| "not an HTTP response".to_owned())?;
-        if (200..400).contains(&status) {
-            Ok(())
-        } else {
-            Err(format!("HTTP {status}"))
-        }
-    };
-    tokio::time::timeout(timeout, check)
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
 }
 
 #[cfg(test)]
