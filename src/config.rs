@@ -291,7 +291,11 @@ pub struct ReplicaCommand {
     pub env: Vec<(String, String)>,
     /// `GET` this path answers 2xx or 3xx once the replica is ready (a readinessProbe).
     pub ready_path: String,
-    /// How often the probe runs, and how long one may take.
+    /// `GET` this path must keep answering 2xx or 3xx once ready (a livenessProbe): after
+    /// [`defaults::LIVENESS_FAILURES`] failures in a row the replica is restarted (`None`: no
+    /// liveness probe, as in a pod without one).
+    pub liveness_path: Option<String>,
+    /// How often the probes run, and how long one may take.
     pub probe_period: Duration,
     pub probe_timeout: Duration,
     /// Longest from spawn to the first ready probe before the replica is given up.
@@ -342,6 +346,8 @@ pub mod defaults {
     pub const READY_PATH: &str = "/";
     pub const PROBE_PERIOD: Duration = Duration::from_millis(500);
     pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+    /// Liveness probe failures in a row that restart a replica (a probe's failureThreshold).
+    pub const LIVENESS_FAILURES: u32 = 3;
     pub const REPLICA_START_TIMEOUT: Duration = Duration::from_secs(60);
     pub const GRACE_PERIOD: Duration = Duration::from_secs(30);
 }

@@ -135,7 +135,17 @@ fn load_test(args: RunArgs, matches: &clap::ArgMatches) -> Result<ExitCode, Fail
     }
     let outcome = match &fleet {
         Some(fleet) => scaleproof::fleet::controller::execute(&config, fleet).or_exit(EXIT_RUN)?,
-        None => scaleproof::run::execute(&config).or_exit(EXIT_RUN)?,
+        None => match scaleproof::run::execute(&config) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // A run that ended before its load still gets its report (no seconds, the
+                // reason on top), quietly: the error says why and where.
+                if let scaleproof::run::RunError::NotReady { dir: Ok(dir), .. } = &e {
+                    let _ = report::render(dir, None);
+                }
+                return Err(e).or_exit(EXIT_RUN);
+            }
+        },
     };
     let state = render(&outcome.dir, None);
     match &state {

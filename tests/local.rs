@@ -256,20 +256,33 @@ fn a_replica_killed_mid_run_is_counted_by_kind_and_replaced() {
     let run = RunDir::open(&dir);
     let meta = run.read_meta().expect("run.json");
     let lives = meta.local_replicas.expect("lives");
-    let killed: Vec<_> = lives
-        .iter()
-        .filter(|l| l.exit == "killed (signal 9)")
-        .collect();
+    // The killed replica was restarted in place, as a pod's container: same name, its
+    // restart counted, how it ended kept, ready again.
+    assert_eq!(lives.len(), 2, "no new replica: {lives:?}");
+    let killed: Vec<_> = lives.iter().filter(|l| l.restarts == 1).collect();
     assert_eq!(killed.len(), 1, "{lives:?}");
-    assert_eq!(lives.len(), 3, "a replacement was started: {lives:?}");
-    let replacement = &lives[2];
-    assert!(replacement.ready_s.is_some(), "{replacement:?}");
+    assert_eq!(killed[0].last_exit.as_deref(), Some("killed (signal 9)"));
+    let pods: Vec<timeline::PodRow> = run.read(&timeline::PODS).expect("pods");
+    let row = pods.iter().find(|p| p.pod == killed[0].name).expect("row");
+    assert_eq!(row.restarts, Some(1));
     let events: Vec<EventRow> = run.read(&timeline::EVENTS).expect("events");
-    assert!(
+    let object = format!("Pod/{}", killed[0].name);
+    let at = |reason: &str| {
         events
             .iter()
-            .any(|e| e.reason == "BackOff" && e.message.contains(&killed[0].name)),
-        "{events:?}"
+            .find(|e| e.reason == reason && e.object == object)
+            .map(|e| e.t_s)
+    };
+    let (crashed, restarted) = (at("BackOff").expect("BackOff"), at("Started"));
+    // Restarted after its back-off (1 s), not at once.
+    assert!(restarted.is_some_and(|t| t - crashed >= 0.99), "{events:?}");
+    // It served again under its name after the restart.
+    let endpoints: Vec<EndpointRow> = run.read(&timeline::ENDPOINTS).expect("endpoints");
+    assert!(
+        endpoints.iter().any(|e| e.endpoint == killed[0].name
+            && e.t_s as f64 > crashed + 1.5
+            && e.requests > e.errors),
+        "{endpoints:?}"
     );
     assert!(err.contains("ended unexpectedly"), "{err}");
     // What failed is counted by kind, and the catalogue names it.
@@ -549,7 +562,7 @@ fn a_python_app_as_replicas_scales_out_under_its_cpu_limit_and_logs_to_the_run_d
 }
 
 #[test]
-fn a_replica_command_that_exits_at_once_is_named_with_its_probe() {
+fn a_replica_command_that_exits_at_once_is_named_with_its_probe_and_recorded() {
     let _one = crate::common::one_local_run_at_a_time();
     let tmp = tempfile::tempdir().expect("tempdir");
     let path = scenario(tmp.path(), PY_STORY);
@@ -577,8 +590,126 @@ fn a_replica_command_that_exits_at_once_is_named_with_its_probe() {
         "{err}"
     );
     assert!(err.contains("/health, last: "), "{err}");
-    // What it printed is in the message: a run that ends before any load keeps no log.
+    // What it printed is in the message, and in the run directory's replica log.
     assert!(err.contains("its last output: starting "), "{err}");
+    let dir = crate::common::only_run_dir(&tmp.path().join("runs"));
+    assert!(
+        err.contains(&format!("its run directory: {}", dir.display())),
+        "{err}"
+    );
+    let log = std::fs::read_to_string(dir.join("replicas/target-service-local-1.log"));
+    assert!(log.expect("log").starts_with("starting "));
+    let meta = RunDir::open(&dir).read_meta().expect("run.json");
+    assert!(
+        meta.end_reason.starts_with(
+            "failed: no local replica became ready: replica target-service-local-1 exited before it was ready (exit status: 7)"
+        ),
+        "{}",
+        meta.end_reason
+    );
+    assert_eq!(meta.totals.requests, 0);
+    assert!(dir.join("report.html").is_file());
+}
+
+#[test]
+fn a_replica_command_that_never_becomes_ready_is_given_up_and_the_run_still_recorded() {
+    let _one = crate::common::one_local_run_at_a_time();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = scenario(tmp.path(), PY_STORY);
+    let out = tmp.path().join("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(&path)
+        .args(["--replica-cmd", "echo up on {port}; exec sleep 60"])
+        .args(["--ready-path", "/health", "--replica-start-timeout", "2s"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    // The message names the command, the probe and what the probe last found.
+    assert!(
+        err.contains("no local replica became ready: replica target-service-local-1 did not become ready within 2s: `echo up on "),
+        "{err}"
+    );
+    assert!(err.contains("; exec sleep 60` (readiness: GET http://127.0.0.1:"));
+    assert!(err.contains("/health, last: Connection refused"), "{err}");
+    let dir = crate::common::only_run_dir(&out);
+    let run = RunDir::open(&dir);
+    let meta = run.read_meta().expect("run.json");
+    assert!(meta.end_reason.contains("did not become ready within 2s"));
+    let lives = meta.local_replicas.expect("lives");
+    assert_eq!(lives.len(), 1, "{lives:?}");
+    assert_eq!(
+        (lives[0].ready_s, lives[0].exit.as_str()),
+        (None, "killed (signal 9)")
+    );
+    let pods: Vec<timeline::PodRow> = run.read(&timeline::PODS).expect("pods");
+    assert_eq!(pods.len(), 1);
+    let log = std::fs::read_to_string(dir.join("replicas/target-service-local-1.log"));
+    assert!(log.expect("log").starts_with("up on "));
+    // No sleep of it outlives the run.
+    assert!(
+        processes().iter().all(|(_, _, c)| c != "sleep 60"),
+        "{:?}",
+        processes()
+    );
+}
+
+#[test]
+fn a_replica_command_that_fails_its_liveness_probe_is_restarted_in_place() {
+    let _one = crate::common::one_local_run_at_a_time();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = scenario(
+        tmp.path(),
+        &PY_STORY.replace(
+            "rate = \"150:2s,150:8s,20:1s,20:8s\"",
+            "rate = \"40:0s,40:8s\"",
+        ),
+    );
+    let out = tmp.path().join("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(&path)
+        .args(["--replica-cmd", &app(), "--replicas", "1"])
+        .args(["--ready-path", "/health", "--liveness-path", "/health"])
+        .args(["--replica-env", "SICK_AFTER=80", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let dir = crate::common::only_run_dir(&out);
+    let run = RunDir::open(&dir);
+    let meta: RunMeta = run.read_meta().expect("run.json");
+    let lives = meta.local_replicas.clone().expect("lives");
+    assert_eq!(lives.len(), 1, "restarted in place: {lives:?}");
+    let life = &lives[0];
+    assert!(life.restarts >= 1, "{life:?}\n{err}");
+    assert_eq!(
+        life.last_exit.as_deref(),
+        Some("liveness probe failed; killed (signal 15)"),
+        "{life:?}"
+    );
+    let events: Vec<EventRow> = run.read(&timeline::EVENTS).expect("events");
+    let count = |reason: &str| events.iter().filter(|e| e.reason == reason).count() as u32;
+    // Every restart was for a failed liveness probe, three failures in a row each.
+    assert_eq!(count("Unhealthy"), life.restarts, "{events:?}");
+    assert_eq!(count("Started"), life.restarts, "{events:?}");
+    let unhealthy = events
+        .iter()
+        .find(|e| e.reason == "Unhealthy")
+        .expect("one");
+    assert!(
+        unhealthy
+            .message
+            .contains("/health failed 3 times in a row, last: HTTP 500"),
+        "{}",
+        unhealthy.message
+    );
+    let pods: Vec<timeline::PodRow> = run.read(&timeline::PODS).expect("pods");
+    assert_eq!(pods[0].restarts, Some(u64::from(life.restarts)));
+    assert!(err.contains("failed its liveness probe") || err.contains("liveness probe"));
 }
 
 #[test]
@@ -636,23 +767,35 @@ fn a_crashing_replica_command_is_replaced_after_a_back_off_and_the_service_serve
     let run = RunDir::open(&dir);
     let meta: RunMeta = run.read_meta().expect("run.json");
     let lives = meta.local_replicas.clone().expect("lives");
-    // The first replica served its 120 and exited with status 3; a replacement started.
-    assert_eq!(lives[0].exit, "exit status: 3", "{lives:?}");
-    assert_eq!(lives[0].stopping_s, None, "it was not stopped: it crashed");
-    assert!(lives.len() >= 2, "replaced: {lives:?}");
-    // …after the back-off (1 s), not at once.
-    let crashed = lives[0].exited_s.expect("exit time");
-    assert!(lives[1].started_s - crashed >= 0.9, "{lives:?}");
+    // The replica served its 120 and exited with status 3; it was restarted in place
+    // (the same name, its restarts counted), once per crash.
+    assert_eq!(lives.len(), 1, "restarted in place: {lives:?}");
+    assert_eq!(
+        lives[0].last_exit.as_deref(),
+        Some("exit status: 3"),
+        "{lives:?}"
+    );
+    assert!(lives[0].restarts >= 1, "{lives:?}");
     assert!(
         err.contains("replica target-service-local-1 ended unexpectedly: exit status: 3"),
         "{err}"
     );
     let events: Vec<EventRow> = run.read(&timeline::EVENTS).expect("events");
-    assert!(
+    let of = |reason: &str| -> Vec<f64> {
         events
             .iter()
-            .any(|e| e.reason == "BackOff" && e.object == "Pod/target-service-local-1")
-    );
+            .filter(|e| e.reason == reason && e.object == "Pod/target-service-local-1")
+            .map(|e| e.t_s)
+            .collect()
+    };
+    let (backoffs, starts) = (of("BackOff"), of("Started"));
+    assert_eq!(starts.len() as u32, lives[0].restarts, "{events:?}");
+    // …after the back-off (1 s, then 2 s), not at once.
+    for (i, (crash, start)) in backoffs.iter().zip(&starts).enumerate() {
+        let wait = f64::from(1u32 << i);
+        assert!(start - crash >= wait - 0.01, "{events:?}");
+    }
+    let crashed = backoffs[0];
     // The replacement served: requests succeeded after the crash.
     let rows: Vec<TimelineRow> = run.read(&timeline::TIMELINE).expect("timeline");
     let served_after = rows
@@ -662,11 +805,9 @@ fn a_crashing_replica_command_is_replaced_after_a_back_off_and_the_service_serve
         .sum::<u64>();
     assert!(served_after > 0, "{rows:?}");
     let endpoints: Vec<EndpointRow> = run.read(&timeline::ENDPOINTS).expect("endpoints");
-    assert!(
-        endpoints
-            .iter()
-            .any(|e| e.endpoint == lives[1].name && e.requests > 0)
-    );
+    assert!(endpoints.iter().any(|e| e.endpoint == lives[0].name
+        && e.t_s as f64 > crashed + 1.0
+        && e.requests > e.errors));
     // What failed while no replica was ready is counted, never lost.
     let t = &meta.totals;
     assert_eq!(t.requests + t.dropped + t.cancelled, 320, "{t:?}");

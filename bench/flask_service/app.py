@@ -8,6 +8,8 @@ POST /predict takes the pandas column form (or {"instances": [...]}) and answers
     gunicorn --workers 1 --bind 127.0.0.1:8082 app:app
 """
 
+import os
+
 import pandas as pd
 from flask import Flask, jsonify, request
 from sklearn.datasets import load_diabetes
@@ -20,6 +22,15 @@ MODEL = RandomForestRegressor(
 ).fit(pd.DataFrame(_data.data, columns=FEATURES), _data.target)
 
 app = Flask(__name__)
+# Which replica answered (scaleproof's local replicas set POD_NAME), as a pod would say it.
+SERVED_BY = os.environ.get("POD_NAME", "")
+
+
+@app.after_request
+def served_by(response):
+    if SERVED_BY:
+        response.headers["X-Served-By"] = SERVED_BY
+    return response
 
 
 @app.route("/predict", methods=["POST"])

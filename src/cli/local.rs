@@ -47,6 +47,11 @@ pub struct LocalArgs {
     /// replica may take traffic [default: /]
     #[arg(long, value_name = "PATH")]
     pub ready_path: Option<String>,
+    /// Liveness probe of a replica command: once ready, GET this path must keep answering
+    /// 2xx or 3xx; after 3 failures in a row (every 500 ms, 1 s timeout) the replica is
+    /// restarted, with back-off, and its restart counted [default: none]
+    #[arg(long, value_name = "PATH")]
+    pub liveness_path: Option<String>,
     /// How long a replica command may take from its start to its first ready probe before it
     /// is given up [default: 60s]
     #[arg(long, value_name = "DURATION", value_parser = values::duration)]
@@ -132,6 +137,7 @@ impl LocalArgs {
                 let given = [
                     (!self.replica_env.is_empty(), "--replica-env"),
                     (self.ready_path.is_some(), "--ready-path"),
+                    (self.liveness_path.is_some(), "--liveness-path"),
                     (
                         self.replica_start_timeout.is_some(),
                         "--replica-start-timeout",
@@ -156,6 +162,16 @@ impl LocalArgs {
                 format!("{ready_path:?} must start with '/'"),
             ));
         }
+        let liveness_path = self
+            .liveness_path
+            .clone()
+            .or_else(|| spec.liveness_path.clone());
+        if let Some(p) = liveness_path.as_ref().filter(|p| !p.starts_with('/')) {
+            return Err(flag(
+                "--liveness-path",
+                format!("{p:?} must start with '/'"),
+            ));
+        }
         let mut env = spec.env.clone();
         env.extend(self.replica_env.iter().cloned());
         Ok(Some(ReplicaCommand {
@@ -163,6 +179,7 @@ impl LocalArgs {
             dir,
             env,
             ready_path,
+            liveness_path,
             probe_period: defaults::PROBE_PERIOD,
             probe_timeout: defaults::PROBE_TIMEOUT,
             start_timeout: self

@@ -23,6 +23,9 @@ pub struct PodTrack {
     pub in_service: Option<Instant>,
     pub terminating: Option<Instant>,
     pub gone: Option<Instant>,
+    /// Its containers' restarts (`status.containerStatuses[].restartCount`, summed), the
+    /// highest seen.
+    pub restarts: Option<u64>,
 }
 
 /// Every pod seen, by name.
@@ -83,6 +86,17 @@ impl PodTracks {
             if slot.is_none() {
                 *slot = Some(c.last_transition_time.as_ref().map_or(now_wall, wall));
             }
+        }
+        if let Some(statuses) = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_deref())
+        {
+            let n: u64 = statuses
+                .iter()
+                .map(|c| u64::try_from(c.restart_count).unwrap_or(0))
+                .sum();
+            t.restarts = Some(t.restarts.map_or(n, |seen| seen.max(n)));
         }
         if pod.metadata.deletion_timestamp.is_some() && t.terminating.is_none() {
             t.terminating = Some(now);
@@ -164,6 +178,7 @@ impl PodTracks {
                 in_service_s: seen(t.in_service),
                 terminating_s: seen(t.terminating),
                 gone_s: seen(t.gone),
+                restarts: t.restarts,
                 ..PodRow::named(name.clone())
             })
             .collect()
@@ -264,6 +279,35 @@ mod tests {
             ["web"],
             "the Service whose slice listed the pod"
         );
+    }
+
+    #[test]
+    fn a_pods_restarts_are_its_containers_restart_counts_summed_and_unknown_until_reported() {
+        let t0 = Instant::now();
+        let mut tracks = PodTracks::default();
+        let with = |counts: &[i32]| -> Pod {
+            let statuses: Vec<_> = counts
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    json!({"name": format!("c{i}"), "ready": true, "restartCount": n,
+                    "image": "i", "imageID": ""})
+                })
+                .collect();
+            from(json!({"metadata": {"name": "web-1"},
+                "status": {"phase": "Running", "containerStatuses": statuses}}))
+        };
+        tracks.observe(
+            &from(json!({"metadata": {"name": "web-1"}})),
+            t0,
+            SystemTime::now(),
+        );
+        assert_eq!(tracks.rows(t0, SystemTime::now())[0].restarts, None);
+        tracks.observe(&with(&[2, 1]), t0, SystemTime::now());
+        assert_eq!(tracks.rows(t0, SystemTime::now())[0].restarts, Some(3));
+        // A later, smaller report (a container replaced by an update) does not undo a restart.
+        tracks.observe(&with(&[0]), t0, SystemTime::now());
+        assert_eq!(tracks.rows(t0, SystemTime::now())[0].restarts, Some(3));
     }
 
     #[test]

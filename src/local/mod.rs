@@ -6,6 +6,7 @@
 pub mod balancer;
 pub mod calibrate;
 pub mod cgroup;
+mod control;
 pub mod controller;
 pub mod hpa;
 mod process;

@@ -23,6 +23,8 @@ pub(super) enum Phase {
     /// Process started, not ready yet.
     Starting,
     Ready,
+    /// Failed its liveness probe: out of the balancer, SIGTERM sent; restarted once it exits.
+    Unhealthy,
     /// Out of the balancer, draining; SIGTERM sent once its connections closed.
     Terminating {
         since: Instant,
@@ -51,14 +53,20 @@ pub(super) struct Replica {
     pub(super) term_at: Option<Instant>,
     /// The last readiness probe, and what it found (`None`: not probed yet).
     pub(super) probed: Option<(Instant, String)>,
+    /// Times this replica was restarted in place before this process.
+    pub(super) restarts: u32,
+    /// The last liveness probe, and the failures in a row so far.
+    pub(super) live_probed: Option<Instant>,
+    pub(super) live_fails: u32,
 }
 
 impl Replica {
-    /// Starts replica `name`; warnings (a cgroup that could not be made) go to `warn`.
+    /// Starts replica `name` (its `restarts`-th restart; 0: new); warnings (a cgroup that
+    /// could not be made) go to `warn`.
     pub(super) fn start(
         exe: &Path,
         options: &LocalOptions,
-        name: &str,
+        (name, restarts): (&str, u32),
         limiter: &Limiter,
         logs: &Path,
         warn: &mut dyn FnMut(String),
@@ -93,8 +101,13 @@ impl Replica {
         let mut child = command.spawn()?;
         let (lines, output) = mpsc::channel();
         if options.command.is_some() {
-            let log = std::fs::File::create(logs.join(format!("{name}.log")))?;
-            let log = std::sync::Arc::new(std::sync::Mutex::new((log, 0u64)));
+            // A restarted replica's output follows its earlier lives' in the same log.
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(logs.join(format!("{name}.log")))?;
+            let written = log.metadata().map_or(0, |m| m.len());
+            let log = std::sync::Arc::new(std::sync::Mutex::new((log, written)));
             let out: Box<dyn Read + Send> = Box::new(child.stdout.take().expect("piped"));
             let err: Box<dyn Read + Send> = Box::new(child.stderr.take().expect("piped"));
             for pipe in [out, err] {
@@ -132,7 +145,41 @@ impl Replica {
             command: options.command.clone(),
             term_at: None,
             probed: None,
+            restarts,
+            live_probed: None,
+            live_fails: 0,
         })
+    }
+
+    /// A ready command's livenessProbe, once a period: `Some(why)` when it has now failed
+    /// [`defaults::LIVENESS_FAILURES`](crate::config::defaults::LIVENESS_FAILURES) times in
+    /// a row.
+    pub(super) async fn liveness_failed(&mut self, now: Instant) -> Option<String> {
+        let c = self.command.as_ref()?;
+        let path = c.liveness_path.as_deref()?;
+        let addr = self.addr?;
+        if self
+            .live_probed
+            .is_some_and(|at| now.duration_since(at) < c.probe_period)
+        {
+            return None;
+        }
+        self.live_probed = Some(now);
+        match probe(addr, path, c.probe_timeout).await {
+            Ok(()) => {
+                self.live_fails = 0;
+                None
+            }
+            Err(e) => {
+                self.live_fails += 1;
+                (self.live_fails >= crate::config::defaults::LIVENESS_FAILURES).then(|| {
+                    format!(
+                        "liveness probe GET http://{addr}{path} failed {} times in a row, last: {e}",
+                        self.live_fails
+                    )
+                })
+            }
+        }
     }
 
     /// Ready at `addr` now: the bundled replica after its start-up delay and `GET /ready`; a

@@ -6,6 +6,7 @@ mod calibration;
 mod closer;
 pub mod progress;
 mod record;
+mod unstarted;
 mod workload;
 
 use crate::cluster::ClusterRecording;
@@ -44,6 +45,15 @@ pub struct RunOutcome {
 pub enum RunError {
     #[error(transparent)]
     Local(#[from] LocalError),
+    #[error("no local replica became ready: {why}; {}", match .dir {
+        Ok(dir) => format!("its run directory: {}", dir.display()),
+        Err(e) => format!("and its run directory could not be written: {e}"),
+    })]
+    NotReady {
+        why: String,
+        /// The run directory that records the replicas' start (no seconds).
+        dir: Result<PathBuf, String>,
+    },
     #[error("cannot calibrate the local replicas to this machine")]
     Calibrate(#[from] crate::local::calibrate::CalibrationError),
     #[error(transparent)]
@@ -74,6 +84,10 @@ pub fn execute(config: &RunConfig) -> Result<RunOutcome, RunError> {
                 unreachable!("the configuration gives local options with no --host")
             });
             let local = start_local(options, config)?;
+            if let Err(why) = local.wait_ready() {
+                let dir = unstarted::record(config, local, &why);
+                return Err(RunError::NotReady { why, dir });
+            }
             let base = Url::parse(&format!("http://{}/", local.base()))
                 .expect("a socket address makes a valid URL");
             (Workload::Local(Box::new(local)), base)

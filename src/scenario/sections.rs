@@ -51,6 +51,7 @@ pub(super) struct LocalSection {
     #[serde(default)]
     pub(super) env: std::collections::BTreeMap<String, String>,
     pub(super) ready_path: Option<Spanned<String>>,
+    pub(super) liveness_path: Option<Spanned<String>>,
     pub(super) sync_period: Option<Spanned<String>>,
     pub(super) startup_delay: Option<Spanned<String>>,
     pub(super) behavior: Option<BehaviorSection>,
@@ -162,12 +163,9 @@ pub(super) fn local_section(doc: &Doc<'_>, s: &LocalSection) -> Result<LocalSpec
         })?,
         dir: None,
         env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        ready_path: checked(doc, &s.ready_path, "local.ready_path", |p| {
-            if p.starts_with('/') {
-                Ok(p.clone())
-            } else {
-                Err(format!("{p:?} must start with '/'"))
-            }
+        ready_path: checked(doc, &s.ready_path, "local.ready_path", |p| probe_path(p))?,
+        liveness_path: checked(doc, &s.liveness_path, "local.liveness_path", |p| {
+            probe_path(p)
         })?,
         sync_period: checked(doc, &s.sync_period, "local.sync_period", |v| {
             values::duration(v)
@@ -383,4 +381,13 @@ pub(super) fn expect_section(
             values::fraction(v)
         })?,
     })
+}
+
+/// A probe's path: it must start with `/`.
+fn probe_path(p: &str) -> Result<String, String> {
+    if p.starts_with('/') {
+        Ok(p.to_owned())
+    } else {
+        Err(format!("{p:?} must start with '/'"))
+    }
 }

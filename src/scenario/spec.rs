@@ -72,6 +72,8 @@ pub struct LocalSpec {
     pub env: Vec<(String, String)>,
     /// Its readiness probe's path.
     pub ready_path: Option<String>,
+    /// Its liveness probe's path.
+    pub liveness_path: Option<String>,
     pub sync_period: Option<Duration>,
     pub startup_delay: Option<Duration>,
     /// `behavior` as an `autoscaling/v2` HPA takes it, unset fields at Kubernetes' defaults.

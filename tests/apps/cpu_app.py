@@ -2,7 +2,9 @@
 """A model service as people write one with only the standard library: POST /predict spends
 CPU (a fixed loop, ~WORK_MS of it) and answers JSON; GET /health answers 200. Port from the
 first argument or $PORT; X-Served-By from $POD_NAME. With CRASH_AFTER=N it exits with status 3
-after N predictions (a crashing replica). SIGTERM ends it at once (Python's default)."""
+after N predictions (a crashing replica); with SICK_AFTER=N, GET /health answers 500 after N
+predictions while /predict still answers (a replica only a liveness probe can catch). SIGTERM
+ends it at once (Python's default)."""
 
 import json
 import os
@@ -14,6 +16,7 @@ PORT = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ["PORT"])
 NAME = os.environ.get("POD_NAME", "cpu-app")
 WORK_MS = float(os.environ.get("WORK_MS", "2"))
 CRASH_AFTER = int(os.environ.get("CRASH_AFTER", "0"))
+SICK_AFTER = int(os.environ.get("SICK_AFTER", "0"))
 served = 0
 
 
@@ -38,7 +41,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        if self.path == "/health":
+        if self.path == "/health" and SICK_AFTER and served >= SICK_AFTER:
+            self.answer(500, {"status": "sick"})
+        elif self.path == "/health":
             self.answer(200, {"status": "ok"})
         else:
             self.answer(404, {"error": "not_found"})

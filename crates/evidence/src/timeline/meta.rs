@@ -235,6 +235,14 @@ pub struct ReplicaLife {
     /// compare with the CPU limit in `cluster.containers`).
     #[serde(default)]
     pub cpu_max_m: Option<f64>,
+    /// Times it was restarted in place after its process exited or failed its liveness probe
+    /// (a pod's restartCount), with back-off between restarts.
+    #[serde(default)]
+    pub restarts: u32,
+    /// How its process ended before its last restart (a container's `lastState`), null
+    /// before any.
+    #[serde(default)]
+    pub last_exit: Option<String>,
 }
 
 impl ReplicaLife {
@@ -247,6 +255,7 @@ impl ReplicaLife {
             in_service_s: self.ready_s,
             terminating_s: self.stopping_s,
             gone_s: self.exited_s,
+            restarts: Some(u64::from(self.restarts)),
             ..PodRow::named(self.name.clone())
         }
     }

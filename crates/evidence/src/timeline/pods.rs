@@ -47,6 +47,10 @@ pub struct PodRow {
     pub cold_p50_raw_us: Option<u64>,
     pub cold_p95_raw_us: Option<u64>,
     pub cold_p99_raw_us: Option<u64>,
+    /// Restarts of its containers (a cluster's `restartCount`, summed over containers; a local
+    /// replica's restarts after it exited or failed its liveness probe); empty: unknown.
+    #[serde(default)]
+    pub restarts: Option<u64>,
 }
 
 /// Columns of `pods.csv`, in order.
@@ -72,6 +76,7 @@ pub const POD_COLUMNS: &[&str] = &[
     "cold_p50_raw_us",
     "cold_p95_raw_us",
     "cold_p99_raw_us",
+    "restarts",
 ];
 
 impl PodRow {
