@@ -5,6 +5,7 @@
 //! [`load`] side drives requests and records them per second; [`run`] writes the run
 //! directory described in [`timeline`].
 
+pub mod capacity;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -112,6 +112,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, Failure> {
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Replay(args)) => replay(&args),
         Some(Command::Doctor(args)) => doctor(*args),
+        Some(Command::Capacity(args)) => capacity(&args),
         Some(Command::Replica(args)) => {
             scaleproof::local::replica::serve(&scaleproof::local::replica::ReplicaOptions {
                 served_by: args.served_by,
@@ -203,6 +204,27 @@ fn load_test(args: RunArgs, matches: &clap::ArgMatches) -> Result<ExitCode, Fail
         EndReason::Interrupted(signal) => ExitCode::from(signal.exit_code()),
         EndReason::Completed => exit_code(state),
     })
+}
+
+fn capacity(args: &scaleproof::cli::capacity::CapacityArgs) -> Result<ExitCode, Failure> {
+    use scaleproof::capacity::CapacityError;
+    let outcome = scaleproof::capacity::execute(args).map_err(|e| {
+        let code = match e {
+            CapacityError::Config(_) | CapacityError::Refused(_) => EXIT_USAGE,
+            _ => EXIT_RUN,
+        };
+        Failure {
+            code,
+            error: e.into(),
+        }
+    })?;
+    eprint!("{}", scaleproof::capacity::table(&outcome.doc));
+    eprintln!(
+        "scaleproof: capacity chart {}",
+        outcome.dir.join("capacity.png").display()
+    );
+    println!("{}", outcome.dir.display());
+    Ok(ExitCode::from(outcome.exit_code()))
 }
 
 fn doctor(args: DoctorArgs) -> Result<ExitCode, Failure> {

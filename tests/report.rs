@@ -184,7 +184,7 @@ fn synthetic_run(dir: &Path, seconds: u64, endpoints: usize, cluster: bool) {
         .expect("write");
 }
 
-fn png_size(path: &Path) -> (u32, u32) {
+pub fn png_size(path: &Path) -> (u32, u32) {
     let decoder = png::Decoder::new(std::fs::File::open(path).expect("open png"));
     let reader = decoder.read_info().expect("a valid PNG");
     let info = reader.info();

@@ -44,6 +44,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("cli", &["config", "scenario", "spec", "doctor"]),
+    (
+        "capacity",
+        &[
+            "cli", "config", "local", "load", "report", "run", "scenario", "spec", "timeline",
+        ],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

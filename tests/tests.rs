@@ -6,6 +6,7 @@ mod common;
 mod fake_apiserver;
 
 mod binary;
+mod capacity;
 mod cluster;
 mod cluster_requests;
 mod deploy_scripts;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// Which Kubernetes workload to watch during the run; each overrides the scenario's
 /// `[cluster]` field. kubeconfig is found as kubectl finds it.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Cluster (replicas, HPA, pods and scale events on the run's clock)")]
 pub struct ClusterArgs {
     /// Deployment to watch; with none, no cluster is watched and replicas are counted from

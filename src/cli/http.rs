@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 /// Headers added to every request, and how an `https://` target is trusted; each TLS flag
 /// overrides the scenario's `[tls]` field.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "HTTP headers and TLS")]
 pub struct HttpArgs {
     /// Add a header to every request, e.g. -H 'Host: api.example.com' (repeatable; a

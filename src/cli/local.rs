@@ -63,7 +63,7 @@ pub struct LocalArgs {
 }
 
 /// `K=V` for `--replica-env`.
-fn key_value(text: &str) -> Result<(String, String), String> {
+pub(super) fn key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
             Ok((k.to_owned(), v.to_owned()))

@@ -2,6 +2,7 @@
 //! that scenario files use too): one file per subcommand and flag group, and their merge
 //! with the scenario into a [`RunConfig`](crate::config::RunConfig) in `resolve`.
 
+pub mod capacity;
 mod cluster;
 mod doctor;
 mod expect;
@@ -85,6 +86,10 @@ pub enum Command {
     /// Render a run directory as an animation for a video or slides: the dashboard growing
     /// second by second with a playhead (animated GIF, APNG, or PNG frames for ffmpeg).
     Replay(ReplayArgs),
+    /// Find one replica's knee at the SLO (an open-model search: double the rate until a step
+    /// fails, then bisect) and plan the replicas and the HPA for a target rate; each step is
+    /// an ordinary run in the capacity directory's steps/.
+    Capacity(Box<capacity::CapacityArgs>),
     /// Check what would spoil the evidence before a run: cluster access, RBAC, the
     /// Deployment, HPA and metrics-server, the Service, the target's endpoints, and this
     /// machine's generator capacity.

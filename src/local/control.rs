@@ -6,6 +6,7 @@
 
 use super::balancer::Balancer;
 use super::cgroup::Limiter;
+use super::history::{CPU_SAMPLE, History};
 use super::hpa::{Autoscaler, Observation};
 use super::process::exit_text;
 use super::record::WORKLOAD;
@@ -20,15 +21,6 @@ const TICK: Duration = Duration::from_millis(100);
 /// Longest a removed replica waits for its connections to close before SIGTERM (a pod's
 /// `terminationGracePeriodSeconds`).
 const TERMINATION_GRACE: Duration = Duration::from_secs(30);
-
-/// What the controller has recorded so far, on the process's clock.
-#[derive(Debug, Default)]
-pub(super) struct History {
-    pub(super) changes: Vec<(Instant, ClusterSample)>,
-    pub(super) events: Vec<(Instant, EventRow)>,
-    pub(super) lives: Vec<ReplicaLife>,
-    pub(super) warnings: Vec<String>,
-}
 
 /// A replica whose process ended unexpectedly, waiting out its back-off before it restarts
 /// under the same name (a pod in CrashLoopBackOff: still one of the ReplicaSet's pods).
@@ -105,6 +97,7 @@ impl Control {
         // HPA's phase is arbitrary: here, a sync 3 s into a ramp with 2 s of idle CPU in its
         // window decided, run to run, whether the first scale-out came at 3 s or at 8 s.)
         let mut next_sync: Option<Instant> = None;
+        let mut next_cpu = Instant::now();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -126,6 +119,10 @@ impl Control {
                 self.warn(format!("cannot start a replica: {e}"));
             }
             self.sample();
+            if Instant::now() >= next_cpu {
+                next_cpu += CPU_SAMPLE;
+                self.sample_cpu();
+            }
         }
         self.stop_all().await;
         self.sample();
@@ -515,6 +512,18 @@ impl Control {
             running -= 1;
         }
         Ok(())
+    }
+
+    /// Each ready replica's CPU counter, for its mean CPU over the load.
+    fn sample_cpu(&self) {
+        let now = Instant::now();
+        let read: Vec<(String, Instant, Duration)> = self
+            .replicas
+            .iter()
+            .filter(|r| r.phase == Phase::Ready)
+            .filter_map(|r| r.cpu().map(|c| (r.name.clone(), now, c)))
+            .collect();
+        crate::support::lock::lock(&self.history).cpu.extend(read);
     }
 
     /// The state in the cluster columns, recorded when it changes.

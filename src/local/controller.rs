@@ -7,7 +7,8 @@
 
 use super::balancer::Balancer;
 use super::cgroup::Limiter;
-use super::control::{Control, History};
+use super::control::Control;
+use super::history::History;
 pub use super::record::WORKLOAD;
 use super::record::record;
 use super::spawn::start_timeout;
@@ -139,6 +140,9 @@ impl LocalCluster {
         self.stop();
         let h = crate::support::lock::lock(&self.history);
         let mut lives = h.lives.clone();
+        for life in &mut lives {
+            life.cpu_load_m = h.cpu_load_m(&life.name, t0, end);
+        }
         let shift = t0.saturating_duration_since(self.origin).as_secs_f64();
         for life in &mut lives {
             for t in [

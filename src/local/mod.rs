@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod cgroup;
 mod control;
 pub mod controller;
+mod history;
 pub mod hpa;
 mod process;
 mod record;

@@ -3,12 +3,15 @@
 CPU (a fixed loop, ~WORK_MS of it) and answers JSON; GET /health answers 200. Port from the
 first argument or $PORT; X-Served-By from $POD_NAME. With CRASH_AFTER=N it exits with status 3
 after N predictions (a crashing replica); with SICK_AFTER=N, GET /health answers 500 after N
-predictions while /predict still answers (a replica only a liveness probe can catch). SIGTERM
-ends it at once (Python's default)."""
+predictions while /predict still answers (a replica only a liveness probe can catch). With
+CONCURRENCY=N at most N predictions run at once (the others wait), and SLEEP_MS=M adds M ms of
+waiting (not CPU) to each: CONCURRENCY=2 SLEEP_MS=10 WORK_MS=0 serves at most 200 requests/s,
+a known capacity. SIGTERM ends it at once (Python's default)."""
 
 import json
 import os
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,6 +20,9 @@ NAME = os.environ.get("POD_NAME", "cpu-app")
 WORK_MS = float(os.environ.get("WORK_MS", "2"))
 CRASH_AFTER = int(os.environ.get("CRASH_AFTER", "0"))
 SICK_AFTER = int(os.environ.get("SICK_AFTER", "0"))
+SLEEP_MS = float(os.environ.get("SLEEP_MS", "0"))
+CONCURRENCY = int(os.environ.get("CONCURRENCY", "0"))
+SLOTS = threading.BoundedSemaphore(CONCURRENCY) if CONCURRENCY else None
 served = 0
 
 
@@ -26,6 +32,12 @@ def spend(ms):
     while time.thread_time() < end:
         x += 1
     return x
+
+
+def work():
+    spend(WORK_MS)
+    if SLEEP_MS:
+        time.sleep(SLEEP_MS / 1000.0)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -60,7 +72,11 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.answer(400, {"error": "bad_json"})
             return
-        spend(WORK_MS)
+        if SLOTS:
+            with SLOTS:
+                work()
+        else:
+            work()
         served += 1
         self.answer(200, {"prediction": [151.0]})
         if CRASH_AFTER and served >= CRASH_AFTER:

@@ -6,6 +6,7 @@
 //! cluster was watched: no Goose, kube, reqwest or hyper. The `scaleproof` crate re-exports
 //! each module under the same name, so `scaleproof::timeline` is this crate's `timeline`.
 
+pub mod capacity;
 pub mod report;
 pub mod scaling;
 pub mod spec;

@@ -235,6 +235,10 @@ pub struct ReplicaLife {
     /// compare with the CPU limit in `cluster.containers`).
     #[serde(default)]
     pub cpu_max_m: Option<f64>,
+    /// Its mean CPU while the load ran, millicores, from its CPU counter read every 500 ms
+    /// while ready (null: not ready for a whole sample period during the load).
+    #[serde(default)]
+    pub cpu_load_m: Option<f64>,
     /// Times it was restarted in place after its process exited or failed its liveness probe
     /// (a pod's restartCount), with back-off between restarts.
     #[serde(default)]
