@@ -8,6 +8,7 @@
 pub mod capacity;
 pub mod cli;
 pub mod cluster;
+pub mod compare;
 pub mod config;
 pub mod doctor;
 pub mod fleet;

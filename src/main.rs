@@ -113,6 +113,7 @@ fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, Failure> {
         Some(Command::Replay(args)) => replay(&args),
         Some(Command::Doctor(args)) => doctor(*args),
         Some(Command::Capacity(args)) => capacity(&args),
+        Some(Command::Compare(args)) => compare(&args),
         Some(Command::Replica(args)) => {
             scaleproof::local::replica::serve(&scaleproof::local::replica::ReplicaOptions {
                 served_by: args.served_by,
@@ -222,6 +223,17 @@ fn capacity(args: &scaleproof::cli::capacity::CapacityArgs) -> Result<ExitCode, 
     eprintln!(
         "scaleproof: capacity chart {}",
         outcome.dir.join("capacity.png").display()
+    );
+    println!("{}", outcome.dir.display());
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+fn compare(args: &scaleproof::cli::compare::CompareArgs) -> Result<ExitCode, Failure> {
+    let outcome = scaleproof::compare::execute(args).or_exit(EXIT_USAGE)?;
+    eprint!("{}", scaleproof::compare::table(&outcome.doc));
+    eprintln!(
+        "scaleproof: compare {}",
+        outcome.dir.join("compare.html").display()
     );
     println!("{}", outcome.dir.display());
     Ok(ExitCode::from(outcome.exit_code()))

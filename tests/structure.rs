@@ -45,6 +45,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("cli", &["config", "scenario", "spec", "doctor"]),
     (
+        "compare",
+        &[
+            "cli", "load", "report", "timeline", "spec", "scaling", "verdict",
+        ],
+    ),
+    (
         "capacity",
         &[
             "cli", "config", "local", "load", "report", "run", "scenario", "spec", "timeline",

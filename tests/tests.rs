@@ -9,6 +9,7 @@ mod binary;
 mod capacity;
 mod cluster;
 mod cluster_requests;
+mod compare;
 mod deploy_scripts;
 mod docs;
 mod doctor;

@@ -4,6 +4,7 @@
 
 pub mod capacity;
 mod cluster;
+pub mod compare;
 mod doctor;
 mod expect;
 mod fleet;
@@ -90,6 +91,9 @@ pub enum Command {
     /// fails, then bisect) and plan the replicas and the HPA for a target rate; each step is
     /// an ordinary run in the capacity directory's steps/.
     Capacity(Box<capacity::CapacityArgs>),
+    /// Compare two run directories, before and after: every headline figure side by side
+    /// with a 95% block-bootstrap interval and a judgement; one picture, one exit code.
+    Compare(compare::CompareArgs),
     /// Check what would spoil the evidence before a run: cluster access, RBAC, the
     /// Deployment, HPA and metrics-server, the Service, the target's endpoints, and this
     /// machine's generator capacity.

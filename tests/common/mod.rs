@@ -69,13 +69,34 @@ impl Target {
         served_by: &str,
         wrap: impl FnOnce(Router) -> Router + Send + 'static,
     ) -> Self {
-        let state = service_state(served_by);
+        Self::serve(service_state(served_by), 0, wrap)
+    }
+
+    /// The real service on 127.0.0.1:`port` (0: any) with `work_factor` extra forest
+    /// evaluations per request (its `WORK_FACTOR`).
+    pub fn start_on(port: u16, work_factor: u32) -> Self {
+        let state = AppState::new(
+            Model::bundled().expect("bundled model"),
+            ServiceConfig {
+                served_by: "target".to_owned(),
+                work_factor,
+                ..ServiceConfig::default()
+            },
+        );
+        Self::serve(state, port, |app| app)
+    }
+
+    fn serve(
+        state: AppState,
+        port: u16,
+        wrap: impl FnOnce(Router) -> Router + Send + 'static,
+    ) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind loopback");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let base = format!("http://{}", std_listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();

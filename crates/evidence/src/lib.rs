@@ -7,6 +7,7 @@
 //! each module under the same name, so `scaleproof::timeline` is this crate's `timeline`.
 
 pub mod capacity;
+pub mod compare;
 pub mod report;
 pub mod scaling;
 pub mod spec;

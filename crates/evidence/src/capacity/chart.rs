@@ -261,15 +261,19 @@ where
         ),
         None => "knee by replica count".to_owned(),
     };
-    let mut chart = ChartBuilder::on(area)
+    let area = area.margin(0, 0, 60, 0);
+    let mut chart = ChartBuilder::on(&area)
         .caption(caption, ("sans-serif", 24.0))
         .x_label_area_size(70)
         .y_label_area_size(110)
         .margin(10)
         .build_cartesian_2d(0.0..n_max, 0.0..y_max)
         .map_err(err)?;
+    let whole = |v: &f64| format!("{v:.0}");
     chart
         .configure_mesh()
+        .x_label_formatter(&whole)
+        .y_label_formatter(&whole)
         .x_desc("replicas")
         .y_desc("knee, requests/s")
         .label_style(("sans-serif", 22.0))

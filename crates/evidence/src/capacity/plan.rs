@@ -42,7 +42,7 @@ pub struct Plan {
     pub knee_utilization_pct: Option<f64>,
     /// The growth expected while one new pod comes up, relative to one pod's knee rate.
     pub growth: f64,
-    /// The safety buffer kept below the knee.
+    /// The safety buffer kept below the knee's CPU: 1 − headroom.
     pub buffer: f64,
     /// Seconds from the HPA's decision to a new pod serving that the growth covers.
     pub reaction_s: f64,
@@ -52,8 +52,8 @@ pub struct Plan {
     pub assumptions: Vec<String>,
 }
 
-/// The buffer kept below the knee's utilisation (GKE's guide: 10% to 15%).
-pub const BUFFER: f64 = 0.10;
+/// The HPA acts only when utilisation is more than this share off its target.
+pub const HPA_TOLERANCE: f64 = 0.10;
 /// Below this CPU at the knee (percent of the request), CPU is not what limits the replica.
 pub const NOT_CPU_BOUND_PCT: f64 = 50.0;
 /// A pod's start-up when it was not measured.
@@ -79,11 +79,12 @@ pub fn plan(i: &PlanInputs) -> Plan {
         (Some(cpu), Some(req)) if req > 0.0 => Some(100.0 * cpu / req),
         _ => None,
     };
-    let hpa_target_pct = knee_utilization_pct.map(|u| {
-        (u * (1.0 - BUFFER) / (1.0 + growth))
-            .round()
-            .clamp(10.0, 95.0) as u32
-    });
+    // GKE's (1 − buffer) ÷ (1 + growth) of the knee's CPU, the buffer being what the headroom
+    // keeps: a pod is to carry its planned share, not its knee. Above 100% is right when the
+    // limit is above the request (utilisation is of the request).
+    let buffer = 1.0 - i.headroom;
+    let hpa_target_pct = knee_utilization_pct
+        .map(|u| (u * (1.0 - buffer) / (1.0 + growth)).round().max(10.0) as u32);
     let min_replicas = 1;
     let max_replicas = replicas.saturating_add(1);
     let mut assumptions = vec![
@@ -108,7 +109,8 @@ pub fn plan(i: &PlanInputs) -> Plan {
     }
     match knee_utilization_pct {
         Some(u) => assumptions.push(format!(
-            "CPU at the knee is {u:.0}% of the request; the HPA target is that × (1 − {BUFFER}) ÷ (1 + growth), growth = ramp × reaction ÷ knee = {ramp:.1} rps/s × {reaction_s:.0} s ÷ {:.0} rps = {growth:.2} (GKE's (1 − buffer) ÷ (1 + growth)), kept within 10–95%",
+            "CPU at the knee is {u:.0}% of the request, and CPU grows in proportion to the rate; the HPA target is that × headroom {:.2} ÷ (1 + growth), growth = ramp × reaction ÷ knee = {ramp:.1} rps/s × {reaction_s:.0} s ÷ {:.0} rps = {growth:.2} (GKE's (1 − buffer) ÷ (1 + growth), the buffer 1 − headroom), at least 10%",
+            i.headroom,
             i.knee_rps
         )),
         None => assumptions.push(
@@ -116,7 +118,7 @@ pub fn plan(i: &PlanInputs) -> Plan {
         ),
     }
     assumptions.push(format!(
-        "reaction = the HPA's sync period {:.0} s + a pod's start-up {startup:.1} s{}",
+        "reaction = the HPA's sync period {:.0} s + a pod's start-up {startup:.2} s{}",
         i.sync_period_s,
         if i.startup_s.is_some() {
             " (measured)"
@@ -128,6 +130,21 @@ pub fn plan(i: &PlanInputs) -> Plan {
         "the load ramps from 0 to {:.0} rps over {:.0} s, as the verification command does",
         i.target_rps, i.ramp_s
     ));
+    // The HPA ignores a ratio within its tolerance: at the target rate on one pod fewer than
+    // planned, utilisation must be past the target by more than that, or it stops short.
+    if let (Some(u), Some(t)) = (knee_utilization_pct, hpa_target_pct)
+        && replicas > 1
+    {
+        let short = u * i.target_rps / (f64::from(replicas - 1) * i.knee_rps);
+        if short <= f64::from(t) * (1.0 + HPA_TOLERANCE) {
+            assumptions.push(format!(
+                "at {:.0} rps on {} pods their CPU would be {short:.0}%, within the HPA's 10% tolerance of the {t}% target: it may stop at {} — lower the target or the headroom",
+                i.target_rps,
+                replicas - 1,
+                replicas - 1
+            ));
+        }
+    }
     let hpa_yaml = hpa_target_pct.map(|t| hpa_yaml(&i.deployment, min_replicas, max_replicas, t));
     Plan {
         target_rps: i.target_rps,
@@ -138,7 +155,7 @@ pub fn plan(i: &PlanInputs) -> Plan {
         hpa_target_pct,
         knee_utilization_pct,
         growth,
-        buffer: BUFFER,
+        buffer,
         reaction_s,
         hpa_yaml,
         assumptions,
@@ -208,19 +225,57 @@ mod tests {
     fn the_hpa_target_leaves_room_for_the_growth_during_a_pods_start() {
         let p = plan(&inputs());
         // Knee at 90% of the request; ramp 16.7 rps/s × (15 + 2) s ÷ 180 rps = 1.574;
-        // 90 × 0.9 ÷ 2.574 = 31.5 → 31 or 32.
+        // 90 × headroom 0.7 ÷ 2.574 = 24.5 → 24.
         assert!((p.growth - 1000.0 / 60.0 * 17.0 / 180.0).abs() < 1e-9);
         assert_eq!(p.knee_utilization_pct, Some(90.0));
-        assert_eq!(p.hpa_target_pct, Some(31));
+        assert_eq!(p.hpa_target_pct, Some(24));
+        assert!((p.buffer - 0.3).abs() < 1e-12);
         let yaml = p.hpa_yaml.expect("yaml");
-        assert!(yaml.contains("averageUtilization: 31\n"), "{yaml}");
+        assert!(yaml.contains("averageUtilization: 24\n"), "{yaml}");
         assert!(yaml.contains("maxReplicas: 9\n") && yaml.contains("name: web\n"));
-        // A slow ramp needs less margin: the target rises towards the knee less the buffer.
+        // A slow ramp needs less margin: 90 × 0.7 ÷ (1 + 0.026) = 61.4.
         let slow = plan(&PlanInputs {
             ramp_s: 3600.0,
             ..inputs()
         });
-        assert!(slow.hpa_target_pct.expect("t") > 75, "{slow:?}");
+        assert_eq!(slow.hpa_target_pct, Some(61), "{slow:?}");
+        // Utilisation is of the request: a knee above it plans a target above 100%.
+        let over = plan(&PlanInputs {
+            knee_cpu_m: Some(800.0),
+            cpu_request_m: Some(200.0),
+            ramp_s: 3600.0,
+            ..inputs()
+        });
+        assert_eq!(
+            over.hpa_target_pct,
+            Some(273),
+            "400 × 0.7 ÷ 1.026: {over:?}"
+        );
+    }
+
+    #[test]
+    fn a_target_within_the_hpas_tolerance_of_one_pod_fewer_is_flagged() {
+        // Knee 1100 rps at 201% of the request, headroom 0.7 (770 rps a pod), no growth:
+        // the target is 141%.
+        let base = PlanInputs {
+            knee_rps: 1100.0,
+            knee_cpu_m: Some(402.0),
+            cpu_request_m: Some(200.0),
+            ramp_s: 1e9,
+            ..inputs()
+        };
+        let tolerance = |p: &Plan| p.assumptions.iter().any(|a| a.contains("tolerance"));
+        // 1000 rps → 2 pods; on one pod it is 183%, 1.30 × the target: the HPA scales.
+        let p = plan(&base);
+        assert_eq!((p.replicas_for_target, p.hpa_target_pct), (2, Some(141)));
+        assert!(!tolerance(&p), "{p:?}");
+        // 1617 rps (2.1 pods' worth) → 3 pods; on two it is 148%, within 10% of 141%.
+        let p = plan(&PlanInputs {
+            target_rps: 1617.0,
+            ..base
+        });
+        assert_eq!((p.replicas_for_target, p.hpa_target_pct), (3, Some(141)));
+        assert!(tolerance(&p), "{p:?}");
     }
 
     #[test]
