@@ -160,16 +160,21 @@ where
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)
         .map_err(err)?;
     let whole = |v: &f64| format!("{v:.0}");
-    chart
-        .configure_mesh()
-        .x_label_formatter(&whole)
-        .y_label_formatter(&whole)
-        .x_desc("seconds since the load started")
-        .label_style(("sans-serif", 20.0))
-        .axis_desc_style(("sans-serif", 20.0))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+    {
+        let mut mesh = chart.configure_mesh();
+        if steps {
+            // One label per whole replica.
+            mesh.y_labels((y_max.floor() as usize + 1).min(17));
+        }
+        mesh.x_label_formatter(&whole)
+            .y_label_formatter(&whole)
+            .x_desc("seconds since the load started")
+            .label_style(("sans-serif", 20.0))
+            .axis_desc_style(("sans-serif", 20.0))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+    }
     for (run, points, colour) in [(base, &b, BASE), (cand, &c, CAND)] {
         let t = Timeline::of(&run.rows, source(run));
         for s in t.scale_out_seconds() {

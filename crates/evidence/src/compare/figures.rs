@@ -133,7 +133,7 @@ pub fn figures(
     });
     push(
         "error_rate",
-        "error rate: (failed + dropped) ÷ (completed + dropped), whole run".to_owned(),
+        "error rate, whole run".to_owned(),
         "share",
         (base.kpis.error_rate, cand.kpis.error_rate),
         error_ci,

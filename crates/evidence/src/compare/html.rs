@@ -12,14 +12,27 @@ pub fn value(v: Option<f64>, unit: &str) -> String {
         Some(v) if unit == "ms" => format!("{v:.2} ms"),
         Some(v) if unit == "rps" => format!("{v:.1} rps"),
         Some(v) if unit == "s" => format!("{v:.0} s"),
-        Some(v) => format!("{v:.0} {unit}"),
+        Some(v) => {
+            let n = v.round();
+            let unit = if n == 1.0 {
+                unit.strip_suffix('s').unwrap_or(unit)
+            } else {
+                unit
+            };
+            format!("{} {unit}", crate::spec::values::thousands(n as u64))
+        }
     }
 }
 
 /// The difference and its interval, for a person.
 pub fn difference(f: &Figure) -> (String, String) {
     let diff = match (f.diff, f.diff_pct) {
-        (Some(d), Some(p)) => format!("{} ({p:+.1}%)", signed(d, &f.unit)),
+        (Some(d), Some(p)) => format!(
+            "{} ({}{:.1}%)",
+            signed(d, &f.unit),
+            if p < 0.0 { "−" } else { "+" },
+            p.abs()
+        ),
         (Some(d), None) => signed(d, &f.unit),
         _ => "–".to_owned(),
     };
