@@ -154,3 +154,135 @@ fn a_service_that_fails_at_the_first_step_is_below_it_and_exits_1() {
     assert!(doc.plan.is_none() && doc.verify_command.is_none());
     assert!(err.contains("below 25 rps: the first step failed"), "{err}");
 }
+
+/// A Deployment `web` with `ready` of 1 ready pods (selector app=web), CPU request 250m.
+fn web(fake: &crate::fake_apiserver::FakeApiServer, ready: u64) {
+    use crate::fake_apiserver::Kind;
+    fake.apply(
+        Kind::Deployment,
+        serde_json::json!({
+            "metadata": {"name": "web", "namespace": "demo"},
+            "spec": {"replicas": ready, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "api", "image": "registry.example/api:1",
+                        "resources": {"requests": {"cpu": "250m"}}}]}}},
+            "status": {"replicas": ready, "updatedReplicas": ready, "readyReplicas": ready,
+                "availableReplicas": ready}
+        }),
+    );
+    for i in 0..ready {
+        fake.apply(
+            Kind::Pod,
+            serde_json::json!({
+                "metadata": {"name": format!("web-{i}"), "namespace": "demo",
+                    "labels": {"app": "web"}},
+                "status": {"phase": "Running",
+                    "conditions": [{"type": "Ready", "status": "True"}]}
+            }),
+        );
+    }
+}
+
+/// Serves the pod's PodMetrics as metrics-server would, a fresh 1 s window every 200 ms,
+/// until the returned flag is set.
+fn metrics_server(
+    fake: std::sync::Arc<crate::fake_apiserver::FakeApiServer>,
+) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::spawn(move || {
+        while !stopped.load(Ordering::Relaxed) {
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            fake.apply(
+                crate::fake_apiserver::Kind::PodMetrics,
+                serde_json::json!({
+                    "metadata": {"name": "web-0", "namespace": "demo", "labels": {"app": "web"}},
+                    "timestamp": now, "window": "1s",
+                    "containers": [{"name": "api", "usage": {"cpu": "200m", "memory": "40Mi"}}]
+                }),
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
+    stop
+}
+
+#[test]
+fn one_pod_of_a_watched_deployment_has_its_cpu_from_the_metrics_api() {
+    let _one = crate::common::one_attack_at_a_time();
+    let fake = std::sync::Arc::new(crate::fake_apiserver::FakeApiServer::start());
+    web(&fake, 1);
+    let stop = metrics_server(fake.clone());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = fake.kubeconfig(tmp.path(), "demo");
+    let target = crate::common::Target::start("web-0", None);
+    let out = tmp.path().join("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .args(["capacity", "--host", &target.base, "--deployment", "web"])
+        .args([
+            "--start-rps",
+            "100",
+            "--max-rps",
+            "200",
+            "--step-requests",
+            "300",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("HOME")
+        .output()
+        .expect("run");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    // 100 and 200 rps both hold: the knee is at least the highest rate allowed (exit 4).
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    let (dir, doc) = read(&out);
+    assert_eq!(doc.ending, Ending::AboveMaxRate);
+    assert_eq!(doc.knee_rps, Some(200.0));
+    for s in &doc.steps {
+        // Each step's CPU is the mean of the metrics windows wholly inside it.
+        assert_eq!(s.cpu_m, Some(200.0), "{s:?}\n{:?}\n{err}", doc.notes);
+    }
+    assert_eq!(doc.knee_cpu_m, Some(200.0));
+    let plan = doc.plan.as_ref().expect("plan");
+    assert_eq!(
+        plan.knee_utilization_pct,
+        Some(80.0),
+        "200m of the 250m request"
+    );
+    let yaml = std::fs::read_to_string(dir.join("hpa.yaml")).expect("hpa.yaml");
+    assert!(yaml.contains("  name: web\n"), "{yaml}");
+    let verify = doc.verify_command.as_deref().expect("verify");
+    assert!(
+        verify.contains(&format!("--host {}", target.base)),
+        "{verify}"
+    );
+    assert!(verify.contains("--deployment web"), "{verify}");
+    assert!(!doc.local);
+}
+
+#[test]
+fn a_deployment_with_two_ready_pods_is_refused_with_the_reason() {
+    let _one = crate::common::one_attack_at_a_time();
+    let fake = crate::fake_apiserver::FakeApiServer::start();
+    web(&fake, 2);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = fake.kubeconfig(tmp.path(), "demo");
+    let target = crate::common::Target::start("web-0", None);
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .args(["capacity", "--host", &target.base, "--deployment", "web"])
+        .args(["--start-rps", "50", "--step-requests", "100", "--out"])
+        .arg(tmp.path().join("runs"))
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("HOME")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the Deployment had 2 ready pods during the step, and capacity measures one replica's knee: scale it to one (kubectl scale deployment/web --replicas=1)"),
+        "{err}"
+    );
+}

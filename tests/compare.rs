@@ -150,3 +150,94 @@ fn runs_that_measured_different_things_are_refused_unless_forced() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("cannot read the run directory"), "{err}");
 }
+
+/// A capacity directory whose search held 25…`knee` rps and failed at `fail` (p95 1 ms up to
+/// the knee, 900 ms above it).
+fn capacity_dir(root: &Path, name: &str, knee: f64, fail: f64) -> PathBuf {
+    use scaleproof::capacity::{CapacityDoc, Ending, Outcome, Slo, StepRow};
+    let step = |n: u32, rate: f64, pass: bool| StepRow {
+        step: n,
+        replicas: 1,
+        offered_rps: rate,
+        planned_s: 5.0,
+        duration_s: 5.0,
+        requests: (rate * 5.0) as u64,
+        ok: (rate * 5.0) as u64,
+        errors: 0,
+        dropped: 0,
+        cancelled: 0,
+        ok_rps: rate,
+        error_rate: Some(0.0),
+        p50_corrected_ms: Some(0.5),
+        p95_corrected_ms: Some(if pass { 1.0 } else { 900.0 }),
+        p99_corrected_ms: Some(if pass { 2.0 } else { 950.0 }),
+        cpu_m: None,
+        generator_saturated: false,
+        outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+        reason: String::new(),
+        run_dir: String::new(),
+    };
+    let doc = CapacityDoc {
+        schema: scaleproof::capacity::CAPACITY_SCHEMA.to_owned(),
+        scenario: "predict".into(),
+        target: "local replica (this machine)".into(),
+        local: true,
+        workload: "LOCAL replica: bundled target-service".into(),
+        started_at: chrono::Utc::now(),
+        duration_s: 60.0,
+        slo: Slo {
+            p95_ms: 250.0,
+            error_rate: 0.01,
+            min_ok_share: 0.99,
+        },
+        step_rule: String::new(),
+        knee_rps: Some(knee),
+        fail_rps: Some(fail),
+        knee_cpu_m: None,
+        ending: Ending::Converged,
+        steps: vec![
+            step(1, 25.0, true),
+            step(2, knee, true),
+            step(3, fail, false),
+        ],
+        plan: None,
+        verify_command: None,
+        scaling: Vec::new(),
+        usl: None,
+        more_stop_helping_at: None,
+        notes: Vec::new(),
+    };
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("capacity.json"),
+        serde_json::to_vec(&doc).expect("json"),
+    )
+    .expect("write");
+    dir
+}
+
+#[test]
+fn two_capacity_searches_compare_by_their_knees_brackets() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let before = capacity_dir(tmp.path(), "before", 1000.0, 1050.0);
+    let slower = capacity_dir(tmp.path(), "slower", 900.0, 950.0);
+    let faster = capacity_dir(tmp.path(), "faster", 1100.0, 1150.0);
+    let (code, err) = compare(&before, &slower, &tmp.path().join("a"), &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("one replica's knee") && l.ends_with("worse  ← regression")),
+        "{err}"
+    );
+    assert_eq!(
+        crate::report::png_size(&tmp.path().join("a/compare.png")),
+        (1920, 1080)
+    );
+    let (code, err) = compare(&before, &faster, &tmp.path().join("b"), &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("better"), "{err}");
+    // A capacity directory against a run is refused.
+    let (code, err) = compare(&before, tmp.path(), &tmp.path().join("c"), &[]);
+    assert_eq!(code, Some(2), "{err}");
+}

@@ -47,13 +47,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "compare",
         &[
-            "cli", "load", "report", "timeline", "spec", "scaling", "verdict",
+            "capacity", "cli", "load", "report", "timeline", "spec", "scaling", "verdict",
         ],
     ),
     (
         "capacity",
         &[
-            "cli", "config", "local", "load", "report", "run", "scenario", "spec", "timeline",
+            "cli", "cluster", "config", "local", "load", "report", "run", "scenario", "spec",
+            "timeline", "support",
         ],
     ),
 ];

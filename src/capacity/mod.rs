@@ -24,8 +24,8 @@ const GROWTH: f64 = 2.0;
 /// Pause between steps, so that queues of the last one drain.
 const DRAIN: Duration = Duration::from_secs(1);
 /// A step is held at least this long, at most the longer.
-const STEP_MIN: Duration = Duration::from_secs(5);
-const STEP_MAX: Duration = Duration::from_secs(20);
+pub const STEP_MIN: Duration = Duration::from_secs(5);
+pub const STEP_MAX: Duration = Duration::from_secs(20);
 
 /// Why the capacity search could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +92,8 @@ pub fn execute(args: &CapacityArgs) -> Result<CapacityOutcome, CapacityError> {
     let mut scaling: Vec<KneeAt> = Vec::new();
     let mut first_ending = None;
     let mut startup_s = None;
+    let mut cpu_request_m = None;
+    let mut cpu_notes: Vec<String> = Vec::new();
     let deployment = base.cluster.as_ref().map(|c| c.deployment.clone());
     let mut interrupted = false;
     for (i, &n) in args.replicas.iter().enumerate() {
@@ -121,6 +123,12 @@ pub fn execute(args: &CapacityArgs) -> Result<CapacityOutcome, CapacityError> {
                 step::check_one_pod(measured.served_by, deployment.as_deref())?;
             }
             startup_s = startup_s.or(measured.startup_s);
+            cpu_request_m = cpu_request_m.or(measured.cpu_request_m);
+            if let Some(why) = &measured.cpu_unknown
+                && !cpu_notes.contains(why)
+            {
+                cpu_notes.push(why.clone());
+            }
             eprintln!("scaleproof: capacity {}", write::step_line(&measured.row));
             steps.push(measured.row.clone());
             if measured.interrupted {
@@ -168,6 +176,8 @@ pub fn execute(args: &CapacityArgs) -> Result<CapacityOutcome, CapacityError> {
         knee: (knee_rps, one.as_ref().and_then(|k| k.fail_rps), knee_cpu_m),
         ending: first_ending.unwrap_or(Ending::OutOfTime),
         startup_s,
+        cpu_request_m,
+        cpu_notes,
     });
     write::all(
         &dir,

@@ -6,6 +6,7 @@ use super::CapacityError;
 use super::cap::{Slo, StepRow, judge};
 use crate::cli::ConfigError;
 use crate::cli::capacity::CapacityArgs;
+use crate::cluster::metrics::PodCpu;
 use crate::config::RunConfig;
 use crate::load::control::EndReason;
 use crate::scenario::RatePlan;
@@ -24,6 +25,10 @@ pub(super) struct Measured {
     pub(super) served_by: (Option<u64>, Option<u64>),
     /// A signal stopped it.
     pub(super) interrupted: bool,
+    /// The watched container's CPU request, millicores (`--host` with `--deployment`).
+    pub(super) cpu_request_m: Option<f64>,
+    /// Why the cluster's CPU is unknown for this step, when it is.
+    pub(super) cpu_unknown: Option<String>,
 }
 
 /// The run configuration of a step: `n` replicas, `rate` requests/s from second 0 for
@@ -79,14 +84,44 @@ pub(super) fn run(
     slo: &Slo,
 ) -> Result<Measured, CapacityError> {
     let config = config(args, n, rate, length, &dir.join("steps"))?;
-    let outcome = crate::run::execute(&config)?;
+    let sampler = config.cluster.clone().map(Sampler::start);
+    let outcome = crate::run::execute(&config);
+    let readings = sampler.map(Sampler::stop);
+    let outcome = outcome?;
     let rendered = crate::report::render(&outcome.dir, None)?;
     let s = &rendered.summary;
     let t = &s.totals;
     let duration = outcome.meta.duration_s.max(1e-9);
     let ms = |us: Option<u64>| us.map(|v| v as f64 / 1000.0);
     let lives = outcome.meta.local_replicas.as_deref().unwrap_or(&[]);
-    let cpu: Vec<f64> = lives.iter().filter_map(|l| l.cpu_load_m).collect();
+    let mut cpu: Vec<f64> = lives.iter().filter_map(|l| l.cpu_load_m).collect();
+    let mut cpu_unknown = None;
+    if let Some((readings, error)) = &readings {
+        let mean = crate::cluster::metrics::mean_within(
+            readings,
+            outcome.meta.started_at,
+            outcome.meta.ended_at,
+        );
+        match mean {
+            Some(m) => cpu.push(m),
+            None => {
+                cpu_unknown = Some(error.clone().unwrap_or_else(|| {
+                    let window = readings.first().map_or(0.0, |r| r.window_s);
+                    format!(
+                        "no metrics window ({window:.0} s) lay wholly inside the step: lengthen the steps (--step-requests)"
+                    )
+                }))
+            }
+        }
+    }
+    let cpu_request_m = outcome
+        .meta
+        .cluster
+        .as_ref()
+        .filter(|c| c.source == crate::timeline::WorkloadSource::Cluster)
+        .and_then(|c| c.containers.first())
+        .and_then(|c| c.requests.get("cpu"))
+        .and_then(|q| crate::cluster::metrics::cpu_millicores(q));
     let interrupted = matches!(outcome.end, EndReason::Interrupted(_));
     let mut row = StepRow {
         step: number,
@@ -133,7 +168,58 @@ pub(super) fn run(
         }),
         served_by: (s.kpis.most_ready_replicas, s.kpis.most_endpoints_at_once),
         interrupted,
+        cpu_request_m,
+        cpu_unknown,
     })
+}
+
+/// Reads the watched pods' CPU from the metrics API every 2 s while a step runs.
+struct Sampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<(Vec<PodCpu>, Option<String>)>,
+}
+
+impl Sampler {
+    fn start(options: crate::config::ClusterOptions) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut readings = Vec::new();
+            let mut error = None;
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return (
+                    readings,
+                    Some("cannot start a runtime for the metrics API".into()),
+                );
+            };
+            while !stopped.load(Ordering::Relaxed) {
+                match runtime.block_on(crate::cluster::metrics::pod_cpu(&options)) {
+                    Ok(r) => readings.extend(r),
+                    Err(e) => error = Some(e),
+                }
+                // Two seconds, in steps short enough to stop promptly.
+                for _ in 0..20 {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            (readings, error)
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) -> (Vec<PodCpu>, Option<String>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| (Vec::new(), Some("the metrics reader panicked".into())))
+    }
 }
 
 /// A `--host` search at one replica measures one pod: refused, with the reason, when the

@@ -79,6 +79,10 @@ pub(super) struct Found<'a> {
     pub(super) knee: (Option<f64>, Option<f64>, Option<f64>),
     pub(super) ending: Ending,
     pub(super) startup_s: Option<f64>,
+    /// A watched container's CPU request (local replicas have theirs in the config).
+    pub(super) cpu_request_m: Option<f64>,
+    /// Why a cluster's CPU was unknown in some steps.
+    pub(super) cpu_notes: Vec<String>,
 }
 
 /// The verification ramp: from 0 to the target over this many seconds, then held 2 min.
@@ -101,7 +105,9 @@ pub(super) fn document(f: Found<'_>) -> CapacityDoc {
             target_rps: f.args.target_rps,
             knee_rps: k,
             knee_cpu_m,
-            cpu_request_m: local.map(|l| f64::from(l.cpu_request_m)),
+            cpu_request_m: local
+                .map(|l| f64::from(l.cpu_request_m))
+                .or(f.cpu_request_m),
             headroom: f.args.headroom,
             startup_s: f.startup_s,
             sync_period_s,
@@ -138,6 +144,9 @@ pub(super) fn document(f: Found<'_>) -> CapacityDoc {
                 ""
             }
         ));
+    }
+    for why in &f.cpu_notes {
+        notes.push(format!("CPU unknown in some steps: {why}"));
     }
     if f.ending != Ending::Converged {
         notes.push(format!("the search ended: {}", f.ending.describe()));

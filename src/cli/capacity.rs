@@ -109,8 +109,23 @@ fn counts(text: &str) -> Result<u32, String> {
 
 impl CapacityArgs {
     /// The run arguments of one step at `replicas` replicas (its rate plan set by the
-    /// caller).
+    /// caller): local replicas pinned to that count with no --host; with one, the local
+    /// flags as given (a run refuses them, naming the flag).
     pub fn step_args(&self, replicas: u32) -> RunArgs {
+        let local = if self.host.is_some() {
+            LocalArgs {
+                cpu_request: self.cpu_request,
+                cpu_limit: self.cpu_limit,
+                work_factor: self.work_factor,
+                replica_cmd: self.replica_cmd.clone(),
+                replica_env: self.replica_env.clone(),
+                ready_path: self.ready_path.clone(),
+                replica_start_timeout: self.replica_start_timeout,
+                ..LocalArgs::default()
+            }
+        } else {
+            self.local_args(replicas)
+        };
         RunArgs {
             host: self.host.clone(),
             scenario: self.scenario.clone(),
@@ -118,22 +133,27 @@ impl CapacityArgs {
             quiet: true,
             http: self.http.clone(),
             cluster: self.cluster.clone(),
-            local: LocalArgs {
-                replicas: Some((replicas, replicas)),
-                no_autoscale: true,
-                cpu_request: self.cpu_request,
-                cpu_limit: self.cpu_limit,
-                work_factor: Some(
-                    self.work_factor
-                        .unwrap_or(crate::config::defaults::WORK_FACTOR),
-                ),
-                replica_cmd: self.replica_cmd.clone(),
-                replica_env: self.replica_env.clone(),
-                ready_path: self.ready_path.clone(),
-                replica_start_timeout: self.replica_start_timeout,
-                ..LocalArgs::default()
-            },
+            local,
             ..RunArgs::default()
+        }
+    }
+
+    /// The local flags of a step at `replicas` local replicas, fixed.
+    fn local_args(&self, replicas: u32) -> LocalArgs {
+        LocalArgs {
+            replicas: Some((replicas, replicas)),
+            no_autoscale: true,
+            cpu_request: self.cpu_request,
+            cpu_limit: self.cpu_limit,
+            work_factor: Some(
+                self.work_factor
+                    .unwrap_or(crate::config::defaults::WORK_FACTOR),
+            ),
+            replica_cmd: self.replica_cmd.clone(),
+            replica_env: self.replica_env.clone(),
+            ready_path: self.ready_path.clone(),
+            replica_start_timeout: self.replica_start_timeout,
+            ..LocalArgs::default()
         }
     }
 }

@@ -11,6 +11,7 @@
 mod derive;
 pub mod doctor;
 pub mod job;
+pub mod metrics;
 mod pods;
 mod session;
 mod state;

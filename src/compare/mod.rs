@@ -43,8 +43,18 @@ impl CompareOutcome {
     }
 }
 
-/// Compares the two runs of `args` and writes the comparison.
+/// Compares the two runs of `args` (or two capacity searches) and writes the comparison.
 pub fn execute(args: &CompareArgs) -> Result<CompareOutcome, CompareError> {
+    let capacity = |p: &Path| p.join("capacity.json").is_file();
+    match (capacity(&args.base), capacity(&args.candidate)) {
+        (true, true) => return knees(args),
+        (false, false) => {}
+        _ => {
+            return Err(CompareError::Incomparable(
+                "one is a capacity directory and the other a run: compare two of either".into(),
+            ));
+        }
+    }
     let base = load(&args.base)?;
     let cand = load(&args.candidate)?;
     let (differ, warnings) = check_comparable(&base.meta, &cand.meta);
@@ -102,12 +112,6 @@ fn load(path: &Path) -> Result<RunData, CompareError> {
         dir: path.to_path_buf(),
         message,
     };
-    if path.join("capacity.json").is_file() {
-        return Err(bad(
-            "it is a capacity directory: compare two of its steps/ run directories, or two runs"
-                .to_owned(),
-        ));
-    }
     let dir = RunDir::open(path);
     let meta = dir.read_meta().map_err(|e| bad(chain(&e)))?;
     let rows = dir.read(&timeline::TIMELINE).map_err(|e| bad(chain(&e)))?;
@@ -158,10 +162,7 @@ fn load(path: &Path) -> Result<RunData, CompareError> {
     }
     let top = by_endpoint.values().max().copied();
     Ok(RunData {
-        name: path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        ),
+        name: dir_name(path),
         latency: bootstrap::Latencies::new(&seconds[0]),
         raw: bootstrap::Latencies::new(&seconds[1]),
         top_endpoint_share: top.filter(|_| named > 0).map(|t| t as f64 / named as f64),
@@ -169,6 +170,93 @@ fn load(path: &Path) -> Result<RunData, CompareError> {
         rows,
         kpis,
     })
+}
+
+/// Two capacity searches: their knees by their brackets, and both hockey sticks.
+fn knees(args: &CompareArgs) -> Result<CompareOutcome, CompareError> {
+    type Capacity = scaleproof_evidence::capacity::CapacityDoc;
+    let read = |path: &Path| -> Result<(String, Capacity), CompareError> {
+        let bad = |message: String| CompareError::Read {
+            dir: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path.join("capacity.json"))
+            .map_err(|e| bad(format!("capacity.json: {e}")))?;
+        let doc = serde_json::from_str(&text).map_err(|e| bad(format!("capacity.json: {e}")))?;
+        Ok((dir_name(path), doc))
+    };
+    let (base_name, base) = read(&args.base)?;
+    let (cand_name, cand) = read(&args.candidate)?;
+    let mut differ = Vec::new();
+    if base.scenario != cand.scenario {
+        differ.push(format!(
+            "the scenarios differ: {} vs {}",
+            base.scenario, cand.scenario
+        ));
+    }
+    if base.slo != cand.slo {
+        differ.push("the SLOs differ (p95, error rate)".to_owned());
+    }
+    if !differ.is_empty() && !args.force {
+        return Err(CompareError::Incomparable(differ.join("; ")));
+    }
+    let mut warnings = Vec::new();
+    if base.workload != cand.workload || base.target != cand.target {
+        warnings.push(format!(
+            "different replicas: {} at {} vs {} at {}",
+            base.workload, base.target, cand.workload, cand.target
+        ));
+    }
+    let figures = scaleproof_evidence::compare::knees::figures(&base, &cand, args.threshold);
+    let outcome = match figures[0].judgement {
+        Judgement::Worse => "regression",
+        Judgement::Inconclusive => "inconclusive",
+        _ => "no regression",
+    };
+    let doc = CompareDoc {
+        schema: COMPARE_SCHEMA.to_owned(),
+        base: base_name.clone(),
+        candidate: cand_name.clone(),
+        base_started_at: base.started_at,
+        candidate_started_at: cand.started_at,
+        threshold: args.threshold,
+        latency_floor_ms: args.latency_floor,
+        rule: scaleproof_evidence::compare::knees::KNEE_RULE.to_owned(),
+        figures,
+        warnings,
+        forced: differ,
+        outcome: outcome.to_owned(),
+        local: base.local || cand.local,
+    };
+    let dir = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!("compare-{base_name}-vs-{cand_name}"))
+    });
+    let fail = |path: &Path, message: String| CompareError::Write {
+        path: path.to_path_buf(),
+        message,
+    };
+    std::fs::create_dir_all(dir.join("slides")).map_err(|e| fail(&dir, e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&doc).map_err(|e| fail(&dir, e.to_string()))?;
+    std::fs::write(dir.join("compare.json"), json).map_err(|e| fail(&dir, e.to_string()))?;
+    for path in [
+        dir.join("compare.png"),
+        dir.join("slides").join("compare.png"),
+    ] {
+        chart::knees_png(&doc, (&base, &cand), &path).map_err(|e| fail(&path, e.to_string()))?;
+    }
+    let page = html::page(
+        &doc,
+        "<p><img src=\"compare.png\" alt=\"p95 against the offered rate of both searches\" width=\"100%\"></p>",
+    );
+    std::fs::write(dir.join("compare.html"), page).map_err(|e| fail(&dir, e.to_string()))?;
+    Ok(CompareOutcome { dir, doc })
+}
+
+fn dir_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn chain(e: &dyn std::error::Error) -> String {

@@ -48,6 +48,8 @@ pub enum Kind {
     ApiService,
     /// Created by the client (POST) and deleted by name (DELETE), as a controller does.
     Job,
+    /// `metrics.k8s.io/v1beta1` PodMetrics, as metrics-server serves them (list only).
+    PodMetrics,
 }
 
 impl Kind {
@@ -60,6 +62,7 @@ impl Kind {
             Kind::Service => "v1",
             Kind::ApiService => "apiregistration.k8s.io/v1",
             Kind::Job => "batch/v1",
+            Kind::PodMetrics => "metrics.k8s.io/v1beta1",
         }
     }
 
@@ -73,6 +76,7 @@ impl Kind {
             Kind::Service => "Service",
             Kind::ApiService => "APIService",
             Kind::Job => "Job",
+            Kind::PodMetrics => "PodMetrics",
         }
     }
 }
@@ -179,6 +183,10 @@ impl FakeApiServer {
                         serve(Kind::ApiService, s, Path(String::new()), q, u)
                     },
                 ),
+            )
+            .route(
+                "/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods",
+                route!(Kind::PodMetrics),
             )
             .route("/version", get(version))
             .route(

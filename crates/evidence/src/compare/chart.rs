@@ -202,3 +202,113 @@ where
     }
     Ok(())
 }
+
+/// The hockey sticks of two capacity searches on one chart: corrected p95 against the offered
+/// rate at one replica, base blue and candidate orange, each knee a vertical line.
+pub fn knees_png(
+    doc: &CompareDoc,
+    (base, cand): (&crate::capacity::CapacityDoc, &crate::capacity::CapacityDoc),
+    path: &Path,
+) -> Result<(), DrawError> {
+    register_fonts();
+    let root = BitMapBackend::new(path, COMPARE_SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(boxed)?;
+    draw::label(
+        &root,
+        format!("{} vs {}: one replica's knee", doc.base, doc.candidate),
+        (40, 20),
+        36.0,
+        true,
+        BLACK,
+    )?;
+    draw::label(
+        &root,
+        format!("base: {}", doc.base),
+        (40, 70),
+        24.0,
+        false,
+        BASE,
+    )?;
+    draw::label(
+        &root,
+        format!("candidate: {}", doc.candidate),
+        (980, 70),
+        24.0,
+        false,
+        CAND,
+    )?;
+    if doc.local {
+        draw::label(
+            &root,
+            "LOCAL replica in at least one search: simulated on one machine",
+            (40, 104),
+            22.0,
+            false,
+            MUTED,
+        )?;
+    }
+    let body = root.margin(150, 20, 20, 30);
+    let points = |d: &crate::capacity::CapacityDoc| -> Vec<(f64, f64)> {
+        let mut p: Vec<(f64, f64)> = d
+            .steps
+            .iter()
+            .filter(|s| s.replicas == 1)
+            .filter_map(|s| {
+                s.p95_corrected_ms
+                    .map(|v| (s.offered_rps, v.min(d.slo.p95_ms * 4.0)))
+            })
+            .collect();
+        p.sort_by(|a, b| a.0.total_cmp(&b.0));
+        p
+    };
+    let (b, c) = (points(base), points(cand));
+    let x_max = b.iter().chain(&c).map(|p| p.0).fold(1.0, f64::max) * 1.08;
+    let y_max = b
+        .iter()
+        .chain(&c)
+        .map(|p| p.1)
+        .fold(base.slo.p95_ms * 1.5, f64::max);
+    let mut chart = ChartBuilder::on(&body)
+        .x_label_area_size(70)
+        .y_label_area_size(110)
+        .margin(10)
+        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .map_err(boxed)?;
+    let whole = |v: &f64| format!("{v:.0}");
+    chart
+        .configure_mesh()
+        .x_label_formatter(&whole)
+        .y_label_formatter(&whole)
+        .x_desc("offered rate, requests/s (open model)")
+        .y_desc("p95 corrected, ms")
+        .label_style(("sans-serif", 22.0))
+        .axis_desc_style(("sans-serif", 24.0))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(boxed)?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(0.0, base.slo.p95_ms), (x_max, base.slo.p95_ms)],
+            12,
+            8,
+            BLACK.stroke_width(2),
+        ))
+        .map_err(boxed)?;
+    for (d, p, colour) in [(base, &b, BASE), (cand, &c, CAND)] {
+        chart
+            .draw_series(LineSeries::new(p.clone(), colour.stroke_width(3)))
+            .map_err(boxed)?;
+        chart
+            .draw_series(p.iter().map(|&q| Circle::new(q, 7, colour.filled())))
+            .map_err(boxed)?;
+        if let Some(k) = d.knee_rps {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(k, 0.0), (k, y_max)],
+                    colour.stroke_width(2),
+                ))
+                .map_err(boxed)?;
+        }
+    }
+    root.present().map_err(boxed)
+}

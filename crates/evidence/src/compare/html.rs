@@ -92,7 +92,7 @@ pub fn page(doc: &CompareDoc, svg: &str) -> String {
         } else {
             ""
         },
-        rule = escape(super::RULE),
+        rule = escape(&doc.rule),
         warnings = if doc.warnings.is_empty() {
             String::new()
         } else {

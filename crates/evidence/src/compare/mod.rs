@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod chart;
 mod figures;
 pub mod html;
+pub mod knees;
 
 use crate::report::kpi::Kpis;
 use crate::timeline::{RunMeta, TimelineRow};
