@@ -125,6 +125,32 @@ fn a_known_capacity_is_found_within_the_precision_and_planned_for() {
     }
     assert!(doc.local && doc.notes.iter().any(|n| n.starts_with("LOCAL")));
     assert!(err.contains("knee (1 replica)"), "{err}");
+    // The capacity directory is an ordinary run directory too: the steps back to back.
+    let run = scaleproof::timeline::RunDir::open(&dir);
+    let meta = run.read_meta().expect("run.json");
+    let rows: Vec<scaleproof::timeline::TimelineRow> =
+        run.read(&scaleproof::timeline::TIMELINE).expect("timeline");
+    let requests: u64 = doc.steps.iter().map(|s| s.requests).sum();
+    assert_eq!(meta.totals.requests, requests);
+    assert_eq!(rows.iter().map(|r| r.requests).sum::<u64>(), requests);
+    let seconds: Vec<u64> = rows.iter().map(|r| r.t_s).collect();
+    assert_eq!(
+        seconds,
+        (0..rows.len() as u64).collect::<Vec<_>>(),
+        "back to back"
+    );
+    assert!(dir.join("report.html").is_file() && dir.join("summary.json").is_file());
+    let re = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("report")
+        .arg(&dir)
+        .output()
+        .expect("report");
+    let re_err = String::from_utf8_lossy(&re.stderr);
+    assert_eq!(
+        re.status.code(),
+        Some(0),
+        "no expectations, so no failure: {re_err}"
+    );
 }
 
 #[test]

@@ -29,7 +29,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("report", &["spec", "timeline", "verdict", "scaling"]),
     ("live", &["spec", "timeline", "verdict"]),
-    ("merge", &["load", "timeline"]),
+    ("merge", &["load", "timeline", "spec"]),
     (
         "fleet",
         &[
@@ -53,8 +53,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "capacity",
         &[
-            "cli", "cluster", "config", "local", "load", "report", "run", "scenario", "spec",
-            "timeline", "support",
+            "cli", "cluster", "config", "local", "load", "merge", "report", "run", "scenario",
+            "spec", "timeline", "support",
         ],
     ),
 ];

@@ -46,6 +46,8 @@ pub enum CapacityError {
     },
     #[error("cannot draw the capacity chart: {0}")]
     Chart(String),
+    #[error("cannot join the steps into one run directory")]
+    Join(#[from] crate::merge::MergeError),
 }
 
 /// A finished search.
@@ -184,5 +186,23 @@ pub fn execute(args: &CapacityArgs) -> Result<CapacityOutcome, CapacityError> {
         &doc,
         base.local.as_ref().map(|l| f64::from(l.cpu_limit_m)),
     )?;
+    join_steps(&dir, &doc)?;
     Ok(CapacityOutcome { dir, doc })
+}
+
+/// The steps joined back to back into the capacity directory itself, an ordinary run
+/// directory (timeline, histograms, run.json; its report rendered, with no expectations:
+/// each step was judged on its own), so that `report` works on the whole search.
+fn join_steps(dir: &std::path::Path, doc: &CapacityDoc) -> Result<(), CapacityError> {
+    let steps: Vec<PathBuf> = doc.steps.iter().map(|s| dir.join(&s.run_dir)).collect();
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let description = format!(
+        "capacity search: {} steps of one open-model rate each, joined back to back (the gaps between them left out); capacity.csv judges each",
+        steps.len()
+    );
+    crate::merge::join(&steps, &description)?.write_into(dir)?;
+    crate::report::render(dir, None)?;
+    Ok(())
 }

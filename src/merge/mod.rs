@@ -11,7 +11,10 @@
 //! flagged, and so is one that is missing or did not complete — the verdict of the merged run
 //! is then inconclusive, never a silent partial pass.
 
+mod join;
 mod sums;
+
+pub use join::join;
 
 use sums::{Histograms, merge_in_parallel, merge_totals, whole_run};
 
@@ -179,6 +182,23 @@ impl MergedRun {
     /// Writes the run directory under `out`; returns its path.
     pub fn write(&self, out: &Path) -> Result<PathBuf, MergeError> {
         let dir = RunDir::create(out, self.meta.started_at, &self.meta.scenario)?;
+        self.write_files(&dir)?;
+        Ok(dir.path().to_path_buf())
+    }
+
+    /// Writes the run directory's files into the existing folder `dir` (its `histograms/`
+    /// made if missing).
+    pub fn write_into(&self, dir: &Path) -> Result<(), MergeError> {
+        std::fs::create_dir_all(dir.join("histograms")).map_err(|source| {
+            MergeError::Write(RunDirError::Create {
+                path: dir.join("histograms"),
+                source,
+            })
+        })?;
+        self.write_files(&RunDir::open(dir))
+    }
+
+    fn write_files(&self, dir: &RunDir) -> Result<(), MergeError> {
         dir.write_meta(&self.meta)?;
         dir.write(&timeline::TIMELINE, &self.rows)?;
         dir.write(&timeline::ENDPOINTS, &self.endpoint_rows)?;
@@ -190,7 +210,7 @@ impl MergedRun {
         }
         dir.write_bytes(PER_SECOND_HLOG, &self.per_second_log)?;
         dir.write_bytes(TOTAL_HLOG, &self.total_log)?;
-        Ok(dir.path().to_path_buf())
+        Ok(())
     }
 }
 
