@@ -145,6 +145,16 @@ fn runs_that_measured_different_things_are_refused_unless_forced() {
     let (code, err) = compare(&a, &b, &tmp.path().join("c"), &["--force"]);
     assert!(matches!(code, Some(0 | 1 | 4)), "{err}");
     assert!(err.contains("forced: the load shape differs"), "{err}");
+    // Plans of 15 s and 12 s, two stages each: the picture aligns them stage by stage.
+    let doc: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("c/compare.json")).expect("compare.json"),
+    )
+    .expect("json");
+    let alignment = doc["alignment"].as_str().expect("alignment");
+    assert!(
+        alignment.starts_with("aligned by load stage"),
+        "{alignment}"
+    );
     // A directory that is no run is bad input, named.
     let (code, err) = compare(&a, tmp.path(), &tmp.path().join("d"), &[]);
     assert_eq!(code, Some(2), "{err}");

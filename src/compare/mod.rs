@@ -98,6 +98,12 @@ pub fn execute(args: &CompareArgs) -> Result<CompareOutcome, CompareError> {
         forced: differ,
         outcome: outcome.to_owned(),
         local,
+        alignment: scaleproof_evidence::compare::align::Alignment::of(
+            &base.meta.load,
+            &cand.meta.load,
+        )
+        .describe()
+        .to_owned(),
     };
     let dir = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!("compare-{}-vs-{}", base.name, cand.name))
@@ -227,6 +233,7 @@ fn knees(args: &CompareArgs) -> Result<CompareOutcome, CompareError> {
         forced: differ,
         outcome: outcome.to_owned(),
         local: base.local || cand.local,
+        alignment: "by offered rate (the searches' steps)".to_owned(),
     };
     let dir = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!("compare-{base_name}-vs-{cand_name}"))
@@ -320,6 +327,7 @@ pub fn table(doc: &CompareDoc) -> String {
         doc.latency_floor_ms,
         doc.rule
     ));
+    out.push_str(&format!("picture: {}\n", doc.alignment));
     for w in &doc.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }

@@ -84,16 +84,12 @@ where
         false,
         CAND,
     )?;
+    let align = super::align::Alignment::of(&base.meta.load, &cand.meta.load);
+    let mut note = align.describe().to_owned();
     if doc.local {
-        draw::label(
-            root,
-            "LOCAL replicas in at least one run: simulated on one machine",
-            (40, 104),
-            22.0,
-            false,
-            MUTED,
-        )?;
+        note.push_str(" · LOCAL replicas in at least one run: simulated on one machine");
     }
+    draw::label(root, note, (40, 104), 22.0, false, MUTED)?;
     let body = root.margin(140, 10, 20, 30);
     let panels = body.split_evenly((3, 1));
     let x_max = base.rows.len().max(cand.rows.len()).max(1) as f64;
@@ -106,7 +102,7 @@ where
         &panels[0],
         "ok requests/s",
         x_max,
-        (base, cand),
+        (base, cand, &align),
         &|r, _| Some(r.ok_rps),
         false,
     )?;
@@ -114,7 +110,7 @@ where
         &panels[1],
         &format!("p95 {kind}, ms"),
         x_max,
-        (base, cand),
+        (base, cand, &align),
         &p95,
         false,
     )?;
@@ -122,7 +118,7 @@ where
         &panels[2],
         "ready replicas",
         x_max,
-        (base, cand),
+        (base, cand, &align),
         &|r, t| t.ready_replicas(r).map(|n| n as f64),
         true,
     )
@@ -135,7 +131,7 @@ fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     x_max: f64,
-    (base, cand): (&RunData, &RunData),
+    (base, cand, align): (&RunData, &RunData, &super::align::Alignment),
     value: &Value<'_>,
     steps: bool,
 ) -> Result<(), DrawError>
@@ -143,14 +139,15 @@ where
     DB::ErrorType: 'static,
 {
     let err = boxed::<DrawingAreaErrorKind<DB::ErrorType>>;
-    let series = |r: &RunData| -> Vec<(f64, f64)> {
+    // The candidate's seconds on the base's clock (the same, unless aligned by stage).
+    let series = |r: &RunData, x: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
         let t = Timeline::of(&r.rows, source(r));
         r.rows
             .iter()
-            .filter_map(|row| value(row, &t).map(|v| (row.t_s as f64, v)))
+            .filter_map(|row| value(row, &t).map(|v| (x(row.t_s as f64), v)))
             .collect()
     };
-    let (b, c) = (series(base), series(cand));
+    let (b, c) = (series(base, &|t| t), series(cand, &|t| align.map(t)));
     let y_max = b.iter().chain(&c).map(|p| p.1).fold(1.0, f64::max) * 1.15;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 24.0))
@@ -175,12 +172,17 @@ where
             .draw()
             .map_err(err)?;
     }
-    for (run, points, colour) in [(base, &b, BASE), (cand, &c, CAND)] {
+    for (run, points, colour, is_cand) in [(base, &b, BASE, false), (cand, &c, CAND, true)] {
         let t = Timeline::of(&run.rows, source(run));
         for s in t.scale_out_seconds() {
+            let s = if is_cand {
+                align.map(s as f64)
+            } else {
+                s as f64
+            };
             chart
                 .draw_series(DashedLineSeries::new(
-                    vec![(s as f64, 0.0), (s as f64, y_max)],
+                    vec![(s, 0.0), (s, y_max)],
                     8,
                     6,
                     colour.stroke_width(2),

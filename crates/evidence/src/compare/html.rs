@@ -81,7 +81,7 @@ pub fn page(doc: &CompareDoc, svg: &str) -> String {
             .collect::<String>()
     };
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>compare: {base} vs {cand}</title>\n<style>body{{font-family:sans-serif;margin:2em;color:#1f2933}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3em .8em;text-align:left}}.worse{{color:#b00020;font-weight:bold}}.better{{color:#00703c;font-weight:bold}}.inconclusive{{color:#8a6d00}}svg{{max-width:100%;height:auto}}.local{{background:#fff4ce;padding:.5em}}</style></head><body>\n<h1>{base} vs {cand}</h1>\n<p><b>{outcome}</b> at a threshold of {threshold:.1}% (latency floor {floor} ms).</p>\n{local}<p>Rule: {rule}</p>\n<table><tr><th>figure</th><th>base</th><th>candidate</th><th>difference</th><th>95% interval</th><th>judgement</th></tr>\n{rows}</table>\n{warnings}{forced}<div>{svg}</div>\n</body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>compare: {base} vs {cand}</title>\n<style>body{{font-family:sans-serif;margin:2em;color:#1f2933}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3em .8em;text-align:left}}.worse{{color:#b00020;font-weight:bold}}.better{{color:#00703c;font-weight:bold}}.inconclusive{{color:#8a6d00}}svg{{max-width:100%;height:auto}}.local{{background:#fff4ce;padding:.5em}}</style></head><body>\n<h1>{base} vs {cand}</h1>\n<p><b>{outcome}</b> at a threshold of {threshold:.1}% (latency floor {floor} ms).</p>\n{local}<p>Rule: {rule}</p>\n<p>Picture: {alignment}.</p>\n<table><tr><th>figure</th><th>base</th><th>candidate</th><th>difference</th><th>95% interval</th><th>judgement</th></tr>\n{rows}</table>\n{warnings}{forced}<div>{svg}</div>\n</body></html>\n",
         base = escape(&doc.base),
         cand = escape(&doc.candidate),
         outcome = escape(&doc.outcome),
@@ -93,6 +93,7 @@ pub fn page(doc: &CompareDoc, svg: &str) -> String {
             ""
         },
         rule = escape(&doc.rule),
+        alignment = escape(&doc.alignment),
         warnings = if doc.warnings.is_empty() {
             String::new()
         } else {

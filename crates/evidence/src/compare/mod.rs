@@ -3,6 +3,7 @@
 //! bootstrap over their seconds ([`figures`]), and a judgement of each — better, worse, no
 //! change (inside the threshold, however significant) or inconclusive — by one stated rule.
 
+pub mod align;
 pub mod bootstrap;
 pub mod chart;
 mod figures;
@@ -152,6 +153,9 @@ pub struct CompareDoc {
     pub outcome: String,
     /// Either run's replicas were local (simulated on one machine).
     pub local: bool,
+    /// How the two runs share the picture's clock (by second, or by load stage).
+    #[serde(default)]
+    pub alignment: String,
 }
 
 /// What makes two runs measure different things (refused unless forced), and what differs
