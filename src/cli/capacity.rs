@@ -28,9 +28,6 @@ pub struct CapacityArgs {
     /// Folder that receives the capacity directory
     #[arg(short = 'o', long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
-    /// Only the steps' one-line results, not their progress lines
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
     /// SLO: a step passes only if its corrected p95 is at most this
     #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = values::millis)]
     pub slo_p95: f64,
@@ -130,6 +127,7 @@ impl CapacityArgs {
             host: self.host.clone(),
             scenario: self.scenario.clone(),
             out: self.out.clone(),
+            // A step's per-second lines would bury the search: each step prints one line.
             quiet: true,
             http: self.http.clone(),
             cluster: self.cluster.clone(),
