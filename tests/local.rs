@@ -659,31 +659,48 @@ fn a_replica_command_that_never_becomes_ready_is_given_up_and_the_run_still_reco
     );
 }
 
+/// One replica of the stdlib app (ready on /health) under 40 rps for 8 s, with `extra` flags:
+/// its stderr, run directory and run.json.
+fn one_app_replica(tmp: &Path, extra: &[&str]) -> (String, RunDir, RunMeta) {
+    let story = PY_STORY.replace(
+        "rate = \"150:2s,150:8s,20:1s,20:8s\"",
+        "rate = \"40:0s,40:8s\"",
+    );
+    let out = tmp.join("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
+        .arg("--scenario")
+        .arg(scenario(tmp, &story))
+        .args([
+            "--replica-cmd",
+            &app(),
+            "--ready-path",
+            "/health",
+            "--replicas",
+            "1",
+        ])
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    let run = RunDir::open(crate::common::only_run_dir(&out));
+    let meta = run.read_meta().expect("run.json");
+    (String::from_utf8_lossy(&o.stderr).into_owned(), run, meta)
+}
+
 #[test]
 fn a_replica_command_that_fails_its_liveness_probe_is_restarted_in_place() {
     let _one = crate::common::one_local_run_at_a_time();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let path = scenario(
+    let (err, run, meta) = one_app_replica(
         tmp.path(),
-        &PY_STORY.replace(
-            "rate = \"150:2s,150:8s,20:1s,20:8s\"",
-            "rate = \"40:0s,40:8s\"",
-        ),
+        &[
+            "--liveness-path",
+            "/health",
+            "--replica-env",
+            "SICK_AFTER=80",
+        ],
     );
-    let out = tmp.path().join("runs");
-    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
-        .arg("--scenario")
-        .arg(&path)
-        .args(["--replica-cmd", &app(), "--replicas", "1"])
-        .args(["--ready-path", "/health", "--liveness-path", "/health"])
-        .args(["--replica-env", "SICK_AFTER=80", "--out"])
-        .arg(&out)
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    let dir = crate::common::only_run_dir(&out);
-    let run = RunDir::open(&dir);
-    let meta: RunMeta = run.read_meta().expect("run.json");
     let lives = meta.local_replicas.clone().expect("lives");
     assert_eq!(lives.len(), 1, "restarted in place: {lives:?}");
     let life = &lives[0];
@@ -741,33 +758,7 @@ fn a_bad_port_template_is_refused_before_anything_starts() {
 fn a_crashing_replica_command_is_replaced_after_a_back_off_and_the_service_serves_again() {
     let _one = crate::common::one_local_run_at_a_time();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let path = scenario(
-        tmp.path(),
-        &PY_STORY.replace(
-            "rate = \"150:2s,150:8s,20:1s,20:8s\"",
-            "rate = \"40:0s,40:8s\"",
-        ),
-    );
-    let out = tmp.path().join("runs");
-    let o = Command::new(env!("CARGO_BIN_EXE_scaleproof"))
-        .arg("--scenario")
-        .arg(&path)
-        .args([
-            "--replica-cmd",
-            &app(),
-            "--ready-path",
-            "/health",
-            "--replicas",
-            "1",
-        ])
-        .args(["--replica-env", "CRASH_AFTER=120", "--out"])
-        .arg(&out)
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    let dir = crate::common::only_run_dir(&out);
-    let run = RunDir::open(&dir);
-    let meta: RunMeta = run.read_meta().expect("run.json");
+    let (err, run, meta) = one_app_replica(tmp.path(), &["--replica-env", "CRASH_AFTER=120"]);
     let lives = meta.local_replicas.clone().expect("lives");
     // The replica served its 120 and exited with status 3; it was restarted in place
     // (the same name, its restarts counted), once per crash.

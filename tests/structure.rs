@@ -48,6 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "compare",
         &[
             "capacity", "cli", "load", "report", "timeline", "spec", "scaling", "verdict",
+            "support",
         ],
     ),
     (

@@ -46,6 +46,8 @@ pub enum CapacityError {
     },
     #[error("cannot draw the capacity chart: {0}")]
     Chart(String),
+    #[error(transparent)]
+    RunDir(#[from] crate::timeline::RunDirError),
     #[error("cannot join the steps into one run directory")]
     Join(#[from] crate::merge::MergeError),
 }

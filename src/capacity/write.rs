@@ -3,52 +3,27 @@
 //! `slides/capacity.png`; and the lines it prints.
 
 use super::CapacityError;
-use super::cap::{
-    self, CAPACITY_SCHEMA, CapacityDoc, Ending, KneeAt, STEP_COLUMNS, Slo, StepRow, plan, usl,
-};
+use super::cap::{self, CAPACITY_SCHEMA, CapacityDoc, Ending, KneeAt, Slo, StepRow, plan, usl};
 use crate::cli::capacity::CapacityArgs;
 use crate::config::{RunConfig, Target};
+use crate::timeline::RunDir;
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 
-/// Makes `out/STAMP-capacity-SCENARIO/` (a suffix when it exists) and its `steps/`.
+/// Makes `out/STAMP-capacity-SCENARIO/` (a suffix when it exists) as a run directory is made,
+/// and its `steps/`.
 pub(super) fn create_dir(
     out: &Path,
     at: DateTime<Utc>,
     scenario: &str,
 ) -> Result<PathBuf, CapacityError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CapacityError::Write { path, source }
-    };
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    let slug: String = scenario
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let base = format!("{}-capacity-{slug}", at.format("%Y%m%dT%H%M%SZ"));
-    for n in 1.. {
-        let dir = out.join(if n == 1 {
-            base.clone()
-        } else {
-            format!("{base}-{n}")
-        });
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {
-                std::fs::create_dir(dir.join("steps")).map_err(io(&dir))?;
-                return Ok(dir);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(source) => return Err(CapacityError::Write { path: dir, source }),
-        }
-    }
-    unreachable!("an unbounded loop over suffixes returns or errors")
+    let dir = RunDir::create(out, at, &format!("capacity-{scenario}"))?;
+    let steps = dir.file("steps");
+    std::fs::create_dir(&steps).map_err(|source| CapacityError::Write {
+        path: steps,
+        source,
+    })?;
+    Ok(dir.path().to_path_buf())
 }
 
 /// A step in one line.
@@ -257,37 +232,26 @@ pub(super) fn all(
     doc: &CapacityDoc,
     cpu_limit_m: Option<f64>,
 ) -> Result<(), CapacityError> {
-    let io = |path: PathBuf| move |source| CapacityError::Write { path, source };
-    // The header written once, also when there are no rows.
-    let mut csv = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    csv.write_record(STEP_COLUMNS)
-        .and_then(|()| doc.steps.iter().try_for_each(|s| csv.serialize(s)))
-        .map_err(|e| CapacityError::Write {
-            path: dir.join("capacity.csv"),
-            source: std::io::Error::other(e),
-        })?;
-    let bytes = csv.into_inner().map_err(|e| CapacityError::Write {
-        path: dir.join("capacity.csv"),
-        source: e.into_error(),
-    })?;
-    std::fs::write(dir.join("capacity.csv"), bytes).map_err(io(dir.join("capacity.csv")))?;
-    let json = serde_json::to_vec_pretty(doc).map_err(|e| CapacityError::Write {
-        path: dir.join("capacity.json"),
-        source: std::io::Error::other(e),
-    })?;
-    std::fs::write(dir.join("capacity.json"), json).map_err(io(dir.join("capacity.json")))?;
+    let run = RunDir::open(dir);
+    run.write(&cap::CAPACITY, &doc.steps)?;
+    run.write_json("capacity.json", doc)?;
     if let Some(yaml) = doc.plan.as_ref().and_then(|p| p.hpa_yaml.as_deref()) {
-        std::fs::write(dir.join("hpa.yaml"), yaml).map_err(io(dir.join("hpa.yaml")))?;
+        run.write_bytes("hpa.yaml", yaml.as_bytes())?;
     }
     let chart = |path: &Path| {
         cap::chart::write_png(doc, cpu_limit_m, path)
             .map_err(|e| CapacityError::Chart(e.to_string()))
     };
     chart(&dir.join("capacity.png"))?;
-    std::fs::create_dir_all(dir.join("slides")).map_err(io(dir.join("slides")))?;
-    chart(&dir.join("slides").join("capacity.png"))
+    // The slide is the same picture.
+    let slides = dir.join("slides");
+    std::fs::create_dir_all(&slides)
+        .and_then(|()| std::fs::copy(dir.join("capacity.png"), slides.join("capacity.png")))
+        .map(drop)
+        .map_err(|source| CapacityError::Write {
+            path: slides,
+            source,
+        })
 }
 
 /// The result as a short table, for the terminal.

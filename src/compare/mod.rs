@@ -5,7 +5,9 @@
 
 use crate::cli::compare::CompareArgs;
 use crate::load::hlog;
+use crate::report::draw::DrawError;
 use crate::report::kpi;
+use crate::support::chain::chain;
 use crate::timeline::{self, RunDir, WorkloadSource};
 pub use scaleproof_evidence::compare::{
     COMPARE_SCHEMA, CompareDoc, Figure, Judgement, RULE, RunData, bootstrap, chart,
@@ -105,10 +107,13 @@ pub fn execute(args: &CompareArgs) -> Result<CompareOutcome, CompareError> {
         .describe()
         .to_owned(),
     };
-    let dir = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("reports").join(format!("compare-{}-vs-{}", base.name, cand.name))
-    });
-    write(&dir, &doc, (&base, &cand))?;
+    let runs = (&base, &cand);
+    let dir = write(
+        args,
+        &doc,
+        &|path| chart::write_png(&doc, runs, path),
+        &|| chart::svg(&doc, runs),
+    )?;
     Ok(CompareOutcome { dir, doc })
 }
 
@@ -235,27 +240,14 @@ fn knees(args: &CompareArgs) -> Result<CompareOutcome, CompareError> {
         local: base.local || cand.local,
         alignment: "by offered rate (the searches' steps)".to_owned(),
     };
-    let dir = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("reports").join(format!("compare-{base_name}-vs-{cand_name}"))
-    });
-    let fail = |path: &Path, message: String| CompareError::Write {
-        path: path.to_path_buf(),
-        message,
-    };
-    std::fs::create_dir_all(dir.join("slides")).map_err(|e| fail(&dir, e.to_string()))?;
-    let json = serde_json::to_vec_pretty(&doc).map_err(|e| fail(&dir, e.to_string()))?;
-    std::fs::write(dir.join("compare.json"), json).map_err(|e| fail(&dir, e.to_string()))?;
-    for path in [
-        dir.join("compare.png"),
-        dir.join("slides").join("compare.png"),
-    ] {
-        chart::knees_png(&doc, (&base, &cand), &path).map_err(|e| fail(&path, e.to_string()))?;
-    }
-    let page = html::page(
+    let dir = write(
+        args,
         &doc,
-        "<p><img src=\"compare.png\" alt=\"p95 against the offered rate of both searches\" width=\"100%\"></p>",
-    );
-    std::fs::write(dir.join("compare.html"), page).map_err(|e| fail(&dir, e.to_string()))?;
+        &|path| chart::knees_png(&doc, (&base, &cand), path),
+        &|| {
+            Ok("<p><img src=\"compare.png\" alt=\"p95 against the offered rate of both searches\" width=\"100%\"></p>".to_owned())
+        },
+    )?;
     Ok(CompareOutcome { dir, doc })
 }
 
@@ -266,36 +258,34 @@ fn dir_name(path: &Path) -> String {
     )
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// Writes compare.json, compare.png, slides/compare.png and compare.html into `dir`.
-fn write(dir: &Path, doc: &CompareDoc, runs: (&RunData, &RunData)) -> Result<(), CompareError> {
+/// Writes compare.json, compare.png (drawn by `png`), the same as slides/compare.png, and
+/// compare.html (with the markup `picture` makes inline) into `--out`, or
+/// reports/compare-BASE-vs-CAND; returns the folder.
+fn write(
+    args: &CompareArgs,
+    doc: &CompareDoc,
+    png: &dyn Fn(&Path) -> Result<(), DrawError>,
+    picture: &dyn Fn() -> Result<String, DrawError>,
+) -> Result<PathBuf, CompareError> {
+    let dir = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!("compare-{}-vs-{}", doc.base, doc.candidate))
+    });
     let fail = |path: &Path, message: String| CompareError::Write {
         path: path.to_path_buf(),
         message,
     };
-    std::fs::create_dir_all(dir.join("slides")).map_err(|e| fail(dir, e.to_string()))?;
-    let json = serde_json::to_vec_pretty(doc).map_err(|e| fail(dir, e.to_string()))?;
+    std::fs::create_dir_all(dir.join("slides")).map_err(|e| fail(&dir, e.to_string()))?;
+    let json = serde_json::to_vec_pretty(doc).map_err(|e| fail(&dir, e.to_string()))?;
     let path = dir.join("compare.json");
     std::fs::write(&path, json).map_err(|e| fail(&path, e.to_string()))?;
-    for path in [
-        dir.join("compare.png"),
-        dir.join("slides").join("compare.png"),
-    ] {
-        chart::write_png(doc, runs, &path).map_err(|e| fail(&path, e.to_string()))?;
-    }
-    let svg = chart::svg(doc, runs).map_err(|e| fail(dir, e.to_string()))?;
+    let path = dir.join("compare.png");
+    png(&path).map_err(|e| fail(&path, e.to_string()))?;
+    let slide = dir.join("slides").join("compare.png");
+    std::fs::copy(&path, &slide).map_err(|e| fail(&slide, e.to_string()))?;
     let path = dir.join("compare.html");
-    std::fs::write(&path, html::page(doc, &svg)).map_err(|e| fail(&path, e.to_string()))
+    let picture = picture().map_err(|e| fail(&path, e.to_string()))?;
+    std::fs::write(&path, html::page(doc, &picture)).map_err(|e| fail(&path, e.to_string()))?;
+    Ok(dir)
 }
 
 /// The comparison as a table, for the terminal.

@@ -48,7 +48,7 @@ pub(super) fn record(
     meta.warnings = cluster.record.warnings.clone();
     let pods = timeline::join_pods(std::mem::take(&mut cluster.pods), Vec::new());
     let dir = write_run_dir(config, &meta, &recording, Some(&cluster), &pods)
-        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+        .map_err(|e| crate::support::chain::chain(&e))?;
     copy_logs(logs.path(), &dir).map_err(|e| format!("cannot copy the replicas' logs: {e}"))?;
     Ok(dir)
 }

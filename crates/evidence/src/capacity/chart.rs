@@ -131,17 +131,11 @@ where
         .map_err(err)?
         .set_secondary_coord(0.0..x_max, 0.0..120.0);
     let whole = |v: &f64| format!("{v:.0}");
-    chart
-        .configure_mesh()
-        .x_label_formatter(&whole)
-        .y_label_formatter(&whole)
-        .x_desc("offered rate, requests/s (open model)")
-        .y_desc("corrected latency, ms")
-        .label_style(("sans-serif", 22.0))
-        .axis_desc_style(("sans-serif", 24.0))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+    draw::whole_mesh(
+        &mut chart,
+        "offered rate, requests/s (open model)",
+        "corrected latency, ms",
+    )?;
     chart
         .configure_secondary_axes()
         .y_label_formatter(&whole)
@@ -269,18 +263,7 @@ where
         .margin(10)
         .build_cartesian_2d(0.0..n_max, 0.0..y_max)
         .map_err(err)?;
-    let whole = |v: &f64| format!("{v:.0}");
-    chart
-        .configure_mesh()
-        .x_label_formatter(&whole)
-        .y_label_formatter(&whole)
-        .x_desc("replicas")
-        .y_desc("knee, requests/s")
-        .label_style(("sans-serif", 22.0))
-        .axis_desc_style(("sans-serif", 24.0))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+    draw::whole_mesh(&mut chart, "replicas", "knee, requests/s")?;
     if let Some(u) = &doc.usl {
         let curve: Vec<(f64, f64)> = (0..=200)
             .map(|i| {

@@ -88,6 +88,10 @@ pub const STEP_COLUMNS: &[&str] = &[
     "run_dir",
 ];
 
+/// `capacity.csv`: one row per step.
+pub const CAPACITY: crate::timeline::Table<StepRow> =
+    crate::timeline::Table::new("capacity.csv", STEP_COLUMNS, false);
+
 /// Judges a step against `slo`: inconclusive when the generator could not deliver it, else
 /// failed on the first of errors, throughput and p95 that does not hold.
 pub fn judge(s: &StepRow, slo: &Slo) -> (Outcome, String) {

@@ -57,39 +57,17 @@ pub fn draw_on<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let err = boxed::<DrawingAreaErrorKind<DB::ErrorType>>;
-    root.fill(&WHITE).map_err(err)?;
-    draw::label(
-        root,
-        format!("{} vs {}", doc.base, doc.candidate),
-        (40, 20),
-        36.0,
-        true,
-        BLACK,
-    )?;
-    let stamp = |r: &RunData| r.meta.started_at.format("%Y-%m-%d %H:%M UTC").to_string();
-    draw::label(
-        root,
-        format!("base: {} ({})", doc.base, stamp(base)),
-        (40, 70),
-        24.0,
-        false,
-        BASE,
-    )?;
-    draw::label(
-        root,
-        format!("candidate: {} ({})", doc.candidate, stamp(cand)),
-        (980, 70),
-        24.0,
-        false,
-        CAND,
-    )?;
-    let align = super::align::Alignment::of(&base.meta.load, &cand.meta.load);
-    let mut note = align.describe().to_owned();
+    let mut note = doc.alignment.clone();
     if doc.local {
         note.push_str(" · LOCAL replicas in at least one run: simulated on one machine");
     }
-    draw::label(root, note, (40, 104), 22.0, false, MUTED)?;
+    header(
+        root,
+        doc,
+        format!("{} vs {}", doc.base, doc.candidate),
+        &note,
+    )?;
+    let align = super::align::Alignment::of(&base.meta.load, &cand.meta.load);
     let body = root.margin(140, 10, 20, 30);
     let panels = body.split_evenly((3, 1));
     let x_max = base.rows.len().max(cand.rows.len()).max(1) as f64;
@@ -122,6 +100,34 @@ where
         &|r, t| t.ready_replicas(r).map(|n| n as f64),
         true,
     )
+}
+
+/// A white picture's title, each run named with its start time in its colour, and a note
+/// (none when empty).
+fn header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    doc: &CompareDoc,
+    title: String,
+    note: &str,
+) -> Result<(), DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(boxed)?;
+    draw::label(root, title, (40, 20), 36.0, true, BLACK)?;
+    let stamp = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let base = format!("base: {} ({})", doc.base, stamp(&doc.base_started_at));
+    draw::label(root, base, (40, 70), 24.0, false, BASE)?;
+    let cand = format!(
+        "candidate: {} ({})",
+        doc.candidate,
+        stamp(&doc.candidate_started_at)
+    );
+    draw::label(root, cand, (980, 70), 24.0, false, CAND)?;
+    if !note.is_empty() {
+        draw::label(root, note, (40, 104), 22.0, false, MUTED)?;
+    }
+    Ok(())
 }
 
 type Value<'a> = dyn Fn(&TimelineRow, &Timeline<'_>) -> Option<f64> + 'a;
@@ -214,41 +220,17 @@ pub fn knees_png(
 ) -> Result<(), DrawError> {
     register_fonts();
     let root = BitMapBackend::new(path, COMPARE_SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(boxed)?;
-    draw::label(
+    let note = if doc.local {
+        "LOCAL replica in at least one search: simulated on one machine"
+    } else {
+        ""
+    };
+    header(
         &root,
+        doc,
         format!("{} vs {}: one replica's knee", doc.base, doc.candidate),
-        (40, 20),
-        36.0,
-        true,
-        BLACK,
+        note,
     )?;
-    draw::label(
-        &root,
-        format!("base: {}", doc.base),
-        (40, 70),
-        24.0,
-        false,
-        BASE,
-    )?;
-    draw::label(
-        &root,
-        format!("candidate: {}", doc.candidate),
-        (980, 70),
-        24.0,
-        false,
-        CAND,
-    )?;
-    if doc.local {
-        draw::label(
-            &root,
-            "LOCAL replica in at least one search: simulated on one machine",
-            (40, 104),
-            22.0,
-            false,
-            MUTED,
-        )?;
-    }
     let body = root.margin(150, 20, 20, 30);
     let points = |d: &crate::capacity::CapacityDoc| -> Vec<(f64, f64)> {
         let mut p: Vec<(f64, f64)> = d
@@ -276,18 +258,11 @@ pub fn knees_png(
         .margin(10)
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)
         .map_err(boxed)?;
-    let whole = |v: &f64| format!("{v:.0}");
-    chart
-        .configure_mesh()
-        .x_label_formatter(&whole)
-        .y_label_formatter(&whole)
-        .x_desc("offered rate, requests/s (open model)")
-        .y_desc("p95 corrected, ms")
-        .label_style(("sans-serif", 22.0))
-        .axis_desc_style(("sans-serif", 24.0))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(boxed)?;
+    draw::whole_mesh(
+        &mut chart,
+        "offered rate, requests/s (open model)",
+        "p95 corrected, ms",
+    )?;
     chart
         .draw_series(DashedLineSeries::new(
             vec![(0.0, base.slo.p95_ms), (x_max, base.slo.p95_ms)],

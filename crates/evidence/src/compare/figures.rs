@@ -3,7 +3,7 @@
 //! their difference comes from a block bootstrap over the seconds that figure is made of.
 
 use super::bootstrap::{self, Latencies};
-use super::{BLOCK_S, Better, Figure, Judgement, MIN_SECONDS, RESAMPLES, RunData, judge};
+use super::{BLOCK_S, Better, Figure, Judgement, MIN_SECONDS, RESAMPLES, RunData, figure, judge};
 use crate::timeline::LatencyKind;
 
 /// A fixed seed: the same two runs always give the same intervals.
@@ -52,8 +52,8 @@ pub fn figures(
     };
 
     // Throughput: each run's best sustained window, the bootstrap within it.
-    let window = base.kpis.sustain_window_s as usize;
-    let (bw, cw) = (best_window(base, window), best_window(cand, window));
+    let window = base.kpis.sustain_window_s;
+    let (bw, cw) = (best_window(base), best_window(cand));
     let rps_ci = bootstrap::interval(
         (bw.len(), cw.len()),
         BLOCK_S,
@@ -214,51 +214,14 @@ type Shown = (
     Better,
 );
 
-#[allow(clippy::too_many_arguments)]
-fn figure(
-    metric: &str,
-    label: String,
-    unit: &str,
-    (base, candidate): (Option<f64>, Option<f64>),
-    ci: Option<(f64, f64)>,
-    better: Better,
-    judgement: Judgement,
-    gates: bool,
-) -> Figure {
-    let diff = base.zip(candidate).map(|(b, c)| c - b);
-    Figure {
-        metric: metric.to_owned(),
-        label,
-        unit: unit.to_owned(),
-        base,
-        candidate,
-        diff,
-        diff_pct: base
-            .zip(diff)
-            .and_then(|(b, d)| (b != 0.0).then(|| 100.0 * d / b)),
-        ci_low: ci.map(|c| c.0),
-        ci_high: ci.map(|c| c.1),
-        better,
-        judgement,
-        gates,
-    }
-}
-
-/// The ok rps of the seconds of `r`'s best window of `window` seconds (the run's own, as its
-/// report finds it: the highest mean).
-fn best_window(r: &RunData, window: usize) -> Vec<f64> {
-    let ok: Vec<f64> = r.rows.iter().map(|row| row.ok_rps).collect();
-    let w = window.clamp(1, ok.len().max(1));
-    if ok.len() < w {
-        return ok;
-    }
-    let start = (0..=ok.len() - w)
-        .max_by(|&a, &b| {
-            let sum = |s: usize| ok[s..s + w].iter().sum::<f64>();
-            sum(a).total_cmp(&sum(b))
-        })
-        .unwrap_or(0);
-    ok[start..start + w].to_vec()
+/// The ok rps of the seconds of `r`'s best sustained window, the window its own report's
+/// figure is the mean of.
+fn best_window(r: &RunData) -> Vec<f64> {
+    crate::timeline::Timeline::new(&r.rows)
+        .sustained_ok_rows()
+        .iter()
+        .map(|row| row.ok_rps)
+        .collect()
 }
 
 /// The interval of the difference in the `q` quantile, ms.

@@ -4,7 +4,7 @@
 //! threshold or inconclusive (the brackets overlap). No bootstrap: a knee is a search's
 //! result, not a sum of seconds.
 
-use super::{Better, Figure, Judgement};
+use super::{Better, Figure, Judgement, figure};
 use crate::capacity::CapacityDoc;
 
 /// The rule for knees, in one line.
@@ -31,61 +31,35 @@ pub fn figures(base: &CapacityDoc, cand: &CapacityDoc, threshold: f64) -> Vec<Fi
     let plan = |d: &CapacityDoc| d.plan.as_ref().map(|p| f64::from(p.replicas_for_target));
     let mut out = vec![figure(
         "knee_rps",
-        "one replica's knee (highest rate that held the SLO)",
+        "one replica's knee (highest rate that held the SLO)".to_owned(),
         "rps",
         (base.knee_rps, cand.knee_rps),
+        None,
         Better::Higher,
         judgement,
         true,
     )];
     out.push(figure(
         "knee_cpu_m",
-        "CPU at the knee",
+        "CPU at the knee".to_owned(),
         "m",
         (base.knee_cpu_m, cand.knee_cpu_m),
+        None,
         Better::Lower,
         Judgement::NotJudged,
         false,
     ));
     out.push(figure(
         "replicas_for_target",
-        "replicas planned for the target",
+        "replicas planned for the target".to_owned(),
         "replicas",
         (plan(base), plan(cand)),
+        None,
         Better::Lower,
         Judgement::NotJudged,
         false,
     ));
     out
-}
-
-/// A figure of both documents (no interval: a knee is a search's result).
-fn figure(
-    metric: &str,
-    label: &str,
-    unit: &str,
-    (base, candidate): (Option<f64>, Option<f64>),
-    better: Better,
-    judgement: Judgement,
-    gates: bool,
-) -> Figure {
-    let diff = base.zip(candidate).map(|(b, c)| c - b);
-    Figure {
-        metric: metric.to_owned(),
-        label: label.to_owned(),
-        unit: unit.to_owned(),
-        base,
-        candidate,
-        diff,
-        diff_pct: base
-            .zip(diff)
-            .and_then(|(b, d)| (b != 0.0).then(|| 100.0 * d / b)),
-        ci_low: None,
-        ci_high: None,
-        better,
-        judgement,
-        gates,
-    }
 }
 
 #[cfg(test)]

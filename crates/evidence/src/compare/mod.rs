@@ -102,6 +102,38 @@ pub struct Figure {
     pub gates: bool,
 }
 
+/// A figure of both runs: their values, the difference and its share of the base, the
+/// interval `ci` of the difference when there is one (a knee, a time, a count has none).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn figure(
+    metric: &str,
+    label: String,
+    unit: &str,
+    (base, candidate): (Option<f64>, Option<f64>),
+    ci: Option<(f64, f64)>,
+    better: Better,
+    judgement: Judgement,
+    gates: bool,
+) -> Figure {
+    let diff = base.zip(candidate).map(|(b, c)| c - b);
+    Figure {
+        metric: metric.to_owned(),
+        label,
+        unit: unit.to_owned(),
+        base,
+        candidate,
+        diff,
+        diff_pct: base
+            .zip(diff)
+            .and_then(|(b, d)| (b != 0.0).then(|| 100.0 * d / b)),
+        ci_low: ci.map(|c| c.0),
+        ci_high: ci.map(|c| c.1),
+        better,
+        judgement,
+        gates,
+    }
+}
+
 /// Judges a difference: `threshold` is a share of the base value (an absolute floor `floor`
 /// applies when the base is near zero, as for an error rate of 0).
 pub fn judge(

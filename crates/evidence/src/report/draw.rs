@@ -186,6 +186,34 @@ pub fn png_with(
     root.present().map_err(boxed)
 }
 
+/// The mesh of the 1920×1080 capacity and comparison charts: whole-number labels at 22 px,
+/// axis names at 24 px, a light grid.
+pub fn whole_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<(), DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    let whole = |v: &f64| format!("{v:.0}");
+    chart
+        .configure_mesh()
+        .x_label_formatter(&whole)
+        .y_label_formatter(&whole)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 22.0))
+        .axis_desc_style(("sans-serif", 24.0))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(boxed)
+}
+
 /// Draws `spec` filling `area`, with the x axis running to `x_max` seconds. `scale` grows
 /// fonts and lines (1.0 for 1280×480). Returns the plot box.
 pub fn draw<DB: DrawingBackend>(

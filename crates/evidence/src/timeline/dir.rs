@@ -37,7 +37,8 @@ pub struct Table<R> {
 }
 
 impl<R> Table<R> {
-    const fn new(file: &'static str, columns: &'static [&'static str], optional: bool) -> Self {
+    /// A table written to `file` with `columns` (`optional`: absent reads as no rows).
+    pub const fn new(file: &'static str, columns: &'static [&'static str], optional: bool) -> Self {
         Self {
             file,
             columns,

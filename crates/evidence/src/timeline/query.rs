@@ -96,6 +96,16 @@ impl<'a> Timeline<'a> {
     }
 
     fn best_window(&self, window: usize, value: impl Fn(&TimelineRow) -> f64) -> Option<f64> {
+        self.best_window_at(window, value).map(|(_, mean)| mean)
+    }
+
+    /// Where the best `window` consecutive seconds by mean `value` start (the last of equal
+    /// ones), and that mean.
+    fn best_window_at(
+        &self,
+        window: usize,
+        value: impl Fn(&TimelineRow) -> f64,
+    ) -> Option<(usize, f64)> {
         if self.rows.is_empty() || window == 0 {
             return None;
         }
@@ -103,7 +113,17 @@ impl<'a> Timeline<'a> {
         self.rows
             .windows(w)
             .map(|s| s.iter().map(&value).sum::<f64>() / w as f64)
-            .max_by(f64::total_cmp)
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// The seconds of [`Self::sustained_ok_rps`]'s window (empty with no rows).
+    pub fn sustained_ok_rows(&self) -> &'a [TimelineRow] {
+        let w = self.sustain_window().min(self.rows.len());
+        match self.best_window_at(w, |r| r.ok_rps) {
+            Some((start, _)) => &self.rows[start..start + w],
+            None => &[],
+        }
     }
 
     /// Best mean successful requests/s over any [`Self::sustain_window`] consecutive seconds:
